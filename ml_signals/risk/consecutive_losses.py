@@ -1,0 +1,96 @@
+"""Stop after a losing streak (original plan ``emergency_stops.consecutive_losses`` 5)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ml_signals.risk.base import RiskGuard
+from ml_signals.risk.config import RiskConfig
+from ml_signals.risk.ledger import TradeLedger
+from ml_signals.risk.types import (
+    Candidate,
+    ClosedTrade,
+    GuardLock,
+    GuardResult,
+    PortfolioState,
+    format_utc,
+    next_utc_midnight_s,
+)
+
+
+class ConsecutiveLossesGuard(RiskGuard):
+    """Locks new entries when ``consecutive_losses`` losing trades close in a row.
+
+    A loss is ``pnl_quote < 0``; any other close ends the streak. The lock is set by the close
+    that makes the streak reach the limit (N-1 losses: allowed; N: blocked) and lifts per
+    ``consecutive_losses_reset``:
+
+    - ``"next_utc_day"`` (default): at the 00:00 UTC after that close;
+    - ``"cooldown"``: ``consecutive_losses_cooldown_s`` seconds after that close;
+    - ``"manual"``: only on ``RiskManager.reset(ledger, "consecutive_losses", now_s)``.
+
+    The streak restarts from zero when the lock is set, so after it lifts another N losses in
+    a row are needed to stop again (positions still open during the lock count toward it).
+    """
+
+    name: ClassVar[str] = "consecutive_losses"
+    blocks_globally: ClassVar[bool] = True
+
+    def __init__(self, config: RiskConfig) -> None:
+        super().__init__(config)
+        self.max_losses = int(config.consecutive_losses or 0)
+        self.reset_mode = config.consecutive_losses_reset
+        self.cooldown_s = config.consecutive_losses_cooldown_s
+
+    @classmethod
+    def enabled(cls, config: RiskConfig) -> bool:
+        """On unless ``consecutive_losses`` is None."""
+        return config.consecutive_losses is not None
+
+    def short_desc(self) -> str:
+        """Rule with its threshold and reset."""
+        lift = {
+            "next_utc_day": "until the next 00:00 UTC",
+            "cooldown": f"for {self.cooldown_s} s",
+            "manual": "until reset",
+        }[self.reset_mode]
+        return f"stop {lift} after {self.max_losses} consecutive losing trades"
+
+    def on_trade_closed(self, ledger: TradeLedger, trade: ClosedTrade) -> GuardLock | None:
+        """Lock when the streak reaches the limit; O(1)."""
+        streak = ledger.consecutive_losses
+        if streak < self.max_losses:
+            return None
+        ledger.reset_loss_streak()
+        until = self._until_s(trade.closed_at_s)
+        lock = GuardLock(
+            guard=self.name,
+            reason=(
+                f"{streak} consecutive losing trades (limit {self.max_losses}), last "
+                f"{trade.pair} {trade.pnl_quote:.2f} quote at {format_utc(trade.closed_at_s)}"
+            ),
+            locked_at_s=trade.closed_at_s,
+            until_s=until,
+        )
+        self._logger.warning("%s tripped: %s", self.name, lock.reason)
+        return lock
+
+    def blocking_now(self, state: PortfolioState) -> GuardResult | None:
+        """Block while the streak lock holds."""
+        return self._lock_result(state)
+
+    def check(self, state: PortfolioState, candidate: Candidate) -> GuardResult | None:
+        """Same answer for every candidate."""
+        return self._lock_result(state)
+
+    def reset(self, ledger: TradeLedger, now_s: int) -> None:
+        """Lift the lock and restart the streak."""
+        ledger.reset_loss_streak()
+        super().reset(ledger, now_s)
+
+    def _until_s(self, closed_at_s: int) -> int | None:
+        if self.reset_mode == "next_utc_day":
+            return next_utc_midnight_s(closed_at_s)
+        if self.reset_mode == "cooldown":
+            return closed_at_s + self.cooldown_s
+        return None

@@ -1,0 +1,1 @@
+"""Model artifacts and the scorer that turns a setup plus its feature row into a :class:`Score`."""

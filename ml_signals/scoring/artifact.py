@@ -1,0 +1,96 @@
+"""Model artifact layout, hashing and verification (no pickle: XGBoost UBJ + plain JSON).
+
+Layout, one folder per strategy under a models directory::
+
+    models/<strategy>/current                  text file naming the current version folder
+    models/<strategy>/<version>/manifest.json  what was trained, on what, how well, file hashes
+    models/<strategy>/<version>/classifier.ubj take/skip classifier (XGBoost's own format)
+    models/<strategy>/<version>/take_profit.ubj, stop_loss.ubj, hold.ubj   regressors
+    models/<strategy>/<version>/calibration.json isotonic calibration points
+
+The manifest's ``files`` map holds the sha256 of every other file; :func:`read_manifest`
+refuses an artifact whose files do not match, so a half-copied or edited artifact never scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Final
+
+MANIFEST: Final = "manifest.json"
+CURRENT: Final = "current"
+MODEL_FILES: Final[dict[str, str]] = {
+    "classifier": "classifier.ubj",
+    "take_profit": "take_profit.ubj",
+    "stop_loss": "stop_loss.ubj",
+    "hold": "hold.ubj",
+}
+CALIBRATION: Final = "calibration.json"
+SCHEMA_VERSION: Final = 1
+
+
+class ArtifactError(RuntimeError):
+    """An artifact is missing a file, fails its hash check, or does not fit this code."""
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes (streamed in 1 MiB chunks)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def current_version_dir(models_dir: Path, strategy: str) -> Path | None:
+    """Folder of the current artifact of ``strategy``, or ``None`` when none was published.
+
+    Raises:
+        ArtifactError: the ``current`` pointer names a folder that does not exist.
+    """
+    pointer = models_dir / strategy / CURRENT
+    if not pointer.is_file():
+        return None
+    version = pointer.read_text(encoding="utf-8").strip()
+    folder = models_dir / strategy / version
+    if not version or not folder.is_dir():
+        raise ArtifactError(f"{pointer} points to {version!r}, which is not a folder")
+    return folder
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """Load ``manifest.json`` and verify the sha256 of every file it lists.
+
+    Raises:
+        ArtifactError: manifest missing or unreadable, schema version unknown, a listed file
+            missing, or a hash mismatch (the message names the file).
+    """
+    path = folder / MANIFEST
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} is missing") from None
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path} is not valid JSON: {exc}") from None
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise ArtifactError(
+            f"{path}: schema_version {manifest.get('schema_version')!r}, expected {SCHEMA_VERSION}"
+        )
+    for name, expected in manifest.get("files", {}).items():
+        file = folder / name
+        if not file.is_file():
+            raise ArtifactError(f"{file} listed in the manifest is missing")
+        actual = sha256_file(file)
+        if actual != expected:
+            raise ArtifactError(f"{file} fails its hash check: sha256 {actual} != {expected}")
+    return manifest
+
+
+def publish(models_dir: Path, strategy: str, version: str) -> None:
+    """Point ``models/<strategy>/current`` at ``version`` (atomic rename of the pointer file)."""
+    pointer = models_dir / strategy / CURRENT
+    tmp = pointer.with_suffix(".tmp")
+    tmp.write_text(version + "\n", encoding="utf-8")
+    tmp.replace(pointer)

@@ -1,0 +1,39 @@
+"""The model's input row for one setup: the same function in training and in the live scripts.
+
+Columns, in order: every feature of :data:`ml_signals.features.FEATURE_COLUMNS` at the setup's
+candle, then the detector's ``context`` facts (sorted, prefixed ``setup_``), then the setup's
+rules-only exits (``setup_take_profit_frac``, ``setup_stop_loss_frac``). Training stores this
+order in the artifact's manifest and the scorer refuses a setup whose columns differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ml_signals.features import FEATURE_COLUMNS
+from ml_signals.setups.base import Setup
+
+
+def input_columns(setup: Setup) -> tuple[str, ...]:
+    """Ordered input column names for a setup of this detector."""
+    context = tuple(f"setup_{k}" for k in sorted(setup.context))
+    return (*FEATURE_COLUMNS, *context, "setup_take_profit_frac", "setup_stop_loss_frac")
+
+
+def input_row(setup: Setup, features: Mapping[str, float]) -> np.ndarray:
+    """Float64 vector in :func:`input_columns` order.
+
+    Args:
+        setup: the detection.
+        features: the feature row of the setup's candle (a ``pandas.Series`` or dict keyed by
+            feature name).
+
+    Raises:
+        KeyError: a feature column is missing from ``features``.
+    """
+    values = [float(features[c]) for c in FEATURE_COLUMNS]
+    values += [float(setup.context[k]) for k in sorted(setup.context)]
+    values += [setup.exits.take_profit_frac, setup.exits.stop_loss_frac]
+    return np.asarray(values, dtype="float64")

@@ -1,0 +1,34 @@
+"""The scorer's answer for one setup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Model (or rules-only) verdict on a setup, in Hummingbot units.
+
+    Attributes:
+        confidence: calibrated probability in [0, 1] that the setup nets a profit after fees;
+            ``None`` when no model is loaded (rules-only).
+        take: whether the setup passes the confidence threshold (always True rules-only).
+        take_profit_frac: take profit as a fraction of entry (0.05 = 5 %).
+        stop_loss_frac: stop loss as a positive fraction of entry.
+        size_multiplier: scales the configured quote size, within [0.5, 1.5].
+        expected_hold_s: expected time in the position, seconds.
+        model_version: artifact version string, or ``"rules-only"``.
+    """
+
+    confidence: float | None
+    take: bool
+    take_profit_frac: float
+    stop_loss_frac: float
+    size_multiplier: float
+    expected_hold_s: int
+    model_version: str
+
+    @property
+    def rules_only(self) -> bool:
+        """True when no model contributed to this score."""
+        return self.confidence is None

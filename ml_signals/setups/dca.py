@@ -1,0 +1,104 @@
+"""DCA (oversold bounce) detector: buy a grid after a sharp drop from the recent high.
+
+Rules and defaults are the original plan's ``DCA_STRATEGY`` (section "Trading Strategies"):
+
+- ``price_drop_threshold: -5.0`` in a ``'4h'`` window -> close at least 5 % below the highest high
+  of the last 4 hours (:attr:`DcaConfig.drop_frac`, :attr:`DcaConfig.high_window_s`);
+- ``volume_filter: 'above_average'`` -> volume above its 20-candle mean (feature ``volume_ratio_20``);
+- ``btc_regime: 'not_crashing'`` -> BTC regime feature is not ``CRASH``;
+- ``grid_configuration``: 5 levels, 1 % apart, $100 per level, equal sizes;
+- ``exit_rules``: take profit 10 %, stop loss 8 %, time exit 72 h.
+
+The grid's first level rests at the reference close and the others 1 %, 2 %, ... below it, so
+a bounce that starts on the next candle is still caught; the levels are maker limit orders.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from ml_signals.exits import ExitRules
+from ml_signals.regime import BtcRegime
+from ml_signals.setups._rolling import rising_edge
+from ml_signals.setups.base import EntryPlan, Setup, SetupDetector, StrategyName
+
+
+class DcaConfig(BaseModel):
+    """DCA detector settings (fractions, seconds, quote currency)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drop_frac: float = Field(0.05, gt=0, lt=1, description="min drop below the window high")
+    high_window_s: int = Field(4 * 3600, gt=0, description="window of the reference high")
+    min_volume_ratio: float = Field(1.0, ge=0, description="volume / 20-candle mean must exceed")
+    levels: int = Field(5, ge=1, le=20)
+    spacing_frac: float = Field(0.01, gt=0, lt=0.2, description="distance between grid levels")
+    amount_per_level_quote: float = Field(100.0, gt=0)
+    take_profit_frac: float = Field(0.10, gt=0)
+    stop_loss_frac: float = Field(0.08, gt=0, lt=1)
+    time_limit_s: int = Field(72 * 3600, gt=0)
+    fire_on_rising_edge: bool = Field(True, description="one setup per oversold episode")
+
+    def exits(self) -> ExitRules:
+        """Rules-only exits of a DCA grid."""
+        return ExitRules(self.take_profit_frac, self.stop_loss_frac, self.time_limit_s)
+
+
+class DcaDetector(SetupDetector):
+    """Oversold drop + volume + BTC not crashing -> limit buy grid below the close."""
+
+    strategy: ClassVar[StrategyName] = "dca"
+
+    def __init__(self, config: DcaConfig | None = None, interval_s: int = 3600) -> None:
+        self.config = config or DcaConfig()
+        self.interval_s = interval_s
+
+    def drop_from_high(self, candles: pd.DataFrame) -> pd.Series:
+        """Close / highest high of the configured window (incl. the current candle) - 1, <= 0."""
+        bars = max(1, self.config.high_window_s // self.interval_s)
+        high = candles["high"].rolling(bars, min_periods=bars).max()
+        return candles["close"] / high - 1.0
+
+    def signal_mask(self, candles: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
+        """True on candles that close >= ``drop_frac`` below the window high with volume above
+        average while BTC is not crashing."""
+        cfg = self.config
+        cond = (
+            (self.drop_from_high(candles) <= -cfg.drop_frac)
+            & (features["volume_ratio_20"] > cfg.min_volume_ratio)
+            & (features["btc_regime"] != float(BtcRegime.CRASH))
+            & features["btc_regime"].notna()
+        )
+        return rising_edge(cond) if cfg.fire_on_rising_edge else cond.fillna(False)
+
+    def grid(self, reference_price: float) -> EntryPlan:
+        """Equal-size grid: level k (k = 0..levels-1) at ``reference * (1 - k * spacing)``."""
+        cfg = self.config
+        k = np.arange(cfg.levels, dtype="float64")
+        prices = tuple(float(p) for p in reference_price * (1.0 - k * cfg.spacing_frac))
+        amounts = (cfg.amount_per_level_quote,) * cfg.levels
+        return EntryPlan("limit_grid", prices, amounts)
+
+    def build_setup(
+        self, pair: str, candles: pd.DataFrame, features: pd.DataFrame, i: int
+    ) -> Setup:
+        """Setup for triggered row ``i``: grid below its close, plan's default exits."""
+        close = float(candles["close"].iat[i])
+        return Setup(
+            strategy=self.strategy,
+            pair=pair,
+            timestamp=int(candles["timestamp"].iat[i]),
+            bar_index=i,
+            reference_price=close,
+            entry=self.grid(close),
+            exits=self.config.exits(),
+            context={
+                "drop_from_high_frac": float(self.drop_from_high(candles).iat[i]),
+                "volume_ratio": float(features["volume_ratio_20"].iat[i]),
+                "btc_regime": float(features["btc_regime"].iat[i]),
+            },
+        )

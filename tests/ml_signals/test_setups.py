@@ -1,0 +1,105 @@
+"""Detectors on real candles: their rules hold, and the decision at candle t needs nothing
+after t (prefix computation equals the batch result)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml_signals.features import compute_features
+from ml_signals.regime import BtcRegime
+from ml_signals.setups import STRATEGIES, DcaConfig, make_detector
+
+PAIRS = ("ETH-USDT", "SOL-USDT", "DOGE-USDT")
+
+
+@pytest.fixture(scope="module")
+def batch(sample_binance):
+    """Features and setups of every strategy on three real pairs, computed on full history."""
+    btc = sample_binance["BTC-USDT"].frame
+    out = {}
+    for pair in PAIRS:
+        candles = sample_binance[pair].frame
+        feats = compute_features(candles, btc, 3600)
+        out[pair] = (candles, feats, {s: make_detector(s).detect(pair, candles, feats)
+                                      for s in STRATEGIES})
+    return btc, out
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_each_strategy_finds_setups_on_real_data(batch, strategy):
+    _, out = batch
+    assert sum(len(v[2][strategy]) for v in out.values()) >= 5
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_prefix_decision_equals_batch(batch, strategy):
+    """For setup candles and as many random non-setup candles: recompute from candles[:t+1]
+    only; the live-style ``detect_latest`` must return exactly the batch answer at t."""
+    btc, out = batch
+    rng = np.random.default_rng(11)
+    checked = 0
+    for pair, (candles, _, setups) in out.items():
+        hits = {s.bar_index: s for s in setups[strategy]}
+        positives = sorted(hits)[:4]
+        negatives = rng.choice(np.setdiff1d(np.arange(300, len(candles)), list(hits)), 4, False)
+        for t in [*positives, *map(int, negatives)]:
+            prefix = candles.iloc[: t + 1]
+            btc_prefix = btc[btc["timestamp"] <= prefix["timestamp"].iat[-1]]
+            feats = compute_features(prefix, btc_prefix, 3600)
+            live = make_detector(strategy).detect_latest(pair, prefix, feats)
+            assert live == hits.get(t), f"{strategy} {pair} t={t}"
+            checked += 1
+    assert checked >= 12
+
+
+def test_dca_rule_and_grid(batch):
+    cfg = DcaConfig()
+    _, out = batch
+    for candles, feats, setups in out.values():
+        for s in setups["dca"]:
+            i = s.bar_index
+            high4 = candles["high"].iloc[i - 3 : i + 1].max()
+            assert candles["close"].iat[i] <= high4 * (1 - cfg.drop_frac) + 1e-9
+            assert feats["volume_ratio_20"].iat[i] > 1.0
+            assert feats["btc_regime"].iat[i] != BtcRegime.CRASH
+            assert s.entry.entry_type == "limit_grid"
+            assert s.entry.amounts_quote == (100.0,) * 5
+            steps = np.diff(np.array(s.entry.prices)) / s.reference_price
+            assert np.allclose(steps, -0.01)
+            assert s.exits.take_profit_frac == 0.10 and s.exits.stop_loss_frac == 0.08
+            assert s.exits.time_limit_s == 72 * 3600
+
+
+def test_swing_rule(batch):
+    _, out = batch
+    for candles, feats, setups in out.values():
+        for s in setups["swing"]:
+            i = s.bar_index
+            resistance = candles["high"].iloc[i - 24 : i].max()
+            assert candles["close"].iat[i] >= resistance * 1.03 - 1e-9
+            assert feats["volume_ratio_20"].iat[i] >= 2.0
+            assert feats["rsi_14"].iat[i] > 60
+            assert feats["htf_uptrend"].iat[i] == 1
+            assert s.entry.entry_type == "market"
+            assert s.exits.trailing_delta_frac == 0.07
+
+
+def test_channel_levels(batch):
+    _, out = batch
+    for candles, _, setups in out.values():
+        for s in setups["channel"]:
+            i = s.bar_index
+            support = candles["low"].iloc[i - 47 : i + 1].min()
+            resistance = candles["high"].iloc[i - 47 : i + 1].max()
+            assert s.context["support"] == support and s.context["resistance"] == resistance
+            stop_price = s.reference_price * (1 - s.exits.stop_loss_frac)
+            target_price = s.reference_price * (1 + s.exits.take_profit_frac)
+            assert stop_price < support < s.reference_price < target_price <= resistance
+
+
+def test_detector_refuses_misaligned_features(batch):
+    _, out = batch
+    candles, feats, _ = out["ETH-USDT"]
+    with pytest.raises(ValueError, match="feature rows"):
+        make_detector("swing").detect("ETH-USDT", candles, feats.iloc[:-1])

@@ -1,0 +1,120 @@
+"""Command line: ``python -m training [train] --data DIR``.
+
+Loads real candles, computes features once per pair, then for each strategy detects setups,
+replays their exits into labels, runs the walk-forward, writes the artifact and the report.
+Exits non-zero on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ml_signals.scoring.config import DEFAULT_SCORING
+from ml_signals.setups import STRATEGIES
+from training.artifact_writer import write_artifact
+from training.data import load_dir
+from training.dataset import build_dataset, compute_pair_features
+from training.labels import FeeSchedule, LabelConfig
+from training.provenance import data_provenance
+from training.report import metric_row, render_table, write_summary
+from training.train import train_strategy
+
+log = logging.getLogger("training")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Argument parser of the training CLI."""
+    p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = p.add_subparsers(dest="command")
+    t = sub.add_parser("train", help="train and evaluate the three strategies (default)")
+    add_train_args(t)
+    return p
+
+
+def add_train_args(p: argparse.ArgumentParser) -> None:
+    """Options of ``train``."""
+    p.add_argument("--data", type=Path, default=Path("data/sample/binance"),
+                   help="folder of freqtrade feather files or Kraken OHLCVT CSVs")
+    p.add_argument("--interval", default="1h", help="candle interval to load (default 1h)")
+    p.add_argument("--pairs", default=None, help="comma-separated pairs (default: all found)")
+    p.add_argument("--btc-pair", default=None,
+                   help="BTC reference pair for regime/correlation (default: BTC-<quote>)")
+    p.add_argument("--strategies", default=",".join(STRATEGIES))
+    p.add_argument("--models", type=Path, default=Path("models"))
+    p.add_argument("--reports", type=Path, default=Path("reports"))
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--maker-fee", type=float, default=0.0016, help="fraction, Kraken maker")
+    p.add_argument("--taker-fee", type=float, default=0.0026, help="fraction, Kraken taker")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train every requested strategy; return the process exit code."""
+    started = time.perf_counter()
+    pairs = args.pairs.split(",") if args.pairs else None
+    candle_sets = load_dir(args.data, interval=args.interval, pairs=pairs)
+    if not candle_sets:
+        log.error("no %s candle files in %s", args.interval, args.data)
+        return 2
+    btc_pair = args.btc_pair or _default_btc(candle_sets)
+    log.info("loaded %d pairs from %s; BTC reference %s", len(candle_sets), args.data, btc_pair)
+    features = compute_pair_features(candle_sets, btc_pair)
+    fees = FeeSchedule(maker_frac=args.maker_fee, taker_frac=args.taker_fee)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    rows: list[list[str]] = []
+    summary: dict[str, Any] = {"data": str(args.data), "pairs": sorted(candle_sets),
+                               "btc_pair": btc_pair, "strategies": {}}
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    for strategy in tqdm(strategies, desc="strategies", disable=args.no_progress):
+        scoring = DEFAULT_SCORING[strategy]
+        label_config = LabelConfig.for_scoring(scoring)
+        ds = build_dataset(strategy, features, fees=fees, label_config=label_config)
+        result = train_strategy(ds, scoring, n_folds=args.folds)
+        provenance = data_provenance(candle_sets, ds, fees, label_config)
+        folder = write_artifact(args.models, ds, result, scoring, provenance)
+        rows.append(metric_row(strategy, "out-of-fold", result.overall))
+        rows.append(metric_row(strategy, "newest 30d", result.quarantine))
+        summary["strategies"][strategy] = {
+            "artifact": str(folder),
+            "setups": len(ds.frame),
+            "out_of_fold": result.overall.to_dict() if result.overall else None,
+            "quarantine": result.quarantine.to_dict() if result.quarantine else None,
+            "folds": result.fold_metrics,
+        }
+        log.info("%s: artifact %s", strategy, folder)
+    table = render_table(rows)
+    summary["wall_time_s"] = round(time.perf_counter() - started, 2)
+    json_path, md_path = write_summary(args.reports / "training" / stamp, table, summary)
+    print(table)
+    print(f"\nartifacts: {args.models}/<strategy>/current   report: {md_path}   ({json_path.name})")
+    print(f"wall time: {summary['wall_time_s']:.1f} s")
+    return 0
+
+
+def _default_btc(candle_sets: dict[str, Any]) -> str:
+    quotes = {p.split("-")[1] for p in candle_sets}
+    for quote in sorted(quotes):
+        if f"BTC-{quote}" in candle_sets:
+            return f"BTC-{quote}"
+    raise SystemExit("no BTC pair in the data; pass --btc-pair (BTC regime needs it)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; with no subcommand, ``train`` with its defaults."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-"):
+        argv = ["train", *argv]
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return run_train(args)
+    except Exception:
+        log.exception("training failed")
+        return 1

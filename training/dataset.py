@@ -1,0 +1,140 @@
+"""Candles of many pairs -> one labelled setup table per strategy.
+
+For each pair: the project's feature function, the strategy's detector, the label replay of
+each setup's exits, and the model input row — the very functions the live scripts call — so a
+row here is what the scorer sees live. Rows are sorted by decision time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ml_signals.features import compute_features
+from ml_signals.scoring.inputs import input_columns, input_row
+from ml_signals.setups import DetectorConfig, Setup, StrategyName, make_detector
+from training.data import CandleSet
+from training.labels import FeeSchedule, LabelConfig, label_setups
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PairFeatures:
+    """Features of one pair, computed once and shared by the three strategies.
+
+    Attributes:
+        candles: the pair's canonical candle set.
+        features: ``compute_features`` output aligned with ``candles.frame``.
+    """
+
+    candles: CandleSet
+    features: pd.DataFrame
+
+
+@dataclass(frozen=True, slots=True)
+class SetupDataset:
+    """Labelled setups of one strategy across pairs.
+
+    Attributes:
+        strategy: detector name.
+        setups: the :class:`Setup` records, same order as ``frame`` rows.
+        frame: one row per setup: ``setup_id, pair, timestamp, decision_s, label_end_s``, the
+            label columns of :func:`training.labels.label_setups`, and the model inputs.
+        input_columns: ordered model input names (columns of ``frame``).
+        data_end_s: close time of the newest candle over all pairs.
+    """
+
+    strategy: StrategyName
+    setups: tuple[Setup, ...]
+    frame: pd.DataFrame
+    input_columns: tuple[str, ...]
+    data_end_s: int
+
+    def inputs(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Model input matrix, float64, shape (rows, len(input_columns))."""
+        cols = list(self.input_columns)
+        data = self.frame[cols] if mask is None else self.frame.loc[mask, cols]
+        return data.to_numpy(dtype="float64")
+
+
+def compute_pair_features(
+    candle_sets: Mapping[str, CandleSet], btc_pair: str
+) -> dict[str, PairFeatures]:
+    """Features for every pair with ``btc_pair`` as the regime and correlation reference.
+
+    Raises:
+        ValueError: ``btc_pair`` is not among the candle sets.
+    """
+    if btc_pair not in candle_sets:
+        raise ValueError(
+            f"BTC reference pair {btc_pair!r} not in the data ({', '.join(candle_sets)}); "
+            "the BTC regime and correlation features need it"
+        )
+    btc = candle_sets[btc_pair].frame
+    out = {}
+    for pair, cs in candle_sets.items():
+        out[pair] = PairFeatures(cs, compute_features(cs.frame, btc, cs.interval_s))
+    return out
+
+
+def build_dataset(
+    strategy: StrategyName,
+    pair_features: Mapping[str, PairFeatures],
+    detector_config: DetectorConfig | None = None,
+    fees: FeeSchedule | None = None,
+    label_config: LabelConfig | None = None,
+    pairs: Iterable[str] | None = None,
+) -> SetupDataset:
+    """Detect, label and tabulate the setups of ``strategy`` on every pair.
+
+    Raises:
+        ValueError: no pair produced a setup.
+    """
+    fees = fees or FeeSchedule()
+    label_config = label_config or LabelConfig()
+    frames, all_setups = [], []
+    columns: tuple[str, ...] | None = None
+    data_end = 0
+    for pair in pairs or sorted(pair_features):
+        pf = pair_features[pair]
+        candles = pf.candles.frame
+        interval_s = pf.candles.interval_s
+        data_end = max(data_end, int(candles["timestamp"].iat[-1]) + interval_s)
+        detector = make_detector(strategy, detector_config, interval_s)
+        setups = detector.detect(pair, candles, pf.features)
+        if not setups:
+            continue
+        labels = label_setups(setups, candles, interval_s, fees, label_config)
+        columns = input_columns(setups[0])
+        inputs = np.vstack([input_row(s, pf.features.iloc[s.bar_index]) for s in setups])
+        frame = labels.reset_index(drop=True)
+        frame.insert(1, "pair", pair)
+        frame.insert(2, "timestamp", [s.timestamp for s in setups])
+        frame["decision_s"] = frame["timestamp"] + interval_s
+        frame["label_end_s"] = _label_end(frame, setups, interval_s)
+        frame = pd.concat([frame, pd.DataFrame(inputs, columns=list(columns))], axis=1)
+        frames.append(frame)
+        all_setups.extend(setups)
+    if not frames or columns is None:
+        raise ValueError(f"{strategy}: no setups on any pair; nothing to train")
+    table = pd.concat(frames, ignore_index=True)
+    order = np.lexsort((table["pair"].to_numpy(), table["decision_s"].to_numpy()))
+    table = table.iloc[order].reset_index(drop=True)
+    ordered = tuple(all_setups[i] for i in order)
+    log.info("%s: %d setups on %d pairs", strategy, len(table), len(frames))
+    return SetupDataset(strategy, ordered, table, columns, data_end)
+
+
+def _label_end(frame: pd.DataFrame, setups: list[Setup], interval_s: int) -> np.ndarray:
+    """When each label resolved: the close of the exit candle, or decision + time limit when
+    nothing filled or the data ended first (the replay could not know more before then)."""
+    decision = frame["decision_s"].to_numpy(dtype="int64")
+    limit_end = decision + np.array([s.exits.time_limit_s for s in setups], dtype="int64")
+    exit_ts = pd.to_numeric(frame["exit_ts"], errors="coerce").to_numpy(dtype="float64")
+    resolved = np.where(np.isnan(exit_ts), limit_end, exit_ts + interval_s)
+    return np.maximum(resolved, decision).astype("int64")

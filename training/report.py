@@ -1,0 +1,61 @@
+"""Training summary: a printed table and a JSON + Markdown file per run.
+
+Computation lives in :mod:`training.train` and :mod:`training.metrics`; this module formats.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from training.metrics import EvalMetrics
+
+HEADER = (
+    "strategy", "slice", "setups", "base win", "AUC", "Brier", "ECE", "prec@thr",
+    "approved", "exp all", "PF all", "exp ML", "PF ML",
+)
+
+
+def _fmt(value: float, pct: bool = False, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return f"{value * 100:+.2f}%" if pct else f"{value:.{digits}f}"
+
+
+def metric_row(strategy: str, slice_name: str, m: EvalMetrics | None) -> list[str]:
+    """One table row; expectancy shown in percent per trade after fees."""
+    if m is None:
+        return [strategy, slice_name, "0", *["-"] * (len(HEADER) - 3)]
+    return [
+        strategy, slice_name, str(m.setups), _fmt(m.base_win_rate), _fmt(m.auc), _fmt(m.brier),
+        _fmt(m.calibration_error), _fmt(m.precision_at_threshold), str(m.approved),
+        _fmt(m.all_setups.expectancy_frac, pct=True), _fmt(m.all_setups.profit_factor, digits=2),
+        _fmt(m.ml_approved.expectancy_frac, pct=True), _fmt(m.ml_approved.profit_factor, digits=2),
+    ]
+
+
+def render_table(rows: list[list[str]]) -> str:
+    """Fixed-width text table with :data:`HEADER`."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADER)]
+    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
+    return "\n".join([line(list(HEADER)), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def write_summary(run_dir: Path, table: str, summary: dict[str, Any]) -> tuple[Path, Path]:
+    """Write ``summary.json`` and ``summary.md`` into ``run_dir``; return their paths."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    json_path = run_dir / "summary.json"
+    json_path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    md_path = run_dir / "summary.md"
+    md_path.write_text(
+        "# Training run\n\nOut-of-sample (walk-forward folds) and the quarantined newest 30 days; "
+        "expectancy is the mean net return per trade after fees; PF is profit factor; "
+        "ML = setups with calibrated confidence at or above the threshold.\n\n```\n"
+        + table + "\n```\n",
+        encoding="utf-8",
+    )
+    return json_path, md_path
