@@ -43,6 +43,10 @@ _EPS_QUOTE: Final[float] = 1e-9
 Weight = Annotated[float, Field(ge=0, le=1_000)]
 
 
+def _plan_weights() -> dict[StrategyName, float]:
+    return {"dca": 0.6, "swing": 0.4, "channel": 0.0}
+
+
 class AllocationConfig(BaseModel):
     """Capital split between strategies (original plan ``STRATEGY_MANAGER.capital_allocation``).
 
@@ -67,9 +71,7 @@ class AllocationConfig(BaseModel):
 
     total_capital_quote: float = Field(default=1_000.0, gt=0)
     reserve_frac: float = Field(default=0.2, ge=0, lt=1)
-    weights: dict[StrategyName, Weight] = Field(
-        default_factory=lambda: {"dca": 0.6, "swing": 0.4, "channel": 0.0}
-    )
+    weights: dict[StrategyName, Weight] = Field(default_factory=_plan_weights)
     priority: tuple[StrategyName, ...] = ("dca", "swing", "channel")
     cap_equity_at_total: bool = True
 
@@ -240,7 +242,9 @@ class StrategyOrchestrator:
                 )
             elif c.amount_quote > left[c.strategy] + _EPS_QUOTE:
                 paused_by[c.strategy] = c
-                allocation = self.capital_for(c.strategy, None if state is None else state.equity_quote)
+                allocation = self.capital_for(
+                    c.strategy, None if state is None else state.equity_quote
+                )
                 skipped[c.setup_id] = GuardResult(
                     "capital_limit",
                     f"pause_lower_priority: {c.strategy} allocation has {left[c.strategy]:.2f} of "

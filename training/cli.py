@@ -14,17 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
-from ml_signals.scoring.config import DEFAULT_SCORING
 from ml_signals.setups import STRATEGIES
-from training.artifact_writer import write_artifact
 from training.data import load_dir
-from training.dataset import build_dataset, compute_pair_features
-from training.labels import FeeSchedule, LabelConfig
-from training.provenance import data_provenance
+from training.labels import FeeSchedule
+from training.pipeline import train_all
 from training.report import metric_row, render_table, write_summary
-from training.train import train_strategy
 
 log = logging.getLogger("training")
 
@@ -65,30 +59,25 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     btc_pair = args.btc_pair or _default_btc(candle_sets)
     log.info("loaded %d pairs from %s; BTC reference %s", len(candle_sets), args.data, btc_pair)
-    features = compute_pair_features(candle_sets, btc_pair)
     fees = FeeSchedule(maker_frac=args.maker_fee, taker_frac=args.taker_fee)
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    run = train_all(candle_sets, btc_pair, strategies, fees, args.models, args.folds,
+                    progress=not args.no_progress)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     rows: list[list[str]] = []
     summary: dict[str, Any] = {"data": str(args.data), "pairs": sorted(candle_sets),
                                "btc_pair": btc_pair, "strategies": {}}
-    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    for strategy in tqdm(strategies, desc="strategies", disable=args.no_progress):
-        scoring = DEFAULT_SCORING[strategy]
-        label_config = LabelConfig.for_scoring(scoring)
-        ds = build_dataset(strategy, features, fees=fees, label_config=label_config)
-        result = train_strategy(ds, scoring, n_folds=args.folds)
-        provenance = data_provenance(candle_sets, ds, fees, label_config)
-        folder = write_artifact(args.models, ds, result, scoring, provenance)
+    for strategy, sr in run.strategies.items():
+        result = sr.result
         rows.append(metric_row(strategy, "out-of-fold", result.overall))
         rows.append(metric_row(strategy, "newest 30d", result.quarantine))
         summary["strategies"][strategy] = {
-            "artifact": str(folder),
-            "setups": len(ds.frame),
+            "artifact": str(sr.artifact),
+            "setups": len(sr.dataset.frame),
             "out_of_fold": result.overall.to_dict() if result.overall else None,
             "quarantine": result.quarantine.to_dict() if result.quarantine else None,
             "folds": result.fold_metrics,
         }
-        log.info("%s: artifact %s", strategy, folder)
     table = render_table(rows)
     summary["wall_time_s"] = round(time.perf_counter() - started, 2)
     json_path, md_path = write_summary(args.reports / "training" / stamp, table, summary)

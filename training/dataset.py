@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ml_signals.features import compute_features
+from ml_signals.scoring.config import ScoringConfig
 from ml_signals.scoring.inputs import input_columns, input_row
 from ml_signals.setups import DetectorConfig, Setup, StrategyName, make_detector
 from training.data import CandleSet
@@ -80,6 +81,18 @@ def compute_pair_features(
     for pair, cs in candle_sets.items():
         out[pair] = PairFeatures(cs, compute_features(cs.frame, btc, cs.interval_s))
     return out
+
+
+def label_config_for(scoring: ScoringConfig, **overrides: object) -> LabelConfig:
+    """Label settings whose take-profit / stop-loss search grid spans the scorer's bounds, so the
+    regressors learn targets the scorer will not clip away."""
+    return LabelConfig(
+        tp_grid_min_frac=scoring.take_profit_min_frac,
+        tp_grid_max_frac=scoring.take_profit_max_frac,
+        sl_grid_min_frac=scoring.stop_loss_min_frac,
+        sl_grid_max_frac=scoring.stop_loss_max_frac,
+        **overrides,
+    )
 
 
 def build_dataset(

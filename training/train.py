@@ -45,8 +45,12 @@ class TrainResult:
         plan: the walk-forward split.
         models: the published boosters by role (classifier, take_profit, stop_loss, hold).
         calibration: isotonic calibration fitted on all out-of-fold predictions.
-        oof: per-row out-of-fold predictions (``fold``, ``raw``, ``confidence``), NaN where a row
-            was never tested; the quarantine rows carry the final model's scores.
+        oof: per-row out-of-fold predictions: ``fold`` (k, -1 for the quarantine, 0 never
+            tested), ``raw`` and calibrated ``confidence``, the regressors' ``take_profit``,
+            ``stop_loss`` (fractions) and ``hold`` (s), and ``model_train_end_s``: the latest
+            label end among the rows that trained the scoring model (always before the row's
+            decision time minus the embargo). NaN / -1 where a row was never tested; quarantine
+            rows carry the published model's scores.
         fold_metrics: metrics per fold; ``overall`` over all tested rows; ``quarantine``.
         trainable: mask of rows usable as labels (filled and resolved).
     """
@@ -63,9 +67,13 @@ class TrainResult:
 
 
 def trainable_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Rows whose label is usable: the setup filled and its exit resolved inside the data."""
-    return (frame["filled"].to_numpy(dtype=bool)) & (
-        frame["exit_reason"].to_numpy() != "OPEN_AT_END"
+    """Rows whose label is usable: the setup filled, its exit resolved inside the data, and
+    every regression target is defined (no grid replay still open at the data end)."""
+    targets = frame[list(REGRESSION_TARGETS.values())].astype("float64").notna().all(axis=1)
+    return (
+        frame["filled"].to_numpy(dtype=bool)
+        & (frame["exit_reason"].to_numpy() != "OPEN_AT_END")
+        & targets.to_numpy()
     )
 
 
@@ -109,19 +117,25 @@ def train_strategy(
     conf = np.full(n, np.nan)
     label_end = frame["label_end_s"].to_numpy()
     fold_metrics: list[dict[str, Any]] = []
+    preds = {role: np.full(n, np.nan) for role in REGRESSION_TARGETS}
+    train_end = np.full(n, -1, dtype="int64")
     for fold in plan.folds:
         train = fold.train & usable
-        test = fold.test & usable
-        if train.sum() < MIN_TRAIN_ROWS or not test.any() or _one_class(frame, train):
+        test = fold.test  # every setup of the block is scored; metrics use the usable ones
+        if train.sum() < MIN_TRAIN_ROWS or not (test & usable).any() or _one_class(frame, train):
             log.info("%s fold %d: skipped (%d train, %d test rows)", ds.strategy, fold.index,
                      int(train.sum()), int(test.sum()))
             continue
-        clf = fit_classifier(ds.inputs(train), frame.loc[train, "win"].to_numpy(bool), cols)
-        fold_raw = predict(clf, ds.inputs(test), cols)
-        prior = (fold_of > 0) & (label_end < fold.test_start_s - embargo_s)
+        fold_models = _fit_set(ds, train)
+        x_test = ds.inputs(test)
+        fold_raw = predict(fold_models["classifier"], x_test, cols)
+        for role in REGRESSION_TARGETS:
+            preds[role][test] = predict(fold_models[role], x_test, cols)
+        prior = (fold_of > 0) & usable & (label_end < fold.test_start_s - embargo_s)
         calibrated = _calibrate(raw[prior], frame.loc[prior, "win"].to_numpy(bool), fold_raw)
         raw[test], conf[test], fold_of[test] = fold_raw, calibrated, fold.index
-        m = _evaluate(frame, test, conf, scoring.confidence_threshold)
+        train_end[test] = int(label_end[train].max())
+        m = _evaluate(frame, test & usable, conf, scoring.confidence_threshold)
         fold_metrics.append(
             {
                 "fold": fold.index,
@@ -132,7 +146,7 @@ def train_strategy(
                 **m.to_dict(),
             }
         )
-    tested = fold_of > 0
+    tested = (fold_of > 0) & usable
     overall = _evaluate(frame, tested, conf, scoring.confidence_threshold) if tested.any() else None
 
     final_rows = plan.final_train & usable
@@ -148,14 +162,21 @@ def train_strategy(
         log.warning("%s: too few out-of-fold rows to calibrate; identity calibration", ds.strategy)
         calibration = IsotonicCalibration((0.0, 1.0), (0.0, 1.0))
 
-    q = plan.quarantine & usable
+    q = plan.quarantine
     quarantine = None
-    if q.any():
-        q_raw = predict(models["classifier"], ds.inputs(q), cols)
+    if (q & usable).any():
+        x_q = ds.inputs(q)
+        q_raw = predict(models["classifier"], x_q, cols)
         raw[q], conf[q] = q_raw, calibration.apply(q_raw)
+        for role in REGRESSION_TARGETS:
+            preds[role][q] = predict(models[role], x_q, cols)
         fold_of[q] = -1
-        quarantine = _evaluate(frame, q, conf, scoring.confidence_threshold)
-    oof = pd.DataFrame({"fold": fold_of, "raw": raw, "confidence": conf}, index=frame.index)
+        train_end[q] = int(label_end[final_rows].max())
+        quarantine = _evaluate(frame, q & usable, conf, scoring.confidence_threshold)
+    oof = pd.DataFrame(
+        {"fold": fold_of, "raw": raw, "confidence": conf, **preds, "model_train_end_s": train_end},
+        index=frame.index,
+    )
     return TrainResult(
         ds.strategy, plan, models, calibration, oof, fold_metrics, overall, quarantine, usable
     )

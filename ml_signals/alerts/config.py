@@ -69,8 +69,10 @@ class SlackConfig(BaseModel):
         min_interval_per_channel_s: at most one message per channel per this many seconds
             (Slack allows about one message per second per channel).
         outbox_path: SQLite outbox file (WAL); one sender process per file.
-        outbox_synchronous: SQLite ``synchronous`` for the outbox: ``FULL`` survives power loss,
-            ``NORMAL`` only process crashes (cheaper fsync).
+        outbox_synchronous: SQLite ``synchronous`` of the outbox (WAL). ``NORMAL`` (default):
+            a submitted alert survives a crash or kill of the process, and ``submit`` costs
+            about 0.05 ms; ``FULL`` also survives power loss / OS crash at one fsync per
+            ``submit`` (about 7 ms on the development machine).
         request_timeout_s: HTTP timeout of one Slack request.
         sdk_max_retries: retries slack-sdk's own handlers make inside one delivery attempt
             (rate limit honouring Retry-After, 500/503, connection errors).
@@ -94,7 +96,7 @@ class SlackConfig(BaseModel):
     big_loss_quote: float = Field(default=10.0, gt=0)
     min_interval_per_channel_s: float = Field(default=1.0, ge=0, le=60)
     outbox_path: Path = Path("runtime/alerts_outbox.sqlite")
-    outbox_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    outbox_synchronous: Literal["FULL", "NORMAL"] = "NORMAL"
     request_timeout_s: float = Field(default=10.0, gt=0, le=120)
     sdk_max_retries: int = Field(default=2, ge=0, le=10)
     sdk_backoff_s: float = Field(default=0.5, ge=0, le=30)
@@ -150,7 +152,7 @@ class SlackConfig(BaseModel):
         return url.get_secret_value() if url is not None else None
 
     def secret_values(self) -> list[str]:
-        """Every secret this config holds, for :class:`~ml_signals.alerts.secrets.RedactingFilter`."""
+        """Every secret this config holds (for log redaction)."""
         values = [s.get_secret_value() for s in (self.bot_token, self.webhook_url) if s]
         values.extend(s.get_secret_value() for s in self.webhook_urls.values())
         return values

@@ -96,7 +96,8 @@ def _message(event: AlertEvent, config: SlackConfig, title: str,
              ) -> SlackMessage:
     # One layout for every event: optional mention line, header, fields, context.
     lines = [f"{label}: {value}" for label, value in facts]
-    text_parts = ([mention_line] if mention_line else []) + [title, *lines]
+    # The header block is plain_text; the fallback text is mrkdwn, so escape the title there.
+    text_parts = ([mention_line] if mention_line else []) + [escape_mrkdwn(title), *lines]
     blocks: list[Block] = []
     if mention_line:
         blocks.append(_section(mention_line))
@@ -155,7 +156,8 @@ def _trade_closed(e: TradeClosed, config: SlackConfig) -> SlackMessage:
         mention = (f"{CHANNEL_MENTION} Big WIN! {escape_mrkdwn(e.pair)} "
                    f"{fmt_money(e.pnl_quote, quote, signed=True)}")
     elif -e.pnl_quote >= config.big_loss_quote:
-        mention = f"{CHANNEL_MENTION} Loss Alert: {escape_mrkdwn(e.pair)} {fmt_money(e.pnl_quote, quote)}"
+        mention = (f"{CHANNEL_MENTION} Loss Alert: {escape_mrkdwn(e.pair)} "
+                   f"{fmt_money(e.pnl_quote, quote)}")
     context = f"trade `{escape_mrkdwn(e.trade_id)}` · closed {fmt_utc(e.closed_s)}"
     return _message(e, config, f"{emoji} Trade Closed", facts, context, mention)
 
@@ -227,7 +229,7 @@ def _system_notice(e: SystemNotice, config: SlackConfig) -> SlackMessage:
     title = f"{_SEVERITY_EMOJI[e.severity]} {e.title}"
     mention = f"{CHANNEL_MENTION} {escape_mrkdwn(e.title)}" if e.severity == "critical" else None
     detail = escape_mrkdwn(e.detail)
-    text_parts = ([mention] if mention else []) + [title, detail]
+    text_parts = ([mention] if mention else []) + [escape_mrkdwn(title), detail]
     blocks: list[Block] = []
     if mention:
         blocks.append(_section(mention))

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ml_signals.alerts.messages import SlackMessage
 
@@ -86,14 +86,12 @@ _COLUMNS = ("id, idempotency_key, kind, role, channel, text, blocks_json, mentio
             "attempts, next_attempt_s, last_error")
 
 
-def _row(values: tuple[object, ...]) -> OutboxRow:
+def _row(values: tuple[Any, ...]) -> OutboxRow:
     return OutboxRow(
-        id=int(values[0]),  # type: ignore[arg-type]
-        key=str(values[1]), kind=str(values[2]), role=str(values[3]), channel=str(values[4]),
-        text=str(values[5]), blocks=json.loads(str(values[6])), mention=bool(values[7]),
-        status=values[8],  # type: ignore[arg-type]
-        attempts=int(values[9]),  # type: ignore[arg-type]
-        next_attempt_s=float(values[10]),  # type: ignore[arg-type]
+        id=int(values[0]), key=str(values[1]), kind=str(values[2]), role=str(values[3]),
+        channel=str(values[4]), text=str(values[5]), blocks=json.loads(str(values[6])),
+        mention=bool(values[7]), status=values[8], attempts=int(values[9]),
+        next_attempt_s=float(values[10]),
         last_error=None if values[11] is None else str(values[11]),
     )
 
@@ -103,20 +101,22 @@ class Outbox:
 
     Args:
         path: SQLite file (created with its folder if missing).
-        synchronous: ``"FULL"`` (fsync each commit: an accepted alert survives power loss) or
-            ``"NORMAL"`` (survives a process crash).
+        synchronous: ``"NORMAL"`` (WAL: an accepted alert survives a process crash) or
+            ``"FULL"`` (fsync each commit: also survives power loss).
 
     Raises:
         sqlite3.DatabaseError: if ``path`` is not an SQLite database.
     """
 
-    def __init__(self, path: Path, synchronous: Literal["FULL", "NORMAL"] = "FULL") -> None:
+    def __init__(self, path: Path, synchronous: Literal["FULL", "NORMAL"] = "NORMAL") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None,
                                      check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, got {synchronous!r}")
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._conn.executescript(_DDL)
 
@@ -142,7 +142,7 @@ class Outbox:
         """The oldest pending row of each channel, oldest first."""
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM alert_outbox WHERE id IN ("
+                f"SELECT {_COLUMNS} FROM alert_outbox WHERE id IN ("  # noqa: S608 - constant
                 " SELECT MIN(id) FROM alert_outbox WHERE status = 'pending' GROUP BY channel)"
                 " ORDER BY id"
             ).fetchall()
@@ -196,9 +196,10 @@ class Outbox:
         with self._lock:
             if status is None:
                 rows = self._conn.execute(
-                    f"SELECT {_COLUMNS} FROM alert_outbox ORDER BY id").fetchall()
+                    f"SELECT {_COLUMNS} FROM alert_outbox ORDER BY id"  # noqa: S608 - constant
+                ).fetchall()
             else:
                 rows = self._conn.execute(
-                    f"SELECT {_COLUMNS} FROM alert_outbox WHERE status = ? ORDER BY id",
+                    f"SELECT {_COLUMNS} FROM alert_outbox WHERE status = ? ORDER BY id",  # noqa: S608
                     (status,)).fetchall()
         return [_row(r) for r in rows]

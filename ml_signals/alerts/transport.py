@@ -21,6 +21,7 @@ from http.client import HTTPException
 from typing import Literal
 
 from ml_signals.alerts.config import SlackConfig
+from ml_signals.alerts.events import ChannelRole
 from ml_signals.alerts.outbox import OutboxRow
 from ml_signals.alerts.secrets import RedactingFilter, redact, secret_fragments
 
@@ -78,7 +79,7 @@ def sdk_logger(config: SlackConfig) -> logging.Logger:
 
 
 def _retry_handlers(config: SlackConfig) -> list[object]:
-    from slack_sdk.http_retry import (
+    from slack_sdk.http_retry.builtin_handlers import (
         ConnectionErrorRetryHandler,
         RateLimitErrorRetryHandler,
         ServerErrorRetryHandler,
@@ -182,8 +183,9 @@ class WebhookTransport(SlackTransport):
         self._secrets = [f for s in config.secret_values() for f in secret_fragments(s)]
         self._clients: dict[str, WebhookClient] = {}
         logger = sdk_logger(config)
-        for role in ("trades", "reports", "system"):
-            url = config.webhook_for(role)  # type: ignore[arg-type]
+        roles: tuple[ChannelRole, ...] = ("trades", "reports", "system")
+        for role in roles:
+            url = config.webhook_for(role)
             if url is not None:
                 self._clients[role] = WebhookClient(
                     url=url, timeout=int(max(1, round(config.request_timeout_s))),

@@ -8,21 +8,32 @@ the pair's candle (both have closed by then: same interval, same close time).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ml_signals.feature_parts import windows as p
-from ml_signals.feature_parts.pair import Arrays, ema, lag_ratio
+from ml_signals.feature_parts.pair import Arrays, FloatArray, ema, lag_ratio
 from ml_signals.feature_parts.windows import FeatureWindows
 from ml_signals.regime import BtcRegime
 
+IntArray = npt.NDArray[np.int64]
 
 BTC_OWN_COLUMNS = (
-    "btc_regime", "btc_ret_24h_frac", "btc_drawdown_7d_frac", "btc_close_vs_ema200_frac",
+    "btc_regime",
+    "btc_ret_24h_frac",
+    "btc_drawdown_7d_frac",
+    "btc_close_vs_ema200_frac",
 )
 
 
-def regime_codes(close: np.ndarray, ema_fast: np.ndarray, ema_slow: np.ndarray,
-                 ret_24h: np.ndarray, drawdown_7d: np.ndarray) -> np.ndarray:
+def regime_codes(
+    close: FloatArray,
+    ema_fast: FloatArray,
+    ema_slow: FloatArray,
+    ret_24h: FloatArray,
+    drawdown_7d: FloatArray,
+) -> FloatArray:
     """:class:`~ml_signals.regime.BtcRegime` codes as float64 (NaN where an input is NaN).
 
     CRASH when the 24h return <= ``CRASH_RETURN_24H_FRAC`` (-10 %) or the drawdown from the
@@ -67,7 +78,7 @@ def btc_own_features(btc: pd.DataFrame, w: FeatureWindows) -> Arrays:
     return out
 
 
-def align_rows(pair_ts: np.ndarray, btc_ts: np.ndarray, interval_s: int) -> np.ndarray:
+def align_rows(pair_ts: IntArray, btc_ts: IntArray, interval_s: int) -> IntArray:
     """For each pair timestamp, the row of the newest BTC candle at or before it, or -1.
 
     -1 also when that BTC candle is more than ``BTC_MAX_STALENESS_BARS`` (1) candle older
@@ -80,18 +91,32 @@ def align_rows(pair_ts: np.ndarray, btc_ts: np.ndarray, interval_s: int) -> np.n
     return np.where(found & (age <= p.BTC_MAX_STALENESS_BARS * interval_s), rows, -1)
 
 
-def take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def take(values: FloatArray, rows: IntArray) -> FloatArray:
     """``values[rows]`` with NaN where ``rows == -1``."""
-    out = values[np.where(rows >= 0, rows, 0)]
+    out: FloatArray = values[np.where(rows >= 0, rows, 0)]
     out[rows < 0] = np.nan
     return out
 
 
-def btc_correlation(pair_close: np.ndarray, btc_close_aligned: np.ndarray) -> np.ndarray:
-    """Pearson correlation of 1-candle simple returns over the last ``BTC_CORR_BARS`` (72)."""
-    pair_ret = pd.Series(lag_ratio(pair_close, 1))
-    btc_ret = pd.Series(lag_ratio(btc_close_aligned, 1))
-    return pair_ret.rolling(p.BTC_CORR_BARS).corr(btc_ret).to_numpy()
+def btc_correlation(pair_close: FloatArray, btc_close_aligned: FloatArray) -> FloatArray:
+    """Pearson correlation of 1-candle simple returns over the last ``BTC_CORR_BARS`` (72).
+
+    Each window is computed from its own 72 values (no running sums), so the value does not
+    depend on where the series starts; a NaN in the window (missing BTC candle) gives NaN, and
+    so does a window where either return series is constant.
+    """
+    n = p.BTC_CORR_BARS
+    out = np.full(pair_close.shape, np.nan)
+    if pair_close.size <= n:
+        return out
+    x = sliding_window_view(lag_ratio(pair_close, 1), n)
+    y = sliding_window_view(lag_ratio(btc_close_aligned, 1), n)
+    x = x - x.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
+    cov = np.einsum("ij,ij->i", x, y)
+    scale = np.sqrt(np.einsum("ij,ij->i", x, x) * np.einsum("ij,ij->i", y, y))
+    out[n - 1 :] = np.clip(cov / scale, -1.0, 1.0)
+    return out
 
 
 def btc_features(pair: pd.DataFrame, btc: pd.DataFrame, w: FeatureWindows) -> Arrays:

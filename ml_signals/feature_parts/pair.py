@@ -8,31 +8,53 @@ Every value at row ``t`` uses rows ``<= t`` only.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pandas_ta as ta
 
 from ml_signals.feature_parts import windows as p
 from ml_signals.feature_parts.windows import FeatureWindows
 
-Arrays = dict[str, np.ndarray]
+FloatArray = npt.NDArray[np.float64]
+Arrays = dict[str, FloatArray]
+
+_EMA_KWARGS: dict[str, Any] = {"adjust": True}  # passed through to pandas ewm
 
 
-def ema(close: pd.Series, length: int) -> np.ndarray:
-    """pandas-ta EMA, span ``length``, as the exact weighted mean of all closes so far.
+def ema(close: pd.Series, length: int) -> FloatArray:
+    """EMA of span ``length`` over at most the last ``EMA_WINDOW_BARS`` (700) closes.
 
-    ``presma=False, adjust=True`` instead of pandas-ta's default SMA seed: a window that starts
-    later (the 720-candle live feed) then differs from the full history only by the weight of
-    the candles it lacks, ``(1 - 2/(length+1))**window`` (7.7e-4 for EMA200 over 720 candles),
-    instead of the weight of a seed taken at a different place.
+    Row ``t`` is ``sum(w**i * close[t-i]) / sum(w**i)`` for ``i < min(t+1, 700)``, with
+    ``w = 1 - 2/(length+1)``: pandas-ta's ``ema(presma=False, adjust=True)`` (the exact weighted
+    mean of every close so far) with the weight of closes 700 or more candles old removed.
+    The live scripts only ever see 720 candles, so this keeps a full-history row equal to the
+    live one (to float rounding) instead of off by the weight of the missing history
+    (``w**720`` = 7.7e-4 for EMA200, which moved close / EMA200 by up to 5e-4 on real data).
+    700 rather than 720 leaves room for the EMA ``t - lag`` a slope reads, in the same window.
+    Needs a NaN-free ``close`` (canonical frames are).
     """
-    out = ta.ema(close, length=length, talib=False, presma=False, adjust=True)
-    return out.to_numpy(dtype=np.float64)
+    full = ta.ema(close, length=length, talib=False, presma=False, **_EMA_KWARGS)
+    out: FloatArray = full.to_numpy(dtype=np.float64)
+    window = p.EMA_WINDOW_BARS
+    if out.size <= window:
+        return out
+    decay = 1.0 - 2.0 / (length + 1)
+    # Undo the normalisation to get sum(w**i * close[t-i]) over all i <= t, then drop i >= 700.
+    weight_sums = (1.0 - decay ** np.arange(1, out.size + 1)) / (1.0 - decay)
+    numerators = out * weight_sums
+    windowed: FloatArray = out.copy()
+    windowed[window:] = (numerators[window:] - decay**window * numerators[:-window]) / (
+        (1.0 - decay**window) / (1.0 - decay)
+    )
+    return windowed
 
 
-def lag_ratio(x: np.ndarray, lag: int) -> np.ndarray:
+def lag_ratio(x: FloatArray, lag: int) -> FloatArray:
     """``x[t] / x[t-lag] - 1``; NaN for the first ``lag`` rows."""
-    out = np.full(x.shape, np.nan)
+    out: FloatArray = np.full(x.shape, np.nan)
     out[lag:] = x[lag:] / x[:-lag] - 1.0
     return out
 
@@ -40,13 +62,18 @@ def lag_ratio(x: np.ndarray, lag: int) -> np.ndarray:
 def _oscillators(close: pd.Series, high: pd.Series, low: pd.Series) -> Arrays:
     c = close.to_numpy()
     rsi = ta.rsi(close, length=p.RSI_BARS, talib=False)
-    macd = ta.macd(close, fast=p.MACD_FAST_BARS, slow=p.MACD_SLOW_BARS,
-                   signal=p.MACD_SIGNAL_BARS, talib=False)
+    macd = ta.macd(
+        close, fast=p.MACD_FAST_BARS, slow=p.MACD_SLOW_BARS, signal=p.MACD_SIGNAL_BARS, talib=False
+    )
     hist = macd[f"MACDh_{p.MACD_FAST_BARS}_{p.MACD_SLOW_BARS}_{p.MACD_SIGNAL_BARS}"]
-    bb = ta.bbands(close, length=p.BB_BARS, lower_std=p.BB_STD, upper_std=p.BB_STD,
-                   ddof=p.BB_DDOF, talib=False)
+    bb = ta.bbands(
+        close, length=p.BB_BARS, lower_std=p.BB_STD, upper_std=p.BB_STD, ddof=p.BB_DDOF, talib=False
+    )
     # Positional: pandas-ta returns lower, mid, upper, bandwidth, percent in this order.
-    lower, mid, upper = (bb.iloc[:, i].to_numpy() for i in range(3))
+    bands = bb.to_numpy(dtype=np.float64)
+    lower, mid, upper = bands[:, 0], bands[:, 1], bands[:, 2]
+    # pandas-ta adds float epsilon to every high - low range once any candle of the series has
+    # high == low (gap-filled Kraken bars): ATR then moves by ~2e-16 quote, nothing more.
     atr = ta.atr(high, low, close, length=p.ATR_BARS, talib=False)
     width = upper - lower
     return {
@@ -59,7 +86,7 @@ def _oscillators(close: pd.Series, high: pd.Series, low: pd.Series) -> Arrays:
     }
 
 
-def _price_levels(high: pd.Series, low: pd.Series, c: np.ndarray, w: FeatureWindows) -> Arrays:
+def _price_levels(high: pd.Series, low: pd.Series, c: FloatArray, w: FeatureWindows) -> Arrays:
     high_4h = high.rolling(w.drop_high_bars).max().to_numpy()
     sr = w.support_resistance_bars
     support = low.rolling(sr).min().shift(1).to_numpy()
@@ -71,12 +98,14 @@ def _price_levels(high: pd.Series, low: pd.Series, c: np.ndarray, w: FeatureWind
     }
 
 
-def _trend(close: pd.Series, c: np.ndarray, w: FeatureWindows) -> Arrays:
+def _trend(close: pd.Series, c: FloatArray, w: FeatureWindows) -> Arrays:
     out: Arrays = {}
     signs = []
-    names = (("close_vs_ema20_frac", "ema20_slope_4_bars_frac"),
-             ("close_vs_ema50_frac", "ema50_slope_4_bars_frac"),
-             ("close_vs_ema200_frac", "ema200_slope_4_bars_frac"))
+    names = (
+        ("close_vs_ema20_frac", "ema20_slope_4_bars_frac"),
+        ("close_vs_ema50_frac", "ema50_slope_4_bars_frac"),
+        ("close_vs_ema200_frac", "ema200_slope_4_bars_frac"),
+    )
     for n, (vs_name, slope_name) in zip(p.EMA_BARS, names, strict=True):
         e = ema(close, n)
         out[vs_name] = c / e - 1.0
@@ -93,15 +122,18 @@ def _trend(close: pd.Series, c: np.ndarray, w: FeatureWindows) -> Arrays:
     return out
 
 
-def _activity(c: np.ndarray, volume: pd.Series, w: FeatureWindows) -> Arrays:
+def _activity(c: FloatArray, volume: pd.Series, w: FeatureWindows) -> Arrays:
     v = volume.to_numpy()
     prior_mean = volume.rolling(p.VOLUME_MEAN_BARS).mean().shift(1).to_numpy()
     log_ret = pd.Series(np.log(c)).diff()
     bars_per_day = 86400 / w.interval_s
     rvol = log_ret.rolling(w.realised_vol_bars).std(ddof=1).to_numpy() * np.sqrt(bars_per_day)
     quote_24h = pd.Series(c * v).rolling(w.liquidity_bars).sum().to_numpy()
-    tier = np.where(quote_24h >= p.LIQUIDITY_LARGE_QUOTE, 2.0,
-                    np.where(quote_24h >= p.LIQUIDITY_MID_QUOTE, 1.0, 0.0))
+    tier = np.where(
+        quote_24h >= p.LIQUIDITY_LARGE_QUOTE,
+        2.0,
+        np.where(quote_24h >= p.LIQUIDITY_MID_QUOTE, 1.0, 0.0),
+    )
     return {
         "volume_ratio_20": v / prior_mean,
         "rvol_24h_frac": rvol,

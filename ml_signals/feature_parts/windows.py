@@ -16,6 +16,10 @@ from typing import Final
 MAX_LIVE_BARS: Final[int] = 720
 """Most candles a Hummingbot Kraken candle feed keeps; every feature must fit in them."""
 
+EMA_WINDOW_BARS: Final[int] = 700
+"""Every EMA weighs at most this many of the newest closes (see ``pair.ema``); the 20 candles
+left in a live feed cover the lags that slopes read."""
+
 # --- Indicators counted in candles (pandas-ta defaults where the plan names the indicator).
 RSI_BARS: Final[int] = 14
 MACD_FAST_BARS: Final[int] = 12
@@ -122,6 +126,12 @@ def windows_for(interval_s: int) -> FeatureWindows:
         "htf_slope_bars": hours_to_bars(HTF_SLOPE_H, interval_s),
     }
     warmup = _warmup(w)
+    longest_lag = max(EMA_SLOPE_BARS, w["htf_slope_bars"])
+    if EMA_WINDOW_BARS + longest_lag > MAX_LIVE_BARS:
+        raise ValueError(
+            f"{interval_s}s candles: an EMA slope looks back {longest_lag} candles, "
+            f"beyond the {MAX_LIVE_BARS} a live feed keeps"
+        )
     if warmup >= MAX_LIVE_BARS:
         raise ValueError(
             f"{interval_s}s candles need {warmup} warm-up candles, more than the "

@@ -121,7 +121,9 @@ class RiskManager:
                 continue
             accepted.append(cand)
             state = state.with_position(
-                OpenPosition(cand.pair, cand.strategy, cand.amount_quote, state.now_s, cand.setup_id)
+                OpenPosition(
+                    cand.pair, cand.strategy, cand.amount_quote, state.now_s, cand.setup_id
+                )
             )
         return RoundCheck(tuple(accepted), tuple(blocked), state)
 

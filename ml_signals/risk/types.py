@@ -124,7 +124,9 @@ class Candidate:
         if not (math.isfinite(self.amount_quote) and self.amount_quote > 0):
             raise ValueError(f"{self.setup_id}: amount_quote must be > 0, got {self.amount_quote}")
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0:
-            raise ValueError(f"{self.setup_id}: confidence must be in [0, 1], got {self.confidence}")
+            raise ValueError(
+                f"{self.setup_id}: confidence must be in [0, 1], got {self.confidence}"
+            )
 
     @classmethod
     def from_setup(
@@ -189,7 +191,9 @@ class ClosedTrade:
     def __post_init__(self) -> None:
         _check_strategy(self.strategy)
         if not math.isfinite(self.pnl_quote):
-            raise ValueError(f"{self.pair} trade closed at {self.closed_at_s}: pnl_quote is NaN/inf")
+            raise ValueError(
+                f"{self.pair} trade closed at {self.closed_at_s}: pnl_quote is NaN/inf"
+            )
 
     @property
     def is_loss(self) -> bool:

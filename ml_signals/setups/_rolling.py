@@ -10,11 +10,6 @@ import numpy as np
 import pandas as pd
 
 
-def prior_max(values: pd.Series, window_bars: int) -> pd.Series:
-    """Max of the ``window_bars`` values strictly before each row (NaN until the window fills)."""
-    return values.rolling(window_bars, min_periods=window_bars).max().shift(1)
-
-
 def rising_edge(condition: pd.Series) -> pd.Series:
     """True where ``condition`` turns True (it was False or unknown on the previous row).
 

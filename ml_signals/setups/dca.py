@@ -2,8 +2,8 @@
 
 Rules and defaults are the original plan's ``DCA_STRATEGY`` (section "Trading Strategies"):
 
-- ``price_drop_threshold: -5.0`` in a ``'4h'`` window -> close at least 5 % below the highest high
-  of the last 4 hours (:attr:`DcaConfig.drop_frac`, :attr:`DcaConfig.high_window_s`);
+- ``price_drop_threshold: -5.0`` in a ``'4h'`` window -> feature ``drop_from_4h_high_frac`` (close
+  / highest high of the last 4 hours incl. the current candle - 1) at or below ``-drop_frac``;
 - ``volume_filter: 'above_average'`` -> volume above its 20-candle mean (feature ``volume_ratio_20``);
 - ``btc_regime: 'not_crashing'`` -> BTC regime feature is not ``CRASH``;
 - ``grid_configuration``: 5 levels, 1 % apart, $100 per level, equal sizes;
@@ -33,7 +33,6 @@ class DcaConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     drop_frac: float = Field(0.05, gt=0, lt=1, description="min drop below the window high")
-    high_window_s: int = Field(4 * 3600, gt=0, description="window of the reference high")
     min_volume_ratio: float = Field(1.0, ge=0, description="volume / 20-candle mean must exceed")
     levels: int = Field(5, ge=1, le=20)
     spacing_frac: float = Field(0.01, gt=0, lt=0.2, description="distance between grid levels")
@@ -57,18 +56,12 @@ class DcaDetector(SetupDetector):
         self.config = config or DcaConfig()
         self.interval_s = interval_s
 
-    def drop_from_high(self, candles: pd.DataFrame) -> pd.Series:
-        """Close / highest high of the configured window (incl. the current candle) - 1, <= 0."""
-        bars = max(1, self.config.high_window_s // self.interval_s)
-        high = candles["high"].rolling(bars, min_periods=bars).max()
-        return candles["close"] / high - 1.0
-
     def signal_mask(self, candles: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
         """True on candles that close >= ``drop_frac`` below the window high with volume above
         average while BTC is not crashing."""
         cfg = self.config
         cond = (
-            (self.drop_from_high(candles) <= -cfg.drop_frac)
+            (features["drop_from_4h_high_frac"] <= -cfg.drop_frac)
             & (features["volume_ratio_20"] > cfg.min_volume_ratio)
             & (features["btc_regime"] != float(BtcRegime.CRASH))
             & features["btc_regime"].notna()
@@ -97,8 +90,7 @@ class DcaDetector(SetupDetector):
             entry=self.grid(close),
             exits=self.config.exits(),
             context={
-                "drop_from_high_frac": float(self.drop_from_high(candles).iat[i]),
-                "volume_ratio": float(features["volume_ratio_20"].iat[i]),
-                "btc_regime": float(features["btc_regime"].iat[i]),
+                "grid_levels": float(self.config.levels),
+                "grid_spacing_frac": self.config.spacing_frac,
             },
         )

@@ -2,9 +2,9 @@
 
 Rules and defaults are the original plan's ``SWING_STRATEGY`` (section "Trading Strategies"):
 
-- ``breakout_threshold: 3.0`` -> close at least 3 % above the prior N-candle resistance (the
-  highest high of the N candles before the current one; N = :attr:`SwingConfig.resistance_bars`,
-  a project choice: 24 candles = one day at 1h);
+- ``breakout_threshold: 3.0`` -> close at least 3 % above the prior resistance: feature
+  ``resistance_dist_48h_frac`` (close / highest high of the 48 hours before the current candle
+  - 1; the 48-hour window is the feature function's, a project choice) >= ``breakout_frac``;
 - ``volume_surge: 2.0`` -> volume at least 2x its 20-candle mean (feature ``volume_ratio_20``);
 - ``momentum_confirmation: 'rsi > 60'`` -> feature ``rsi_14`` above 60;
 - ``trend_alignment: 'uptrend_on_4h'`` -> feature ``htf_uptrend`` is 1;
@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_signals.exits import ExitRules
-from ml_signals.setups._rolling import prior_max, rising_edge
+from ml_signals.setups._rolling import rising_edge
 from ml_signals.setups.base import EntryPlan, Setup, SetupDetector, StrategyName
 
 
@@ -33,7 +33,6 @@ class SwingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     breakout_frac: float = Field(0.03, gt=0, lt=1, description="close above prior resistance")
-    resistance_bars: int = Field(24, ge=2, le=500)
     min_volume_ratio: float = Field(2.0, ge=0)
     min_rsi: float = Field(60.0, ge=0, le=100)
     require_htf_uptrend: bool = True
@@ -65,15 +64,11 @@ class SwingDetector(SetupDetector):
         self.config = config or SwingConfig()
         self.interval_s = interval_s
 
-    def resistance(self, candles: pd.DataFrame) -> pd.Series:
-        """Highest high of the ``resistance_bars`` candles before each candle."""
-        return prior_max(candles["high"], self.config.resistance_bars)
-
     def signal_mask(self, candles: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
         """True on candles closing ``breakout_frac`` above resistance with the confirmations."""
         cfg = self.config
         cond = (
-            (candles["close"] >= self.resistance(candles) * (1.0 + cfg.breakout_frac))
+            (features["resistance_dist_48h_frac"] >= cfg.breakout_frac)
             & (features["volume_ratio_20"] >= cfg.min_volume_ratio)
             & (features["rsi_14"] > cfg.min_rsi)
         )
@@ -86,7 +81,7 @@ class SwingDetector(SetupDetector):
     ) -> Setup:
         """Market-entry setup for triggered row ``i`` with the plan's default exits."""
         close = float(candles["close"].iat[i])
-        resistance = float(self.resistance(candles).iat[i])
+        breakout = float(features["resistance_dist_48h_frac"].iat[i])
         return Setup(
             strategy=self.strategy,
             pair=pair,
@@ -95,10 +90,5 @@ class SwingDetector(SetupDetector):
             reference_price=close,
             entry=EntryPlan("market", (), (self.config.amount_quote,)),
             exits=self.config.exits(),
-            context={
-                "resistance": resistance,
-                "breakout_frac": close / resistance - 1.0,
-                "volume_ratio": float(features["volume_ratio_20"].iat[i]),
-                "rsi_14": float(features["rsi_14"].iat[i]),
-            },
+            context={"resistance": close / (1.0 + breakout)},
         )

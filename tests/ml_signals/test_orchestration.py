@@ -26,9 +26,7 @@ def cand(
     return Candidate(f"{strategy}:{pair}:{ts}", pair, strategy, side, amount_quote, confidence)  # type: ignore[arg-type]
 
 
-def state(
-    positions: tuple[OpenPosition, ...] = (), equity_quote: float = 1000.0
-) -> PortfolioState:
+def state(positions: tuple[OpenPosition, ...] = (), equity_quote: float = 1000.0) -> PortfolioState:
     return PortfolioState(NOW, equity_quote, 1000.0, positions, TradeLedger(), BtcRegime.BULL)
 
 
@@ -84,11 +82,13 @@ def test_missing_weight_disables_strategy() -> None:
 
 def test_remaining_for_subtracts_open_positions_of_that_strategy() -> None:
     orch = StrategyOrchestrator()
-    st = state((
-        OpenPosition("BTC-USDT", "dca", 300.0, NOW - 3600, "dca:BTC-USDT:1"),
-        OpenPosition("ETH-USDT", "swing", 100.0, NOW - 3600, "swing:ETH-USDT:1"),
-        OpenPosition("SOL-USDT", "dca", 250.0, NOW - 3600, "dca:SOL-USDT:1"),
-    ))
+    st = state(
+        (
+            OpenPosition("BTC-USDT", "dca", 300.0, NOW - 3600, "dca:BTC-USDT:1"),
+            OpenPosition("ETH-USDT", "swing", 100.0, NOW - 3600, "swing:ETH-USDT:1"),
+            OpenPosition("SOL-USDT", "dca", 250.0, NOW - 3600, "dca:SOL-USDT:1"),
+        )
+    )
     assert orch.remaining_for("dca", st) == 0.0  # 480 - 550 floors at 0
     assert orch.remaining_for("swing", st) == pytest.approx(220.0)
 

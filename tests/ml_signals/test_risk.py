@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from ml_signals.exits import ExitRules
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import (
     GUARD_ORDER,
@@ -19,6 +20,7 @@ from ml_signals.risk import (
     RiskManager,
     TradeLedger,
 )
+from ml_signals.setups.base import EntryPlan, Setup
 
 # 2025-03-10 12:00 UTC; the UTC day around it runs from MIDNIGHT to NEXT_MIDNIGHT.
 NOON = int(datetime(2025, 3, 10, 12, tzinfo=UTC).timestamp())
@@ -72,7 +74,9 @@ def only(**overrides: object) -> RiskConfig:
     return RiskConfig.model_validate(off | overrides)
 
 
-def blocked_by(manager: RiskManager, st: PortfolioState, cand: Candidate | None = None) -> str | None:
+def blocked_by(
+    manager: RiskManager, st: PortfolioState, cand: Candidate | None = None
+) -> str | None:
     result = manager.check(st, cand or candidate())
     return None if result is None else result.guard
 
@@ -129,10 +133,12 @@ def test_pair_guard_counts_other_strategies() -> None:
         ((250.0, 250.0), 0.01, True),
         ((), 500.0, False),
         ((), 500.01, True),
-        ((100 / 3, 100 / 3, 100 / 3), 400.0, False),  # float sum 100.00000000000001
+        ((147.8, 146.52), 205.68, False),  # float sum 500.00000000000006 is still 500
     ],
 )
-def test_max_exposure_boundary(open_amounts: tuple[float, ...], amount: float, blocked: bool) -> None:
+def test_max_exposure_boundary(
+    open_amounts: tuple[float, ...], amount: float, blocked: bool
+) -> None:
     risk = RiskManager(only(max_exposure_quote=500.0))
     positions = tuple(position(p, a) for p, a in zip(PAIRS, open_amounts, strict=False))
     st = state(risk.new_ledger(), positions=positions)
@@ -142,7 +148,9 @@ def test_max_exposure_boundary(open_amounts: tuple[float, ...], amount: float, b
 
 
 @pytest.mark.parametrize(("open_total", "global_block"), [(499.99, False), (500.0, True)])
-def test_max_exposure_blocks_globally_only_when_used_up(open_total: float, global_block: bool) -> None:
+def test_max_exposure_blocks_globally_only_when_used_up(
+    open_total: float, global_block: bool
+) -> None:
     risk = RiskManager(only(max_exposure_quote=500.0))
     st = state(risk.new_ledger(), positions=(position("BTC-USDT", open_total),))
     assert [r.guard for r in risk.blocking_now(st)] == (["max_exposure"] if global_block else [])
@@ -200,7 +208,9 @@ def test_daily_loss_day_start_equity_rolls_at_utc_midnight() -> None:
     assert blocked_by(risk, new_day) is None
     # -10 % of the new day's 880 is 792
     assert blocked_by(risk, ledger.snapshot(NEXT_MIDNIGHT + HOUR_S, 792.01, (), regime)) is None
-    assert blocked_by(risk, ledger.snapshot(NEXT_MIDNIGHT + HOUR_S, 792.0, (), regime)) == "daily_loss"
+    assert (
+        blocked_by(risk, ledger.snapshot(NEXT_MIDNIGHT + HOUR_S, 792.0, (), regime)) == "daily_loss"
+    )
 
 
 # --- consecutive losses ----------------------------------------------------------------------
@@ -253,6 +263,26 @@ def test_consecutive_losses_lock_expires(
         risk.record_close(ledger, trade(NOON - (4 - i) * 60, -5.0))  # 5th loss closes at NOON
     assert blocked_by(risk, state(ledger, now_s=still_blocked_at)) == "consecutive_losses"
     assert blocked_by(risk, state(ledger, now_s=free_at)) is None
+
+
+def test_consecutive_losses_streak_restarts_when_the_lock_is_set() -> None:
+    cfg = only(
+        consecutive_losses=5,
+        consecutive_losses_reset="cooldown",
+        consecutive_losses_cooldown_s=600,
+    )
+    risk = RiskManager(cfg)
+    ledger = risk.new_ledger()
+    for i in range(5):
+        risk.record_close(ledger, trade(NOON + i, -5.0))
+    assert ledger.consecutive_losses == 0
+    after = NOON + 4 + 600
+    assert blocked_by(risk, state(ledger, now_s=after)) is None
+    for i in range(4):  # losses 6..9 in a row: a new streak of 4
+        risk.record_close(ledger, trade(after + i, -5.0))
+    assert blocked_by(risk, state(ledger, now_s=after + 10)) is None
+    risk.record_close(ledger, trade(after + 5, -5.0))
+    assert blocked_by(risk, state(ledger, now_s=after + 10)) == "consecutive_losses"
 
 
 def test_consecutive_losses_manual_reset_and_streak_restart() -> None:
@@ -338,6 +368,9 @@ def test_kill_switch_latches_until_reset() -> None:
     ledger = risk.new_ledger()
     now = feed(risk, ledger, [True] * 8 + [False] * 12, MIDNIGHT)
     assert blocked_by(risk, state(ledger, now_s=now)) == "kill_switch"
+    first = ledger.lock("kill_switch")
+    now = feed(risk, ledger, [False] * 3, now)  # still below the floor: the first trip stands
+    assert ledger.lock("kill_switch") == first
     now = feed(risk, ledger, [True] * 20, now)  # window now 20/20 hits: still latched
     assert ledger.recent_hit_rate_frac == 1.0
     assert blocked_by(risk, state(ledger, now_s=now + 30 * 86_400)) == "kill_switch"
@@ -388,7 +421,7 @@ def test_manager_returns_first_block_in_documented_order() -> None:
 
 @pytest.mark.parametrize("skip", range(6))
 def test_manager_first_block_after_disabling_earlier_guards(skip: int) -> None:
-    disable = {
+    disable: dict[str, dict[str, object]] = {
         "kill_switch": {"kill_switch_min_hit_rate_frac": None},
         "consecutive_losses": {"consecutive_losses": None},
         "daily_loss": {"daily_loss_stop_frac": None},
@@ -418,8 +451,12 @@ def test_manager_allows_a_clean_candidate_with_defaults() -> None:
 def test_check_round_sees_earlier_accepted_candidates() -> None:
     risk = RiskManager()
     st = state(risk.new_ledger(), positions=tuple(position(p) for p in PAIRS[:3]))
-    cands = [candidate("ADA-USDT"), candidate("ADA-USDT", strategy="dca"), candidate("AVAX-USDT"),
-             candidate("DOT-USDT")]
+    cands = [
+        candidate("ADA-USDT"),
+        candidate("ADA-USDT", strategy="dca"),
+        candidate("AVAX-USDT"),
+        candidate("DOT-USDT"),
+    ]
     result = risk.check_round(st, cands)
     assert [c.setup_id for c in result.accepted] == [cands[0].setup_id, cands[2].setup_id]
     assert [(s.candidate.setup_id, s.result.guard) for s in result.blocked] == [
@@ -499,3 +536,17 @@ def test_candidate_validation(kwargs: dict[str, object]) -> None:
     }
     with pytest.raises(ValueError):
         Candidate(**(base | kwargs))  # type: ignore[arg-type]
+
+
+def test_candidate_from_setup_uses_the_full_grid_size() -> None:
+    grid = EntryPlan("limit_grid", (99.0, 98.0, 97.0), (40.0, 30.0, 30.0))
+    setup = Setup("dca", "BTC-USDT", NOON, 10, 100.0, grid, ExitRules(0.05, 0.05, 48 * HOUR_S))
+    cand = Candidate.from_setup(setup, confidence=0.64)
+    assert (cand.setup_id, cand.pair, cand.strategy, cand.side) == (
+        f"dca:BTC-USDT:{NOON}",
+        "BTC-USDT",
+        "dca",
+        "BUY",
+    )
+    assert cand.amount_quote == 100.0 and cand.confidence == 0.64
+    assert Candidate.from_setup(setup, amount_quote=50.0).amount_quote == 50.0

@@ -76,13 +76,14 @@ def test_swing_rule(batch):
     for candles, feats, setups in out.values():
         for s in setups["swing"]:
             i = s.bar_index
-            resistance = candles["high"].iloc[i - 24 : i].max()
+            resistance = candles["high"].iloc[i - 48 : i].max()
             assert candles["close"].iat[i] >= resistance * 1.03 - 1e-9
             assert feats["volume_ratio_20"].iat[i] >= 2.0
             assert feats["rsi_14"].iat[i] > 60
             assert feats["htf_uptrend"].iat[i] == 1
             assert s.entry.entry_type == "market"
             assert s.exits.trailing_delta_frac == 0.07
+            assert s.context["resistance"] == pytest.approx(resistance, rel=1e-12)
 
 
 def test_channel_levels(batch):

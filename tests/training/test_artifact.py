@@ -14,8 +14,8 @@ from ml_signals.scoring.artifact import ArtifactError, current_version_dir
 from ml_signals.scoring.config import DEFAULT_SCORING
 from ml_signals.scoring.scorer import Scorer
 from training.artifact_writer import write_artifact
-from training.dataset import build_dataset, compute_pair_features
-from training.labels import FeeSchedule, LabelConfig
+from training.dataset import build_dataset, compute_pair_features, label_config_for
+from training.labels import FeeSchedule
 from training.provenance import data_provenance
 from training.train import train_strategy
 
@@ -25,7 +25,7 @@ def trained(sample_binance, tmp_path_factory):
     """DCA trained on the shipped sample and written to a temporary models folder."""
     models = tmp_path_factory.mktemp("models")
     scoring = DEFAULT_SCORING["dca"]
-    label_config = LabelConfig.for_scoring(scoring)
+    label_config = label_config_for(scoring)
     features = compute_pair_features(sample_binance, "BTC-USDT")
     ds = build_dataset("dca", features, label_config=label_config)
     result = train_strategy(ds, scoring, n_folds=3)

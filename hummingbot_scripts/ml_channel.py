@@ -1,0 +1,35 @@
+"""Range (channel) trades filtered by the channel model (original plan, recovery plan
+``CHANNEL_STRENGTH``; rules in ``ml_signals.setups.channel``).
+
+A horizontal, respected range with the close near its support is a setup; the model's
+confidence must reach ``confidence_threshold`` (0.60). The position ($100, scaled by the
+score's size multiplier) opens at market and runs as a Hummingbot ``PositionExecutor`` with take
+profit, stop loss and time limit from the score.
+
+Start: ``start --v2 conf_ml_channel.yml``.
+"""
+
+import os
+
+from pydantic import Field
+
+from ml_signals import setups
+from ml_signals.hummingbot import script_base
+
+
+class MlChannelConfig(script_base.MlScriptConfigBase):
+    """``ml_channel`` settings: the shared fields plus the channel detector and its threshold."""
+
+    script_file_name: str = os.path.basename(__file__)
+    confidence_threshold: float = Field(default=0.60, ge=0, le=1, json_schema_extra={
+        "prompt": "Minimum model confidence to take a setup (0-1)", "prompt_on_new": False})
+    channel: setups.ChannelConfig = Field(default_factory=setups.ChannelConfig, json_schema_extra={
+        "prompt": "Channel detector and position settings", "prompt_on_new": False})
+
+    def strategy_settings(self) -> list[tuple[setups.StrategyName, setups.DetectorConfig, float]]:
+        """Only the channel strategy."""
+        return [("channel", self.channel, self.confidence_threshold)]
+
+
+class MlChannel(script_base.MlScriptBase):
+    """Channel positions through ``PositionExecutor``; all logic in ``ml_signals.hummingbot``."""

@@ -1,0 +1,15 @@
+"""The Hummingbot adapter: the only place in :mod:`ml_signals` that imports Hummingbot.
+
+Modules (import them explicitly; this package imports nothing so that ``ml_signals`` stays
+usable without the compiled Hummingbot build):
+
+- :mod:`~ml_signals.hummingbot.paper_trading` - a ``PaperTradeExchange`` that Hummingbot's V2
+  executors can trade on (trading rules, in-flight order tracking; Hummingbot issue #7434);
+- :mod:`~ml_signals.hummingbot.executor_configs` - a scored setup -> ``DCAExecutorConfig`` /
+  ``PositionExecutorConfig`` with ``TripleBarrierConfig``;
+- :mod:`~ml_signals.hummingbot.script_config` - the fields the V2 script configs share and their
+  validators;
+- :mod:`~ml_signals.hummingbot.strategy_runtime` - the composition object the scripts in
+  ``hummingbot_scripts/`` delegate to (candles -> features -> detector -> scorer -> risk ->
+  executor actions, per-pair state, ``format_status`` text).
+"""

@@ -1,0 +1,168 @@
+"""A sized, scored setup -> the Hummingbot executor config that trades it.
+
+The only place a :class:`~ml_signals.live.SizedEntry` becomes Hummingbot objects:
+
+- ``limit_grid`` entries (DCA) -> ``DCAExecutorConfig``: one maker limit buy per grid level
+  (``prices`` and ``amounts_quote`` level by level), ``take_profit`` / ``stop_loss`` /
+  ``time_limit`` and an optional ``trailing_stop``;
+- ``market`` entries (swing, channel) -> ``PositionExecutorConfig`` with a
+  ``TripleBarrierConfig``: market open, take profit, stop loss, time limit and the trailing stop
+  ``TrailingStop(activation_price, trailing_delta)``.
+
+Units: Hummingbot takes barrier fractions as ``Decimal`` (0.02 = 2 %), time limits in integer
+seconds, DCA amounts in quote and position amounts in base. Decimals are built from the float's
+shortest ``repr`` (``Decimal(str(x))``), so 0.1 stays ``Decimal("0.1")``, never
+``0.1000000000000000055...``.
+
+Barrier semantics are Hummingbot's (``hummingbot/strategy_v2/executors``):
+
+- ``PositionExecutor``: take profit / stop loss on the position's return from its average entry
+  price; time limit counted from the config ``timestamp`` (the decision time);
+- ``DCAExecutor`` (``DCAMode.MAKER``): take profit when the net return of the filled levels
+  exceeds ``take_profit``; stop loss only once every level has filled; time limit counted from
+  the config ``timestamp``, filled or not. Resting levels are cancelled when it closes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hummingbot.core.data_type.common import OrderType, TradeType
+from hummingbot.strategy_v2.executors.dca_executor.data_types import DCAExecutorConfig, DCAMode
+from hummingbot.strategy_v2.executors.position_executor.data_types import (
+    PositionExecutorConfig,
+    TrailingStop,
+    TripleBarrierConfig,
+)
+
+from ml_signals.exits import ExitRules
+from ml_signals.live import SizedEntry
+
+
+def to_decimal(value: float) -> Decimal:
+    """``Decimal`` of a float via its shortest repr (``0.1 -> Decimal("0.1")``).
+
+    Raises:
+        ValueError: NaN or infinite ``value``.
+    """
+    result = Decimal(repr(float(value)))
+    if not result.is_finite():
+        raise ValueError(f"cannot pass a non-finite number to an executor: {value!r}")
+    return result
+
+
+def trailing_stop(exits: ExitRules) -> TrailingStop | None:
+    """Hummingbot ``TrailingStop`` of ``exits``, or ``None`` when it has no trailing stop.
+
+    ``activation_price`` is the return (fraction) at which the stop arms, ``trailing_delta`` how
+    far (fraction) below the best return since arming it closes.
+    """
+    if not exits.has_trailing:
+        return None
+    assert exits.trailing_activation_frac is not None  # has_trailing says both are set
+    assert exits.trailing_delta_frac is not None
+    return TrailingStop(
+        activation_price=to_decimal(exits.trailing_activation_frac),
+        trailing_delta=to_decimal(exits.trailing_delta_frac),
+    )
+
+
+def triple_barrier(exits: ExitRules) -> TripleBarrierConfig:
+    """``TripleBarrierConfig`` of ``exits``: market open and market closes on every barrier."""
+    return TripleBarrierConfig(
+        take_profit=to_decimal(exits.take_profit_frac),
+        stop_loss=to_decimal(exits.stop_loss_frac),
+        time_limit=int(exits.time_limit_s),
+        trailing_stop=trailing_stop(exits),
+        open_order_type=OrderType.MARKET,
+        take_profit_order_type=OrderType.MARKET,
+        stop_loss_order_type=OrderType.MARKET,
+        time_limit_order_type=OrderType.MARKET,
+    )
+
+
+def dca_executor_config(
+    sized: SizedEntry, connector_name: str, timestamp_s: float
+) -> DCAExecutorConfig:
+    """``DCAExecutorConfig`` of a ``limit_grid`` entry (a long grid of maker limit buys).
+
+    Args:
+        sized: the sized entry; ``sized.entry.prices`` descending, one quote amount per level.
+        connector_name: Hummingbot connector, e.g. ``"kraken_paper_trade"``.
+        timestamp_s: decision time (the strategy clock), start of the time limit.
+
+    Raises:
+        ValueError: the entry is not a ``limit_grid``.
+    """
+    entry = sized.entry
+    if entry.entry_type != "limit_grid":
+        raise ValueError(f"{sized.setup_id}: a DCA executor needs a limit_grid entry, "
+                         f"got {entry.entry_type}")
+    exits = sized.exits
+    return DCAExecutorConfig(
+        timestamp=float(timestamp_s),
+        connector_name=connector_name,
+        trading_pair=sized.pair,
+        side=TradeType.BUY,
+        amounts_quote=[to_decimal(a) for a in entry.amounts_quote],
+        prices=[to_decimal(p) for p in entry.prices],
+        take_profit=to_decimal(exits.take_profit_frac),
+        stop_loss=to_decimal(exits.stop_loss_frac),
+        trailing_stop=trailing_stop(exits),
+        time_limit=int(exits.time_limit_s),
+        mode=DCAMode.MAKER,
+        level_id=sized.setup_id,
+    )
+
+
+def position_executor_config(
+    sized: SizedEntry, connector_name: str, timestamp_s: float, price_quote: float
+) -> PositionExecutorConfig:
+    """``PositionExecutorConfig`` of a ``market`` entry (a long position with a triple barrier).
+
+    Args:
+        sized: the sized entry; ``sized.entry.total_quote`` is the position size in quote.
+        connector_name: Hummingbot connector.
+        timestamp_s: decision time, start of the time limit.
+        price_quote: current price used to turn the quote size into a base amount (the
+            executor fills at market; the fill price sets the real entry).
+
+    Raises:
+        ValueError: the entry is not ``market`` or ``price_quote`` is not > 0.
+    """
+    if sized.entry.entry_type != "market":
+        raise ValueError(f"{sized.setup_id}: a position executor needs a market entry, "
+                         f"got {sized.entry.entry_type}")
+    if not price_quote > 0:
+        raise ValueError(f"{sized.setup_id}: price_quote must be > 0, got {price_quote}")
+    amount_base = to_decimal(sized.entry.total_quote) / to_decimal(price_quote)
+    return PositionExecutorConfig(
+        timestamp=float(timestamp_s),
+        connector_name=connector_name,
+        trading_pair=sized.pair,
+        side=TradeType.BUY,
+        amount=amount_base,
+        triple_barrier_config=triple_barrier(sized.exits),
+        level_id=sized.setup_id,
+    )
+
+
+def executor_config(
+    sized: SizedEntry, connector_name: str, timestamp_s: float, price_quote: float
+) -> DCAExecutorConfig | PositionExecutorConfig:
+    """The executor config for ``sized`` by entry type (grid -> DCA, market -> position)."""
+    if sized.entry.entry_type == "limit_grid":
+        return dca_executor_config(sized, connector_name, timestamp_s)
+    return position_executor_config(sized, connector_name, timestamp_s, price_quote)
+
+
+def committed_quote(config: DCAExecutorConfig | PositionExecutorConfig) -> float:
+    """Quote currency an executor config commits if its entry fills completely.
+
+    DCA: sum of the level amounts. Position: base amount x entry price (the config's
+    ``entry_price``, which ``PositionExecutor`` sets from the book when created without one).
+    """
+    if isinstance(config, DCAExecutorConfig):
+        return float(sum(config.amounts_quote))
+    price = config.entry_price if config.entry_price is not None else Decimal("0")
+    return float(config.amount * price)

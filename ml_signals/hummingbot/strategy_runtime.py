@@ -1,0 +1,523 @@
+"""The composition object behind the ``ml_*`` V2 scripts: candles in, executor actions out.
+
+:class:`StrategyRuntime` owns everything a script decides with - per-pair state, the strategy
+engines (:class:`~ml_signals.live.StrategyEngine`), the planner (risk guards, ledger,
+orchestration) and the observers (journal, alerts) - and speaks Hummingbot only at its edges:
+it reads ``ExecutorInfo`` and returns ``CreateExecutorAction`` / ``StopExecutorAction``. A
+script, or a replay driver, calls per clock tick::
+
+    runtime.sync(now_s, executors)                      # fills, closes -> ledger, observers
+    creates = runtime.create_actions(now_s, view, executors)   # on newly closed candles only
+    stops = runtime.stop_actions(now_s, executors)
+    # or all three: runtime.on_tick(now_s, view, executors)
+
+``view`` is a :class:`MarketView`: Hummingbot-format candles (``candles_df``, forming candle
+included) and a price per pair. :class:`ProviderMarketView` wraps a ``MarketDataProvider``.
+
+Decisions happen once per closed candle and pair: a candle is processed when
+``timestamp + interval + candle_close_delay_s <= now`` (the delay lets the feed take the
+candle's last trades) and it is newer than the last processed one; BTC's candle for the same
+time must be closed too (features use it). A candle first seen more than
+``max_decision_delay_s`` after it closed (start-up, a feed outage) is skipped, logged, so an
+entry never acts on a stale signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Protocol
+
+import pandas as pd
+
+from hummingbot.core.data_type.common import PriceType
+from hummingbot.data_feed.candles_feed.data_types import CandlesConfig
+from hummingbot.strategy_v2.models.base import RunnableStatus
+from hummingbot.strategy_v2.models.executor_actions import (
+    CreateExecutorAction,
+    ExecutorAction,
+    StopExecutorAction,
+)
+from hummingbot.strategy_v2.models.executors_info import ExecutorInfo
+
+from ml_signals import live
+from ml_signals.features import compute_features, warmup_bars
+from ml_signals.hummingbot import executor_configs
+from ml_signals.regime import BtcRegime
+from ml_signals.risk import ClosedTrade, GuardResult, OpenPosition, PortfolioState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSettings:
+    """Market and timing settings of a runtime (from the script config).
+
+    Attributes:
+        connector_name: trading connector, e.g. ``"kraken_paper_trade"``.
+        candles_connector: candles source, e.g. ``"kraken"``.
+        trading_pairs: pairs to trade.
+        btc_pair: BTC pair for the regime and BTC features (its candles are always fed).
+        interval: candle interval name, ``"1h"``; interval_s: its length in seconds.
+        max_records: candles kept per feed (<= 720).
+        capital_quote: capital the bot manages; equity = capital + realised + unrealised PnL.
+        candle_close_delay_s: wait after a candle's close before deciding on it.
+        max_decision_delay_s: skip a candle first seen later than this after its close.
+        cancel_unfilled_after_s: stop an executor whose entry has not filled after this many
+            seconds; ``None``: only the executor's own time limit.
+    """
+
+    connector_name: str
+    candles_connector: str
+    trading_pairs: tuple[str, ...]
+    btc_pair: str
+    interval: str
+    interval_s: int
+    max_records: int
+    capital_quote: float
+    candle_close_delay_s: int = 5
+    max_decision_delay_s: int = 900
+    cancel_unfilled_after_s: int | None = None
+
+    @property
+    def feed_pairs(self) -> tuple[str, ...]:
+        """Pairs needing a candles feed: the trading pairs, then BTC if not among them."""
+        extra = () if self.btc_pair in self.trading_pairs else (self.btc_pair,)
+        return (*self.trading_pairs, *extra)
+
+
+class MarketView(Protocol):
+    """What the runtime reads from the market each tick."""
+
+    def candles(self, pair: str) -> pd.DataFrame:
+        """Hummingbot ``candles_df`` of ``pair`` (timestamp seconds, newest last, forming incl.)."""
+
+    def price(self, pair: str) -> float:
+        """Current mid price of ``pair`` on the trading connector; NaN when unknown."""
+
+
+class ProviderMarketView:
+    """:class:`MarketView` over a Hummingbot ``MarketDataProvider``.
+
+    Args:
+        provider: the strategy's ``market_data_provider``.
+        settings: connectors, interval and feed length.
+    """
+
+    def __init__(self, provider: object, settings: RuntimeSettings) -> None:
+        self._provider = provider
+        self._settings = settings
+
+    def candles(self, pair: str) -> pd.DataFrame:
+        """The feed's candles (``MarketDataProvider.get_candles_df``)."""
+        s = self._settings
+        return self._provider.get_candles_df(s.candles_connector, pair, s.interval,  # type: ignore[attr-defined]
+                                             s.max_records)
+
+    def price(self, pair: str) -> float:
+        """Mid price on the trading connector, NaN when the book is not available."""
+        try:
+            value = self._provider.get_price_by_type(  # type: ignore[attr-defined]
+                self._settings.connector_name, pair, PriceType.MidPrice)
+        except Exception as exc:  # noqa: BLE001 - no book yet: the caller falls back
+            log.debug("%s: no mid price (%s)", pair, exc)
+            return math.nan
+        return float(value)
+
+
+@dataclass
+class PairState:
+    """What the runtime knows about one pair (shown by ``format_status``).
+
+    Attributes:
+        last_candle_ts: open time of the newest closed candle processed (s), ``None`` before.
+        candles: closed candles in the last frame processed.
+        evaluations: last setup evaluated per strategy.
+        outcomes: what happened to it per strategy (entry placed / skip reason).
+        note: the last warning for the pair (warm-up, stale candle, error), ``""`` if none.
+    """
+
+    last_candle_ts: int | None = None
+    candles: int = 0
+    evaluations: dict[str, live.Evaluation] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class _Tracked:
+    """Bookkeeping of one executor this runtime created (or found with its controller ids)."""
+
+    evaluation: live.Evaluation | None
+    fill_seen_s: float | None = None
+    open_quote: float = 0.0
+    stop_requested: bool = False
+    closed: bool = False
+
+
+class StrategyRuntime:
+    """Per-pair decisions and executor bookkeeping of one script (see the module docstring).
+
+    Args:
+        settings: markets and timing.
+        engines: one per strategy the script runs (controller id = strategy name).
+        planner: risk guards + ledger (+ orchestrator for several strategies).
+        observers: journal / alert hooks, called in order.
+    """
+
+    def __init__(self, settings: RuntimeSettings, engines: Sequence[live.StrategyEngine],
+                 planner: live.DecisionPlanner,
+                 observers: Iterable[live.RuntimeObserver] = ()) -> None:
+        if not engines:
+            raise ValueError("a runtime needs at least one strategy engine")
+        self.settings = settings
+        self.engines = {e.strategy: e for e in engines}
+        self.planner = planner
+        self.observers = list(observers)
+        self.pairs = {pair: PairState() for pair in settings.trading_pairs}
+        self._tracked: dict[str, _Tracked] = {}
+        self._realised_quote = 0.0
+        self._last_close_s = 0
+        self._btc_regime = BtcRegime.NEUTRAL
+        self._state: PortfolioState | None = None
+        self._blocked: list[GuardResult] = []
+        self._halt: GuardResult | None = None
+        self._warmup = warmup_bars(settings.interval_s)
+
+    # --- set-up ----------------------------------------------------------------------------------
+
+    @property
+    def controller_ids(self) -> tuple[str, ...]:
+        """Executor controller ids this runtime owns (one per strategy)."""
+        return tuple(self.engines)
+
+    def candles_configs(self) -> list[CandlesConfig]:
+        """Candles feeds to start: every trading pair plus the BTC pair."""
+        s = self.settings
+        return [CandlesConfig(connector=s.candles_connector, trading_pair=pair,
+                              interval=s.interval, max_records=s.max_records)
+                for pair in s.feed_pairs]
+
+    def start(self, now_s: float) -> None:
+        """Announce the models in use (observers ``model_in_use``)."""
+        for strategy, engine in self.engines.items():
+            self._notify("model_in_use", strategy, engine.scorer, now_s)
+
+    def close(self) -> None:
+        """Close the observers (journal, alerts): call once when the strategy stops."""
+        self._notify("close")
+
+    def halt(self, guard: str, reason: str) -> None:
+        """Refuse every new entry from now on (e.g. a connector executors cannot trade on)."""
+        self._halt = GuardResult(guard, reason)
+        log.error("new entries halted: %s: %s", guard, reason)
+
+    # --- per tick ------------------------------------------------------------------------------
+
+    def on_tick(self, now_s: float, view: MarketView,
+                executors: Sequence[ExecutorInfo]) -> list[ExecutorAction]:
+        """:meth:`sync`, then :meth:`create_actions` and :meth:`stop_actions`."""
+        self.sync(now_s, executors)
+        actions: list[ExecutorAction] = list(self.create_actions(now_s, view, executors))
+        actions.extend(self.stop_actions(now_s, executors))
+        return actions
+
+    def sync(self, now_s: float, executors: Sequence[ExecutorInfo]) -> PortfolioState:
+        """Take fills and closes of our executors into the ledger; mark equity; return the state.
+
+        Each executor closed since the last call becomes a ``ClosedTrade`` (if anything filled)
+        recorded in close-time order; guards may lock on it.
+        """
+        ours = self._ours(executors)
+        for info in ours:
+            self._observe_fill(info, now_s)
+        done = sorted((i for i in ours if i.is_done and not self._track(i).closed),
+                      key=lambda i: i.close_timestamp or now_s)
+        for info in done:
+            self._close(info, now_s)
+        open_positions = [self._open_position(i) for i in ours if not i.is_done]
+        unrealised = sum(float(i.net_pnl_quote) for i in ours if not i.is_done)
+        equity = self.settings.capital_quote + self._realised_quote + unrealised
+        if equity <= 0:
+            self.halt("equity", f"equity {equity:.2f} quote <= 0")
+            equity = 1e-9  # PortfolioState needs > 0; the halt blocks every entry
+        self._state = self.planner.snapshot(int(now_s), equity, open_positions, self._btc_regime)
+        self._blocked = self.planner.blocking_now(self._state)
+        return self._state
+
+    def create_actions(self, now_s: float, view: MarketView,
+                       executors: Sequence[ExecutorInfo]) -> list[CreateExecutorAction]:
+        """Executors to create for the candles closed since the last call (usually none)."""
+        state = self._state if self._state is not None else self.sync(now_s, executors)
+        evaluations = self._evaluate_new_candles(now_s, view)
+        if not evaluations:
+            return []
+        state = self.planner.snapshot(int(now_s), state.equity_quote, state.open_positions,
+                                      self._btc_regime)
+        if self._halt is not None:
+            plan = live.RoundPlan((), tuple((e, e.skip or self._halt) for e in evaluations))
+        else:
+            plan = self.planner.plan(state, evaluations)
+        for evaluation, reason in plan.skipped:
+            self._skip(evaluation, reason, now_s)
+        return [self._create(evaluation, now_s, view) for evaluation in plan.entries]
+
+    def stop_actions(self, now_s: float,
+                     executors: Sequence[ExecutorInfo]) -> list[StopExecutorAction]:
+        """Stop entries that have not filled: after ``cancel_unfilled_after_s``, or at once while
+        a guard blocks every new entry (kill switch, losing streak, daily loss, crash) or the
+        runtime is halted. Filled positions keep their own exits."""
+        limit = self.settings.cancel_unfilled_after_s
+        blocking = bool(self._blocked) or self._halt is not None
+        actions = []
+        for info in self._ours(executors):
+            tracked = self._track(info)
+            if (info.status != RunnableStatus.RUNNING or tracked.stop_requested
+                    or float(info.filled_amount_quote) > 0):
+                continue
+            expired = limit is not None and now_s - info.timestamp >= limit
+            if blocking or expired:
+                tracked.stop_requested = True
+                why = "entry not filled in time" if expired else "a guard blocks new entries"
+                log.info("stopping executor %s (%s): %s", info.id, info.config.level_id, why)
+                actions.append(StopExecutorAction(controller_id=info.controller_id,
+                                                  executor_id=info.id, keep_position=False))
+        return actions
+
+    # --- decisions -----------------------------------------------------------------------------
+
+    def _evaluate_new_candles(self, now_s: float, view: MarketView) -> list[live.Evaluation]:
+        s = self.settings
+        decided_until = now_s - s.candle_close_delay_s
+        btc = live.closed_frame(view.candles(s.btc_pair), s.interval_s, decided_until)
+        btc_last = int(btc["timestamp"].iat[-1]) if len(btc) else None
+        evaluations: list[live.Evaluation] = []
+        for pair, state in self.pairs.items():
+            frame = btc if pair == s.btc_pair else live.closed_frame(
+                view.candles(pair), s.interval_s, decided_until)
+            if len(frame) == 0:
+                continue
+            last = int(frame["timestamp"].iat[-1])
+            if state.last_candle_ts is not None and last <= state.last_candle_ts:
+                continue
+            if btc_last is None or btc_last < last:
+                continue  # BTC's candle for this time is not in yet: decide on a later tick
+            state.last_candle_ts, state.candles = last, len(frame)
+            late_s = now_s - (last + s.interval_s)
+            if late_s > s.max_decision_delay_s:
+                state.note = f"candle {_utc(last)} seen {late_s:.0f} s after its close: skipped"
+                log.info("%s: %s", pair, state.note)
+                continue
+            if len(frame) <= self._warmup:
+                state.note = f"warming up: {len(frame)} of {self._warmup + 1} candles"
+                continue
+            evaluations.extend(self._evaluate_pair(pair, state, frame, btc))
+        return evaluations
+
+    def _evaluate_pair(self, pair: str, state: PairState, frame: pd.DataFrame,
+                       btc: pd.DataFrame) -> list[live.Evaluation]:
+        s = self.settings
+        try:
+            reference = None if pair == s.btc_pair else btc[btc["timestamp"] <= frame["timestamp"].iat[-1]]
+            features = compute_features(frame, reference, s.interval_s)
+            regime = features["btc_regime"].iat[-1]
+            if not math.isnan(regime):
+                self._btc_regime = BtcRegime(int(regime))
+            found = []
+            for strategy, engine in self.engines.items():
+                evaluation = engine.evaluate(pair, frame, features)
+                if evaluation is not None:
+                    state.evaluations[strategy] = evaluation
+                    found.append(evaluation)
+        except Exception as exc:  # noqa: BLE001 - logged safe skip of this pair's candle
+            state.note = f"error on candle {_utc(int(frame['timestamp'].iat[-1]))}: {exc}"
+            log.exception("%s: decision failed; candle skipped", pair)
+            return []
+        state.note = ""
+        return found
+
+    def _skip(self, evaluation: live.Evaluation, reason: GuardResult, now_s: float) -> None:
+        setup = evaluation.setup
+        self.pairs[setup.pair].outcomes[setup.strategy] = f"skipped: {reason.guard}: {reason.reason}"
+        log.info("%s skipped: %s: %s", setup.setup_id, reason.guard, reason.reason)
+        self._notify("setup_skipped", evaluation, reason, now_s)
+
+    def _create(self, evaluation: live.Evaluation, now_s: float,
+                view: MarketView) -> CreateExecutorAction:
+        sized = evaluation.sized
+        assert sized is not None  # the planner only returns taken setups
+        price = view.price(sized.pair)
+        if not (math.isfinite(price) and price > 0):
+            price = evaluation.setup.reference_price  # no book yet: size on the candle close
+        config = executor_configs.executor_config(sized, self.settings.connector_name, now_s, price)
+        self._tracked[config.id] = _Tracked(evaluation)
+        self.pairs[sized.pair].outcomes[sized.strategy] = f"entry placed: executor {config.id}"
+        log.info("%s: %s executor %s, %.2f quote, TP %.2f%% SL %.2f%% time %d s", sized.setup_id,
+                 config.type, config.id, sized.entry.total_quote, 100 * sized.exits.take_profit_frac,
+                 100 * sized.exits.stop_loss_frac, sized.exits.time_limit_s)
+        self._notify("entry_placed", live.EntryPlaced(evaluation, config.id, now_s))
+        return CreateExecutorAction(controller_id=sized.strategy, executor_config=config)
+
+    # --- executor bookkeeping ------------------------------------------------------------------
+
+    def _ours(self, executors: Sequence[ExecutorInfo]) -> list[ExecutorInfo]:
+        return [i for i in executors if i.controller_id in self.engines]
+
+    def _track(self, info: ExecutorInfo) -> _Tracked:
+        return self._tracked.setdefault(info.id, _Tracked(None))
+
+    def _observe_fill(self, info: ExecutorInfo, now_s: float) -> None:
+        tracked = self._track(info)
+        filled = float(info.filled_amount_quote)
+        if filled <= 0 or tracked.closed:
+            return
+        if info.close_type is None:  # before any close fill, filled quote is the entry size
+            tracked.open_quote = max(tracked.open_quote, filled)
+        if tracked.fill_seen_s is not None:
+            return
+        tracked.fill_seen_s = now_s
+        entry = _decimal_field(info, "current_position_average_price")
+        amount_quote = tracked.open_quote or filled
+        evaluation = tracked.evaluation
+        self._notify("position_filled", live.PositionFilled(
+            executor_id=info.id, setup_id=info.config.level_id or info.id,
+            strategy=self._strategy_of(info), pair=info.trading_pair, entry_price_quote=entry,
+            amount_quote=amount_quote, amount_base=amount_quote / entry if entry > 0 else 0.0,
+            filled_s=now_s, score=evaluation.score if evaluation else None,
+            exits=evaluation.sized.exits if evaluation and evaluation.sized else None,
+        ))
+
+    def _close(self, info: ExecutorInfo, now_s: float) -> None:
+        tracked = self._track(info)
+        tracked.closed = True
+        strategy = self._strategy_of(info)
+        setup_id = info.config.level_id or info.id
+        closed_s = max(float(info.close_timestamp or now_s), float(self._last_close_s))
+        pnl = float(info.net_pnl_quote)
+        entry = _decimal_field(info, "current_position_average_price")
+        open_quote = tracked.open_quote or _open_quote_from_pnl(info)
+        trade = None
+        if float(info.filled_amount_quote) > 0:
+            trade = ClosedTrade(info.trading_pair, strategy, int(closed_s), pnl,
+                                float(info.net_pnl_pct), setup_id)
+            self._realised_quote += pnl
+            self._last_close_s = int(closed_s)
+        event = live.ExecutorClosed(
+            executor_id=info.id, setup_id=setup_id, strategy=strategy, pair=info.trading_pair,
+            close_type=info.close_type.name if info.close_type else "UNKNOWN", trade=trade,
+            entry_price_quote=entry, exit_price_quote=_decimal_field(info, "close_price"),
+            amount_quote=open_quote, amount_base=open_quote / entry if entry > 0 else 0.0,
+            fees_quote=float(info.cum_fees_quote),
+            opened_s=tracked.fill_seen_s if tracked.fill_seen_s is not None else info.timestamp,
+            closed_s=closed_s,
+        )
+        log.info("%s closed (%s): pnl %.2f quote", setup_id, event.close_type, pnl)
+        locks = self.planner.record_close(trade) if trade is not None else []
+        self._notify("executor_closed", event)
+        for lock in locks:
+            log.warning("guard %s locked: %s", lock.guard, lock.reason)
+            self._notify("guard_locked", lock)
+
+    def _open_position(self, info: ExecutorInfo) -> OpenPosition:
+        committed = executor_configs.committed_quote(info.config)
+        return OpenPosition(info.trading_pair, self._strategy_of(info), committed,
+                            int(info.timestamp), info.config.level_id or info.id)
+
+    def _strategy_of(self, info: ExecutorInfo) -> live.StrategyName:
+        return self.engines[str(info.controller_id)].strategy
+
+    def _notify(self, hook: str, *args: object) -> None:
+        for observer in self.observers:
+            try:
+                getattr(observer, hook)(*args)
+            except Exception:  # noqa: BLE001 - a journal or alert failure must not stop trading
+                log.exception("observer %s.%s failed", type(observer).__name__, hook)
+
+    # --- status --------------------------------------------------------------------------------
+
+    def realised_pnl_quote(self) -> float:
+        """Net PnL of the trades closed since start (quote)."""
+        return self._realised_quote
+
+    def format_status(self, now_s: float, executors: Sequence[ExecutorInfo]) -> str:
+        """Per pair: last setup, confidence, TP/SL, outcome, open executors and PnL; then the
+        models and their age, equity, and any guard blocking new entries."""
+        ours = self._ours(executors)
+        lines = [f"ML strategies {', '.join(self.engines)} on {self.settings.connector_name} "
+                 f"({self.settings.interval} candles from {self.settings.candles_connector})"]
+        for pair, state in self.pairs.items():
+            lines.extend(self._pair_status(pair, state, [i for i in ours if i.trading_pair == pair]))
+        lines.append("Models:")
+        for strategy, engine in self.engines.items():
+            lines.append(f"  {strategy}: {_model_line(engine, now_s)}")
+        st = self._state
+        if st is not None:
+            unrealised = st.equity_quote - self.settings.capital_quote - self._realised_quote
+            lines.append(f"Equity {st.equity_quote:.2f} (capital {self.settings.capital_quote:.2f}, "
+                         f"realised {self._realised_quote:+.2f}, unrealised {unrealised:+.2f}); "
+                         f"open {len(st.open_positions)} positions, "
+                         f"{st.open_exposure_quote:.2f} committed; BTC regime {st.btc_regime.name}")
+        blocks = ([self._halt] if self._halt else []) + self._blocked
+        if blocks:
+            lines.append("Blocking new entries:")
+            lines.extend(f"  {b.guard}: {b.reason}" for b in blocks)
+        else:
+            lines.append("No guard is blocking new entries.")
+        return "\n".join(lines)
+
+    def _pair_status(self, pair: str, state: PairState,
+                     infos: list[ExecutorInfo]) -> list[str]:
+        last = _utc(state.last_candle_ts) if state.last_candle_ts is not None else "none yet"
+        lines = [f"{pair}: last closed candle {last}, {state.candles} candles"
+                 + (f" ({state.note})" if state.note else "")]
+        for strategy, ev in state.evaluations.items():
+            conf = "rules-only" if ev.score.confidence is None else f"{ev.score.confidence:.2f}"
+            exits = ev.sized.exits if ev.sized else None
+            tp = exits.take_profit_frac if exits else ev.score.take_profit_frac
+            sl = exits.stop_loss_frac if exits else ev.score.stop_loss_frac
+            lines.append(f"  {strategy}: setup {ev.setup.setup_id} ({_utc(ev.setup.timestamp)}) "
+                         f"confidence {conf} TP {tp:.2%} SL {sl:.2%} -> "
+                         f"{state.outcomes.get(strategy, 'pending')}")
+        realised = sum(float(i.net_pnl_quote) for i in infos if i.is_done)
+        unrealised = sum(float(i.net_pnl_quote) for i in infos if not i.is_done)
+        active = [i for i in infos if not i.is_done]
+        for i in active:
+            lines.append(f"  executor {i.id} {i.type} {i.status.name}: filled "
+                         f"{float(i.filled_amount_quote):.2f} quote, pnl {float(i.net_pnl_quote):+.2f}")
+        lines.append(f"  open executors {len(active)}; pnl realised {realised:+.2f} "
+                     f"(executors still listed), unrealised {unrealised:+.2f}")
+        return lines
+
+
+def _utc(ts_s: int) -> str:
+    return datetime.fromtimestamp(ts_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _model_line(engine: live.StrategyEngine, now_s: float) -> str:
+    scorer = engine.scorer
+    if scorer.rules_only:
+        return f"rules-only (threshold {engine.threshold:.2f} unused)"
+    trained = scorer.trained_at_s
+    age = "unknown age" if trained is None else f"age {(now_s - trained) / 86400:.1f} days"
+    return f"{scorer.model_version}, {age}, threshold {engine.threshold:.2f}"
+
+
+def _decimal_field(info: ExecutorInfo, key: str) -> float:
+    """A price from ``custom_info`` as float, 0.0 when missing or not finite."""
+    value = info.custom_info.get(key)
+    try:
+        number = float(Decimal(str(value)))
+    except (ArithmeticError, ValueError, TypeError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
+def _open_quote_from_pnl(info: ExecutorInfo) -> float:
+    """Entry size of an executor whose fills were never seen open: ``net_pnl / net_pnl_pct``
+    (both executors define the pct on the entry amount); 0 when the pct is 0."""
+    pct = float(info.net_pnl_pct)
+    return float(info.net_pnl_quote) / pct if pct else 0.0

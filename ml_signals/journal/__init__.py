@@ -1,0 +1,44 @@
+"""Trade journal: setups, predictions, trades and daily totals, written off the tick thread.
+
+Records (:mod:`~ml_signals.journal.records`) -> :meth:`Journal.record` spools them locally
+(SQLite) -> a worker upserts them by natural id into the backend: a local SQLite file by default
+or Supabase (supabase-py) when ``SUPABASE_URL`` and ``SUPABASE_SERVICE_KEY`` are set. An
+unreachable backend only delays writes; they replay in order when it returns.
+
+PostgreSQL migrations for Supabase live in ``migrations/`` at the repository root;
+:mod:`~ml_signals.journal.sqlite_schema` is their SQLite equivalent.
+:func:`~ml_signals.journal.readback.load_closed_trades` reads closed trades back for training.
+"""
+
+from ml_signals.journal.backend import (
+    JournalBackend,
+    JournalWriteError,
+    PermanentJournalError,
+    TransientJournalError,
+)
+from ml_signals.journal.config import JournalConfig
+from ml_signals.journal.journal import Journal, make_backend
+from ml_signals.journal.records import (
+    DailyPerformanceRecord,
+    JournalRecord,
+    PredictionRecord,
+    SetupRecord,
+    TradeRecord,
+)
+from ml_signals.journal.spool import SpoolLockedError
+
+__all__ = [
+    "DailyPerformanceRecord",
+    "Journal",
+    "JournalBackend",
+    "JournalConfig",
+    "JournalRecord",
+    "JournalWriteError",
+    "PermanentJournalError",
+    "PredictionRecord",
+    "SetupRecord",
+    "SpoolLockedError",
+    "TradeRecord",
+    "TransientJournalError",
+    "make_backend",
+]

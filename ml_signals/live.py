@@ -1,0 +1,443 @@
+"""The decision layer of the live scripts, free of Hummingbot so the replay and backtester reuse it.
+
+One decision round, run when a candle closes (see :mod:`ml_signals.hummingbot.strategy_runtime`
+for the Hummingbot side)::
+
+    frame = closed_frame(hummingbot_candles_df, interval_s, now_s)   # drop the forming candle
+    features = compute_features(frame, btc_frame, interval_s)
+    evaluation = engine.evaluate(pair, frame, features)              # detector + scorer + sizing
+    plan = planner.plan(state, [evaluation, ...])                    # orchestration + risk guards
+    # plan.entries -> executor configs; plan.skipped -> journal / logs
+
+Sizing (original plan ``DCA_STRATEGY.ml_enhancement.adjustments``: high confidence ->
+increase size, low confidence -> wider spacing), for a scored setup with confidence ``c`` and
+threshold ``t`` (``c >= t``, else the setup is skipped):
+
+- every quote amount is multiplied by ``Score.size_multiplier`` (the scorer's piecewise-linear
+  0.5-1.5x, 1.0 at the threshold, 1.5 at confidence 1);
+- a grid's distance from the reference price is multiplied by
+  ``spacing_scale = 1 + max_spacing_widen_frac * (1 - (c - t) / (1 - t))``: the detector's
+  spacing at confidence 1, ``1 + max_spacing_widen_frac`` times it at the threshold. Level ``k``
+  moves from ``p_k`` to ``ref - (ref - p_k) * spacing_scale`` (the first level, at ``ref``,
+  stays). Example: threshold 0.60, widen 0.5, 1 % spacing: c = 0.60 -> 1.5 %, c = 0.80 ->
+  1.25 %, c = 1.0 -> 1 %.
+
+Rules-only scores (no model) keep the detector's amounts and spacing; exits come from
+:func:`ml_signals.scoring.scorer.scored_exits` in both cases.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from ml_signals.candles import CANDLE_COLUMNS
+from ml_signals.exits import ExitRules
+from ml_signals.orchestration import StrategyOrchestrator, rank_key
+from ml_signals.regime import BtcRegime
+from ml_signals.risk import (
+    Candidate,
+    ClosedTrade,
+    GuardLock,
+    GuardResult,
+    OpenPosition,
+    PortfolioState,
+    RiskManager,
+)
+from ml_signals.risk.types import STRATEGIES
+from ml_signals.scoring.score import Score
+from ml_signals.scoring.scorer import Scorer, scored_exits
+from ml_signals.setups.base import EntryPlan, Setup, SetupDetector, StrategyName
+
+if TYPE_CHECKING:
+    from ml_signals.risk.ledger import TradeLedger
+
+log = logging.getLogger(__name__)
+
+
+# --- candles -----------------------------------------------------------------------------------
+
+
+def closed_frame(candles: pd.DataFrame, interval_s: int, now_s: float) -> pd.DataFrame:
+    """Canonical frame (:mod:`ml_signals.candles`) of the candles closed at ``now_s``.
+
+    Hummingbot's ``candles_df`` ends with the candle still forming; a candle is closed when
+    ``timestamp + interval_s <= now_s``. Accepts Hummingbot's columns (extra ones dropped,
+    ``timestamp`` float seconds) or a canonical frame. Duplicated timestamps keep the last row
+    (a feed's update of the same candle); missing candles inside the frame are filled as the
+    loaders fill exchange gaps (open = high = low = close = previous close, volume 0) and logged.
+
+    Raises:
+        ValueError: a canonical column is missing, or a timestamp is off the interval grid.
+    """
+    missing = [c for c in CANDLE_COLUMNS if c not in candles.columns]
+    if missing:
+        raise ValueError(f"candles lack column(s) {missing}; have {list(candles.columns)}")
+    frame = candles.loc[:, list(CANDLE_COLUMNS)].copy()
+    frame["timestamp"] = frame["timestamp"].astype("float64").round().astype("int64")
+    frame = frame[frame["timestamp"] + interval_s <= now_s]
+    frame = frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
+    off_grid = frame["timestamp"] % interval_s != 0
+    if off_grid.any():
+        row = frame[off_grid].iloc[0]
+        raise ValueError(f"candle timestamp {int(row['timestamp'])} is not on the "
+                         f"{interval_s} s grid")
+    frame = frame.astype({c: "float64" for c in CANDLE_COLUMNS[1:]}).reset_index(drop=True)
+    if len(frame) > 1:
+        frame = _fill_gaps(frame, interval_s)
+    return frame
+
+
+def _fill_gaps(frame: pd.DataFrame, interval_s: int) -> pd.DataFrame:
+    start, end = int(frame["timestamp"].iat[0]), int(frame["timestamp"].iat[-1])
+    expected = (end - start) // interval_s + 1
+    if expected == len(frame):
+        return frame
+    grid = pd.DataFrame({"timestamp": np.arange(start, end + 1, interval_s, dtype="int64")})
+    full = grid.merge(frame, on="timestamp", how="left")
+    close = full["close"].ffill()
+    for col in ("open", "high", "low"):
+        full[col] = full[col].fillna(close)
+    full["close"] = close
+    full["volume"] = full["volume"].fillna(0.0)
+    log.warning("filled %d missing candle(s) between %d and %d", expected - len(frame), start, end)
+    return full
+
+
+# --- sizing ------------------------------------------------------------------------------------
+
+
+class SizingConfig(BaseModel):
+    """How confidence changes a setup's entry (see the module docstring for the formulas).
+
+    Attributes:
+        max_spacing_widen_frac: extra grid spacing at the threshold confidence, as a fraction
+            of the detector's spacing (0.5 -> 1.5x spacing at the threshold, 1x at confidence 1).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_spacing_widen_frac: float = Field(default=0.5, ge=0, le=2)
+
+
+def spacing_scale(confidence: float | None, threshold: float, max_widen_frac: float) -> float:
+    """Grid spacing factor: ``1 + max_widen_frac * (1 - (c - t) / (1 - t))``, clipped to
+    ``[1, 1 + max_widen_frac]``; 1 when rules-only (``confidence is None``)."""
+    if confidence is None:
+        return 1.0
+    span = 1.0 - threshold
+    strength = 1.0 if span <= 0 else min(max((confidence - threshold) / span, 0.0), 1.0)
+    return 1.0 + max_widen_frac * (1.0 - strength)
+
+
+@dataclass(frozen=True, slots=True)
+class SizedEntry:
+    """The entry to place for a taken setup: sized, spaced and with its scored exits.
+
+    Attributes:
+        setup_id, pair, strategy: from the setup.
+        entry: the detector's plan after sizing (amounts) and spacing (grid prices).
+        exits: :func:`~ml_signals.scoring.scorer.scored_exits` of the setup and its score.
+        size_multiplier: applied to every quote amount.
+        spacing_scale: applied to every grid level's distance from the reference price.
+    """
+
+    setup_id: str
+    pair: str
+    strategy: StrategyName
+    entry: EntryPlan
+    exits: ExitRules
+    size_multiplier: float
+    spacing_scale: float
+
+
+def size_entry(setup: Setup, score: Score, threshold: float, sizing: SizingConfig) -> SizedEntry:
+    """Apply ``score`` to ``setup``'s entry (module docstring: formulas and example).
+
+    Raises:
+        ValueError: the widened grid would reach a price <= 0.
+    """
+    multiplier = 1.0 if score.rules_only else score.size_multiplier
+    scale = 1.0
+    plan = setup.entry
+    amounts = tuple(a * multiplier for a in plan.amounts_quote)
+    prices = plan.prices
+    if plan.entry_type == "limit_grid":
+        scale = spacing_scale(score.confidence, threshold, sizing.max_spacing_widen_frac)
+        ref = setup.reference_price
+        prices = tuple(ref - (ref - p) * scale for p in plan.prices)
+        if any(p <= 0 for p in prices):
+            raise ValueError(f"{setup.setup_id}: spacing x{scale:.3f} puts a grid level at or "
+                             f"below 0 ({min(prices):.6g})")
+    return SizedEntry(
+        setup_id=setup.setup_id,
+        pair=setup.pair,
+        strategy=setup.strategy,
+        entry=EntryPlan(plan.entry_type, prices, amounts),
+        exits=scored_exits(setup, score),
+        size_multiplier=multiplier,
+        spacing_scale=scale,
+    )
+
+
+# --- evaluation of one setup -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A setup on the newest closed candle, its score, and the entry if the score takes it.
+
+    Attributes:
+        setup: the detection.
+        score: the scorer's verdict.
+        sized: the entry to place; ``None`` when the score is below the threshold.
+        skip: why the score did not take it (guard ``"confidence"``); ``None`` when taken.
+    """
+
+    setup: Setup
+    score: Score
+    sized: SizedEntry | None
+    skip: GuardResult | None
+
+    @property
+    def takes(self) -> bool:
+        """True when the score takes the setup (the risk guards may still block it)."""
+        return self.sized is not None
+
+    def candidate(self) -> Candidate:
+        """The risk / orchestration candidate of a taken setup (long, full committed quote).
+
+        Raises:
+            ValueError: the score did not take the setup.
+        """
+        if self.sized is None:
+            raise ValueError(f"{self.setup.setup_id} was not taken by its score")
+        return Candidate(self.setup.setup_id, self.setup.pair, self.setup.strategy, "BUY",
+                         self.sized.entry.total_quote, self.score.confidence)
+
+
+class StrategyEngine:
+    """Detector + scorer + sizing of one strategy.
+
+    Args:
+        detector: builds setups from closed candles and their features.
+        scorer: scores them (model or rules-only).
+        sizing: confidence -> size and spacing.
+    """
+
+    def __init__(self, detector: SetupDetector, scorer: Scorer,
+                 sizing: SizingConfig | None = None) -> None:
+        if scorer.strategy != detector.strategy:
+            raise ValueError(f"scorer for {scorer.strategy!r} with a {detector.strategy!r} detector")
+        self.detector = detector
+        self.scorer = scorer
+        self.sizing = sizing or SizingConfig()
+
+    @property
+    def strategy(self) -> StrategyName:
+        """The detector's strategy name."""
+        return self.detector.strategy
+
+    @property
+    def threshold(self) -> float:
+        """The scorer's confidence threshold."""
+        return self.scorer.config.confidence_threshold
+
+    def evaluate(self, pair: str, candles: pd.DataFrame,
+                 features: pd.DataFrame) -> Evaluation | None:
+        """Evaluate the newest row of ``candles`` (closed candles only); ``None``: no setup.
+
+        Raises:
+            ValueError, KeyError, ArtifactError: from the detector or the scorer (bad frames,
+                a model that expects other inputs).
+        """
+        setup = self.detector.detect_latest(pair, candles, features)
+        if setup is None:
+            return None
+        score = self.scorer.score(setup, features.iloc[-1])
+        if not score.take:
+            reason = (f"confidence {score.confidence:.2f} below threshold {self.threshold:.2f} "
+                      f"(model {score.model_version})")
+            return Evaluation(setup, score, None, GuardResult("confidence", reason))
+        return Evaluation(setup, score, size_entry(setup, score, self.threshold, self.sizing), None)
+
+
+# --- one decision round ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoundPlan:
+    """A settled decision round.
+
+    Attributes:
+        entries: evaluations to enter now, best-ranked first.
+        skipped: evaluations not entered, with the rule that stopped each (score threshold,
+            orchestration, or the first risk guard that blocked).
+    """
+
+    entries: tuple[Evaluation, ...]
+    skipped: tuple[tuple[Evaluation, GuardResult], ...]
+
+
+class DecisionPlanner:
+    """Risk guards, their ledger and (for several strategies) capital orchestration.
+
+    Args:
+        risk: the guards.
+        orchestrator: capital split and conflict rules between strategies (the portfolio
+            script); ``None`` for a single-strategy script (candidates ranked by confidence and
+            checked by the guards only).
+    """
+
+    def __init__(self, risk: RiskManager, orchestrator: StrategyOrchestrator | None = None) -> None:
+        self.risk = risk
+        self.orchestrator = orchestrator
+        self.ledger: TradeLedger = risk.new_ledger()
+
+    def snapshot(self, now_s: int, equity_quote: float,
+                 open_positions: Iterable[OpenPosition], btc_regime: BtcRegime) -> PortfolioState:
+        """Mark equity and build the state the guards see this round."""
+        return self.ledger.snapshot(now_s, equity_quote, tuple(open_positions), btc_regime)
+
+    def plan(self, state: PortfolioState, evaluations: Sequence[Evaluation]) -> RoundPlan:
+        """Settle a round: score skips, then orchestration (if any), then the risk guards."""
+        skipped: list[tuple[Evaluation, GuardResult]] = [
+            (e, e.skip) for e in evaluations if e.skip is not None
+        ]
+        by_id = {e.setup.setup_id: e for e in evaluations if e.takes}
+        candidates = [e.candidate() for e in by_id.values()]
+        if self.orchestrator is not None:
+            resolution = self.orchestrator.plan_round(state, candidates, self.risk)
+            accepted, blocked = resolution.accepted, resolution.skipped
+        else:
+            ranked = sorted(candidates, key=lambda c: rank_key(c, STRATEGIES))
+            checked = self.risk.check_round(state, ranked)
+            accepted, blocked = checked.accepted, checked.blocked
+        skipped += [(by_id[s.candidate.setup_id], s.result) for s in blocked]
+        return RoundPlan(tuple(by_id[c.setup_id] for c in accepted), tuple(skipped))
+
+    def record_close(self, trade: ClosedTrade) -> list[GuardLock]:
+        """Feed a closed trade to the ledger and the guards; returns the locks it set."""
+        return self.risk.record_close(self.ledger, trade)
+
+    def blocking_now(self, state: PortfolioState) -> list[GuardResult]:
+        """Guards that stop every new entry now (kill switch, losing streak, daily loss, crash)."""
+        return self.risk.blocking_now(state)
+
+
+def strategies_of(engines: Iterable[StrategyEngine]) -> tuple[StrategyName, ...]:
+    """Strategy names of ``engines`` in :data:`ml_signals.risk.types.STRATEGIES` order."""
+    names = {e.strategy for e in engines}
+    return tuple(s for s in STRATEGIES if s in names)  # type: ignore[misc]
+
+
+# --- events for journals and alerts ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPlaced:
+    """An executor was created for a taken setup (its orders may not have filled yet).
+
+    Attributes:
+        evaluation: the setup, score and sized entry.
+        executor_id: Hummingbot executor id (also the journal's trade id).
+        placed_s: decision time.
+    """
+
+    evaluation: Evaluation
+    executor_id: str
+    placed_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class PositionFilled:
+    """An executor's entry filled (first fill seen).
+
+    Attributes:
+        executor_id, setup_id, strategy, pair: identify the position.
+        entry_price_quote: average entry price so far.
+        amount_quote: filled size in quote.
+        amount_base: filled size in base.
+        filled_s: when the fill was first seen (within one tick of the fill).
+        score: the score the entry was sized with, ``None`` if unknown (e.g. after a restart).
+        exits: the exits the executor manages, ``None`` if unknown.
+    """
+
+    executor_id: str
+    setup_id: str
+    strategy: StrategyName
+    pair: str
+    entry_price_quote: float
+    amount_quote: float
+    amount_base: float
+    filled_s: float
+    score: Score | None = None
+    exits: ExitRules | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorClosed:
+    """An executor finished.
+
+    Attributes:
+        executor_id, setup_id, strategy, pair: identify it.
+        close_type: Hummingbot ``CloseType`` name (``"TAKE_PROFIT"``, ``"TIME_LIMIT"``, ...).
+        trade: the closed trade fed to the risk ledger; ``None`` when nothing filled (an entry
+            that expired or was cancelled).
+        entry_price_quote, exit_price_quote: average prices (0 when unknown).
+        amount_quote: filled entry size in quote; amount_base: in base.
+        fees_quote: fees paid.
+        opened_s: first fill seen (or the decision time if no fill was seen); closed_s: close.
+    """
+
+    executor_id: str
+    setup_id: str
+    strategy: StrategyName
+    pair: str
+    close_type: str
+    trade: ClosedTrade | None
+    entry_price_quote: float
+    exit_price_quote: float
+    amount_quote: float
+    amount_base: float
+    fees_quote: float
+    opened_s: float
+    closed_s: float
+
+
+class RuntimeObserver:
+    """Hooks a live runtime calls; override the ones you need (all default to no-ops).
+
+    Called on the strategy's tick, in this order within a round: ``setup_skipped`` /
+    ``entry_placed`` for each evaluated setup, ``position_filled`` when an entry's first fill is
+    seen, ``executor_closed`` when an executor terminates (after the ledger has the trade), and
+    ``guard_locked`` for each lock a close sets. Keep them fast (queue work elsewhere); an
+    exception is logged by the runtime and does not stop trading.
+    """
+
+    def setup_skipped(self, evaluation: Evaluation, reason: GuardResult, now_s: float) -> None:
+        """A detected setup was not entered (score, orchestration or a risk guard)."""
+
+    def entry_placed(self, event: EntryPlaced) -> None:
+        """An executor was created for a setup."""
+
+    def position_filled(self, event: PositionFilled) -> None:
+        """An entry filled."""
+
+    def executor_closed(self, event: ExecutorClosed) -> None:
+        """An executor terminated."""
+
+    def guard_locked(self, lock: GuardLock) -> None:
+        """A closed trade made a guard lock new entries (losing streak, kill switch)."""
+
+    def model_in_use(self, strategy: str, scorer: Scorer, now_s: float) -> None:
+        """Announced once at start-up per strategy: the model version (or rules-only)."""
+
+    def close(self) -> None:
+        """The strategy stops: flush and release what the observer holds."""

@@ -1,0 +1,98 @@
+"""One training run over many pairs: features once per pair, then per strategy the dataset,
+the walk-forward and the published artifact. The CLI, the backtest and the report consume the
+returned :class:`TrainingRun`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
+from ml_signals.setups import StrategyName
+from training.artifact_writer import write_artifact
+from training.data import CandleSet
+from training.dataset import (
+    PairFeatures,
+    SetupDataset,
+    build_dataset,
+    compute_pair_features,
+    label_config_for,
+)
+from training.labels import FeeSchedule, LabelConfig
+from training.provenance import data_provenance
+from training.train import TrainResult, train_strategy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyRun:
+    """What one strategy's training produced.
+
+    Attributes:
+        dataset: labelled setups with model inputs.
+        result: walk-forward predictions, metrics and the published models.
+        scoring: bounds and threshold the artifact is served with.
+        label_config: the label replay settings used.
+        artifact: folder of the written artifact (``None`` when not written).
+    """
+
+    dataset: SetupDataset
+    result: TrainResult
+    scoring: ScoringConfig
+    label_config: LabelConfig
+    artifact: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingRun:
+    """A whole run.
+
+    Attributes:
+        candle_sets: the loaded candles by pair.
+        btc_pair: the BTC reference pair.
+        features: per-pair features (shared by all strategies).
+        fees: fee schedule used for labels (and by the backtest).
+        strategies: per-strategy results, in run order.
+    """
+
+    candle_sets: Mapping[str, CandleSet]
+    btc_pair: str
+    features: Mapping[str, PairFeatures]
+    fees: FeeSchedule
+    strategies: dict[StrategyName, StrategyRun]
+
+
+def train_all(
+    candle_sets: Mapping[str, CandleSet],
+    btc_pair: str,
+    strategies: Sequence[StrategyName],
+    fees: FeeSchedule,
+    models_dir: Path | None,
+    n_folds: int = 5,
+    progress: bool = True,
+) -> TrainingRun:
+    """Train every strategy; write artifacts under ``models_dir`` unless it is ``None``.
+
+    Raises:
+        ValueError: a strategy has too few setups to train (see :func:`train_strategy`), or the
+            BTC pair is missing.
+    """
+    features = compute_pair_features(candle_sets, btc_pair)
+    runs: dict[StrategyName, StrategyRun] = {}
+    for strategy in tqdm(strategies, desc="strategies", disable=not progress):
+        scoring = DEFAULT_SCORING[strategy]
+        label_config = label_config_for(scoring)
+        ds = build_dataset(strategy, features, fees=fees, label_config=label_config)
+        result = train_strategy(ds, scoring, n_folds=n_folds)
+        folder = None
+        if models_dir is not None:
+            provenance = data_provenance(candle_sets, ds, fees, label_config)
+            folder = write_artifact(models_dir, ds, result, scoring, provenance)
+            log.info("%s: artifact %s", strategy, folder)
+        runs[strategy] = StrategyRun(ds, result, scoring, label_config, folder)
+    return TrainingRun(candle_sets, btc_pair, features, fees, runs)
