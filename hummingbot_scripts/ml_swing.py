@@ -1,6 +1,6 @@
 """Swing breakouts filtered by the swing model (original plan, "Swing Trading Strategy").
 
-A close >= 3 % above the prior day's resistance with 2x volume, RSI > 60 and the 4h trend up is a
+A close >= 3 % above the prior resistance (48 h high) with 2x volume, RSI > 60 and the 4h trend up is a
 setup; the model's confidence must reach ``confidence_threshold`` (0.65, the plan's swing
 threshold). The position ($200, scaled by the score's size multiplier) opens at market and runs
 as a Hummingbot ``PositionExecutor`` with a triple barrier: take profit, stop loss and time

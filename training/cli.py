@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ml_signals.setups import STRATEGIES
 from training.data import load_dir
 from training.labels import FeeSchedule
@@ -29,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     t = sub.add_parser("train", help="train and evaluate the three strategies (default)")
     add_train_args(t)
+    j = sub.add_parser("journal-compare",
+                       help="closed paper/live trades from the journal vs the backtest")
+    j.add_argument("--models", type=Path, default=Path("models"))
+    j.add_argument("--env-file", type=Path, default=Path(".env"),
+                   help="git-ignored file with SUPABASE_URL / SUPABASE_SERVICE_KEY (optional)")
+    j.add_argument("--sqlite", type=Path, default=None, help="journal SQLite file to read")
     return p
 
 
@@ -87,6 +95,23 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_journal_compare(args: argparse.Namespace) -> int:
+    """Print journal outcomes beside the artifacts' backtest figures."""
+    from ml_signals.journal.config import JournalConfig
+    from ml_signals.journal.readback import load_closed_trades
+    from training.journal_compare import compare
+
+    overrides: dict[str, Any] = {}
+    if args.sqlite is not None:
+        overrides = {"backend": "sqlite", "sqlite_path": args.sqlite}
+    env_file = args.env_file if args.env_file.is_file() else None
+    config = JournalConfig.from_env(env_file=env_file, **overrides)
+    table = compare(load_closed_trades(config), args.models)
+    with pd.option_context("display.width", 140, "display.max_columns", 20):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
 def _default_btc(candle_sets: dict[str, Any]) -> str:
     quotes = {p.split("-")[1] for p in candle_sets}
     for quote in sorted(quotes):
@@ -103,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        if args.command == "journal-compare":
+            return run_journal_compare(args)
         return run_train(args)
     except Exception:
         log.exception("training failed")

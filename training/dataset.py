@@ -144,10 +144,11 @@ def build_dataset(
 
 
 def _label_end(frame: pd.DataFrame, setups: list[Setup], interval_s: int) -> np.ndarray:
-    """When each label resolved: the close of the exit candle, or decision + time limit when
-    nothing filled or the data ended first (the replay could not know more before then)."""
+    """When each row's labels resolved: ``labels_resolved_ts`` from the label replay (the end of
+    every replay behind the row, the take-profit / stop-loss search included), or decision +
+    time limit when it is unknown (nothing filled, data ended). Purging uses this time."""
     decision = frame["decision_s"].to_numpy(dtype="int64")
     limit_end = decision + np.array([s.exits.time_limit_s for s in setups], dtype="int64")
-    exit_ts = pd.to_numeric(frame["exit_ts"], errors="coerce").to_numpy(dtype="float64")
-    resolved = np.where(np.isnan(exit_ts), limit_end, exit_ts + interval_s)
-    return np.maximum(resolved, decision).astype("int64")
+    resolved = pd.to_numeric(frame["labels_resolved_ts"], errors="coerce").to_numpy("float64")
+    end = np.where(np.isnan(resolved), limit_end, resolved)
+    return np.maximum(end, decision).astype("int64")

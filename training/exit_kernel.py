@@ -49,12 +49,27 @@ grid level of ``amount_quote`` at ``price`` buys ``amount_quote / price`` base (
 ``DCAExecutor.create_dca_order``). On ``entry_bar`` (when the executor places its orders) a level
 at or above the open is marketable and fills at the open with the taker fee; on later bars a level
 fills at its own price (maker) when the open or the low reaches it.
+
+Slippage (portfolio backtester; off by default, labels use none): an optional per-candle
+fraction ``slip[k]`` makes every market fill on candle ``k`` worse -- a market entry spends its
+quote amount at ``open * (1 + slip)``, a marketable level pays ``min(open * (1 + slip), limit)``,
+and every market exit (stop loss, trailing stop, market take profit, time limit) sells at the
+replayed price ``* (1 - slip)``. Barriers see the slipped entry (the average price is what was
+paid); the quote lost is reported per position. A resting limit (grid level, limit take profit)
+fills at its price.
+
+Hummingbot-simulator mode (``simulate_positions(hummingbot_sim=True)``): replicas of
+Hummingbot's backtesting ``PositionExecutorSimulator`` / ``DCAExecutorSimulator``, which model
+the candles differently (close-based barriers, entry at the decision candle's close, one fee
+charged twice on the entry notional, ...); used to prove parity with them to float precision.
+``training/backtest/parity.md`` lists every difference.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final, cast
 
 import numpy as np
@@ -421,91 +436,86 @@ def _hb_position(low: FloatArray, close: FloatArray, s: int, quote: float, tp: f
 
 
 @_compiled
-def _hb_first(close: FloatArray, frm: int, last: int, below: float) -> int:
-    """First row in ``frm..last`` whose close is ``<= below``, -1 if none."""
+def _hb_first(close: FloatArray, frm: int, last: int, at_most: float) -> int:
+    """First row in ``frm..last`` whose close is ``<= at_most``, -1 if none."""
     for k in range(frm, last + 1):
-        if close[k] <= below:
+        if close[k] <= at_most:
             return k
     return -1
 
 
 @_compiled
-def _hb_dca_stage(low: FloatArray, close: FloatArray, e: int, last: int, be: float, tp: float,
-                  sl: float, act: float, delta: float, next_price: float) -> tuple[int, int]:
-    """Close row and type of one DCA stage entered on row ``e`` with break-even ``be``:
-    ``(row, reason)``; reason ``_NONE`` when the next level fills first, the stage's
-    ``min`` over take profit, stop loss (last level only), trailing, next level, data end."""
+def _hb_dca_stage(low: FloatArray, close: FloatArray, e: int, last: int, thr: FloatArray,
+                  delta_mult: float, next_at_most: float) -> tuple[int, int]:
+    """Close row and type of one DCA stage entered on row ``e``: ``(row, reason)``, reason
+    ``_NONE`` when the next level fills first (the stage's ``min`` over take profit, stop loss
+    -- last level only, ``next_at_most`` NaN --, trailing stop, next level, window end).
+
+    ``thr`` = (take profit: close >=, stop loss: low <=, trailing activation: close >=), float
+    thresholds equivalent to the simulator's exact ``Decimal`` comparisons (NaN: off).
+    """
     trigger = -np.inf
     armed = False
     for k in range(e, last + 1):
         c = close[k]
-        tp_hit = tp == tp and tp != 0.0 and c >= be * (1.0 + tp)
-        sl_hit = next_price != next_price and sl == sl and sl != 0.0 and \
-            low[k] <= be * (1.0 - sl)
         trail_hit = False
-        if act == act and delta == delta and act != 0.0 and delta != 0.0:
-            armed = armed or c >= be * (1.0 + act)
+        if thr[2] == thr[2]:
+            armed = armed or c >= thr[2]
             if armed:
-                trigger = max(trigger, c * (1.0 - delta))
+                trigger = max(trigger, c * delta_mult)
                 trail_hit = c <= trigger
-        next_hit = next_price == next_price and c <= next_price
-        if tp_hit:
+        if thr[0] == thr[0] and c >= thr[0]:
             return k, REASON_TAKE_PROFIT
-        if sl_hit:
+        if next_at_most != next_at_most and thr[1] == thr[1] and low[k] <= thr[1]:
             return k, REASON_STOP_LOSS
         if trail_hit:
             return k, REASON_TRAILING_STOP
-        if next_hit:
+        if next_at_most == next_at_most and c <= next_at_most:
             return k, _NONE
     return last, REASON_TIME_LIMIT
 
 
 @_compiled
-def _hb_dca(low: FloatArray, close: FloatArray, s: int, lvl_price: FloatArray,
-            lvl_quote: FloatArray, n_levels: int, tp: float, sl: float, act: float,
-            delta: float, time_limit_bars: int, cost: float,
-            lv: FloatArray) -> tuple[int, int, int, bool, float, float, float, float, float,
-                                     float, float, int, float]:
+def _hb_dca(low: FloatArray, close: FloatArray, s: int, lvl_quote: FloatArray, n_levels: int,
+            time_limit_bars: int, cost: float, entry_at_most: FloatArray, thr: FloatArray,
+            delta_mult: float, lv: FloatArray) -> tuple[int, int, int, bool, float, float,
+                                                         float, float, float, float, float,
+                                                         int, float]:
     """``DCAExecutorSimulator.simulate`` in MAKER mode, BUY (see the section comment).
 
-    Kept quirks of the simulator: a level "fills" on the first close at or below its price and
-    enters at that close; the break-even is the quote-weighted mean of the level prices; take
-    profit compares the close with ``break_even * (1 + tp)`` (fees ignored); the stop loss is
-    only checked at the last level, on the low; the filled amount and PnL columns are written
-    from the entry row of the last level reached by the price within the window, so a close
-    before that row reports nothing filled and zero PnL.
+    A level "fills" on the first close at or below its price (``entry_at_most``) and enters at
+    that close; each stage's barriers come from the quote-weighted mean of the level prices
+    (``thr`` per level, see :func:`_hb_dca_stage`); the stop loss is only checked at the last
+    level. The simulator writes its filled-amount and PnL columns from the entry row of the
+    last level reached, so they are empty (zero) at a close before that row. When the closes
+    reach some levels but not all, the simulator raises ``ValueError`` (it slices from a NaN
+    timestamp); the replica then reports the evident intent (the closing stage with the levels
+    up to it). ``levels_filled`` is the number of levels the closes reached in the window.
     """
     last = _hb_last_row(close.shape[0], s, time_limit_bars)
     entries = np.full(n_levels, -1, dtype=np.int64)
     closes = np.full(n_levels, -1, dtype=np.int64)
     reasons = np.full(n_levels, _NONE, dtype=np.int64)
     stages = 0
-    num, den = 0.0, 0.0
     for i in range(n_levels):
-        num += lvl_quote[i] * lvl_price[i]
-        den += lvl_quote[i]
-        be = lvl_price[i] if i == 0 else num / den
-        e = _hb_first(close, s, last, lvl_price[i])
+        e = _hb_first(close, s, last, entry_at_most[i])
         if e < 0:
             break
-        nxt = lvl_price[i + 1] if i + 1 < n_levels else np.nan
+        nxt = entry_at_most[i + 1] if i + 1 < n_levels else np.nan
         entries[i] = e
-        closes[i], reasons[i] = _hb_dca_stage(low, close, e, last, be, tp, sl, act, delta, nxt)
+        closes[i], reasons[i] = _hb_dca_stage(low, close, e, last, thr[i], delta_mult, nxt)
         stages += 1
-    if stages == 0:  # the simulator reports TIME_LIMIT with nothing filled
-        return (REASON_NOT_FILLED, -1, last, False, np.nan, 0.0, 0.0, 0.0, 0.0,
-                np.nan, np.nan, 0, 0.0)
     closing = -1
     for i in range(stages):
         if reasons[i] != _NONE:
             closing = i
             break
-    if closing < 0:  # close type None: the simulator returns FAILED (not reachable in MAKER)
+    if closing < 0:  # nothing reached: TIME_LIMIT with nothing filled (None: FAILED)
         return (REASON_NOT_FILLED, -1, last, False, np.nan, 0.0, 0.0, 0.0, 0.0,
-                np.nan, np.nan, 0, 0.0)
+                np.nan, np.nan, stages, 0.0)
     k_close = closes[closing]
     base, quote = 0.0, 0.0
-    if entries[stages - 1] <= k_close:  # else the simulator's columns are empty at the close
+    if stages < n_levels or entries[stages - 1] <= k_close:
         for j in range(closing + 1):
             lv[j, _LV_BASE] = lvl_quote[j] * _hb_growth(close, entries[j], k_close) / \
                 close[k_close]
@@ -516,7 +526,47 @@ def _hb_dca(low: FloatArray, close: FloatArray, s: int, lvl_price: FloatArray,
             quote += lvl_quote[j]
     fee = cost * quote
     return (reasons[closing], entries[0], k_close, False, close[k_close], base, quote, fee, fee,
-            np.nan, np.nan, closing + 1, 0.0)
+            np.nan, np.nan, stages, 0.0)
+
+
+@_compiled
+def _hb_batch(low: FloatArray, close: FloatArray, entry_bar: IntArray, market_entry: BoolArray,
+              lvl_quote: FloatArray, n_levels: IntArray, tp: FloatArray, sl: FloatArray,
+              trail_act: FloatArray, trail_delta: FloatArray, time_limit_bars: IntArray,
+              cost: float, entry_at_most: FloatArray, thr: FloatArray, delta_mult: FloatArray,
+              out_i: IntArray, out_f: FloatArray, out_b: BoolArray,
+              out_lv: FloatArray) -> None:
+    """Hummingbot-simulator replicas for every row of a batch into the ``out_*`` arrays."""
+    for m in range(entry_bar.shape[0]):
+        if market_entry[m]:
+            res = _hb_position(low, close, entry_bar[m] - 1, lvl_quote[m, 0], tp[m], sl[m],
+                               trail_act[m], trail_delta[m], time_limit_bars[m], cost,
+                               out_lv[m])
+        else:
+            res = _hb_dca(low, close, entry_bar[m] - 1, lvl_quote[m], n_levels[m],
+                          time_limit_bars[m], cost, entry_at_most[m], thr[m], delta_mult[m],
+                          out_lv[m])
+        _store(res, m, out_i, out_f, out_b)
+
+
+@_compiled
+def _store(res: tuple[int, int, int, bool, float, float, float, float, float, float, float,
+                      int, float], m: int, out_i: IntArray, out_f: FloatArray,
+           out_b: BoolArray) -> None:
+    """Write one replay result into row ``m`` of the batch outputs."""
+    out_i[m, 0] = res[0]
+    out_i[m, 1] = res[1]
+    out_i[m, 2] = res[2]
+    out_i[m, 3] = res[11]
+    out_b[m] = res[3]
+    out_f[m, 0] = res[4]
+    out_f[m, 1] = res[5]
+    out_f[m, 2] = res[6]
+    out_f[m, 3] = res[7]
+    out_f[m, 4] = res[8]
+    out_f[m, 5] = res[9]
+    out_f[m, 6] = res[10]
+    out_f[m, 7] = res[12]
 
 
 @_compiled
@@ -525,37 +575,15 @@ def _simulate_batch(open_: FloatArray, high: FloatArray, low: FloatArray, close:
                     lvl_quote: FloatArray, n_levels: IntArray, tp: FloatArray, sl: FloatArray,
                     trail_act: FloatArray, trail_delta: FloatArray, time_limit_bars: IntArray,
                     tp_limit: BoolArray, sl_needs_all: BoolArray, maker: float, taker: float,
-                    tp_on_close: bool, slip: FloatArray, hb_sim: bool, out_i: IntArray,
-                    out_f: FloatArray, out_b: BoolArray, out_lv: FloatArray) -> None:
-    """Run :func:`simulate_one` (or the Hummingbot-simulator replica) for every row of a batch
-    into the ``out_*`` arrays."""
+                    tp_on_close: bool, slip: FloatArray, out_i: IntArray, out_f: FloatArray,
+                    out_b: BoolArray, out_lv: FloatArray) -> None:
+    """Run :func:`simulate_one` for every row of a batch into the ``out_*`` arrays."""
     for m in range(entry_bar.shape[0]):
-        lv = out_lv[m]
-        if hb_sim and market_entry[m]:
-            res = _hb_position(low, close, entry_bar[m] - 1, lvl_quote[m, 0], tp[m], sl[m],
-                               trail_act[m], trail_delta[m], time_limit_bars[m], taker, lv)
-        elif hb_sim:
-            res = _hb_dca(low, close, entry_bar[m] - 1, lvl_price[m], lvl_quote[m], n_levels[m],
-                          tp[m], sl[m], trail_act[m], trail_delta[m], time_limit_bars[m], taker,
-                          lv)
-        else:
-            res = simulate_one(open_, high, low, close, entry_bar[m], market_entry[m],
-                               lvl_price[m], lvl_quote[m], n_levels[m], tp[m], sl[m],
-                               trail_act[m], trail_delta[m], time_limit_bars[m], tp_limit[m],
-                               sl_needs_all[m], maker, taker, tp_on_close, slip, lv)
-        out_i[m, 0] = res[0]
-        out_i[m, 1] = res[1]
-        out_i[m, 2] = res[2]
-        out_i[m, 3] = res[11]
-        out_b[m] = res[3]
-        out_f[m, 0] = res[4]
-        out_f[m, 1] = res[5]
-        out_f[m, 2] = res[6]
-        out_f[m, 3] = res[7]
-        out_f[m, 4] = res[8]
-        out_f[m, 5] = res[9]
-        out_f[m, 6] = res[10]
-        out_f[m, 7] = res[12]
+        res = simulate_one(open_, high, low, close, entry_bar[m], market_entry[m], lvl_price[m],
+                           lvl_quote[m], n_levels[m], tp[m], sl[m], trail_act[m],
+                           trail_delta[m], time_limit_bars[m], tp_limit[m], sl_needs_all[m],
+                           maker, taker, tp_on_close, slip, out_lv[m])
+        _store(res, m, out_i, out_f, out_b)
 
 
 @_compiled
@@ -810,12 +838,18 @@ def simulate_positions(
     out_f = np.empty((m, 8), dtype=np.float64)
     out_b = np.empty(m, dtype=np.bool_)
     out_lv = np.full((m, lp.shape[1], _LV_SIZE), np.nan)
-    _simulate_batch(o, h, lo, c, eb, me, lp, lq, nl, _f64(batch.take_profit_frac),
-                    _f64(batch.stop_loss_frac), _f64(batch.trailing_activation_frac),
-                    _f64(batch.trailing_delta_frac), _i64(batch.time_limit_bars),
-                    _bool(batch.tp_limit_order), _bool(batch.sl_needs_all_levels),
-                    float(maker_fee_frac), float(taker_fee_frac), bool(tp_on_close), slip,
-                    bool(hummingbot_sim), out_i, out_f, out_b, out_lv)
+    tp, sl = _f64(batch.take_profit_frac), _f64(batch.stop_loss_frac)
+    act, delta = _f64(batch.trailing_activation_frac), _f64(batch.trailing_delta_frac)
+    if hummingbot_sim:
+        at_most, thr, delta_mult = _hb_dca_thresholds(batch)
+        _hb_batch(lo, c, eb, me, lq, nl, tp, sl, act, delta, _i64(batch.time_limit_bars),
+                  float(taker_fee_frac), at_most, thr, delta_mult, out_i, out_f, out_b, out_lv)
+    else:
+        _simulate_batch(o, h, lo, c, eb, me, lp, lq, nl, tp, sl, act, delta,
+                        _i64(batch.time_limit_bars), _bool(batch.tp_limit_order),
+                        _bool(batch.sl_needs_all_levels), float(maker_fee_frac),
+                        float(taker_fee_frac), bool(tp_on_close), slip, out_i, out_f, out_b,
+                        out_lv)
     return SimulationResult(
         reason=out_i[:, 0], fill_bar=out_i[:, 1], exit_bar=out_i[:, 2], exit_on_open=out_b,
         exit_price=out_f[:, 0], filled_base=out_f[:, 1], filled_quote=out_f[:, 2],
@@ -823,6 +857,58 @@ def simulate_positions(
         min_price=out_f[:, 6], levels_filled=out_i[:, 3], slippage_quote=out_f[:, 7],
         level_fills=out_lv,
     )
+
+
+def _at_most(value: Decimal) -> float:
+    """Largest float ``<= value``: ``close <= value`` (float vs exact Decimal, as pandas
+    compares a float column with a Decimal) holds iff ``close <= _at_most(value)``."""
+    x = float(value)
+    return x if Decimal(x) <= value else float(np.nextafter(x, -np.inf))
+
+
+def _at_least(value: Decimal) -> float:
+    """Smallest float ``>= value`` (see :func:`_at_most`)."""
+    x = float(value)
+    return x if Decimal(x) >= value else float(np.nextafter(x, np.inf))
+
+
+def _hb_dca_thresholds(batch: PositionBatch) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Float thresholds reproducing ``DCAExecutorSimulator``'s ``Decimal`` arithmetic.
+
+    The simulator gets its prices and fractions as ``Decimal(repr(float))`` (our executor
+    configs), computes each level's break-even ``sum(amount * price) / sum(amount)`` and the
+    barrier prices ``break_even * (1 + tp)``, ``* (1 - sl)``, ``* (1 + activation)`` in
+    ``Decimal``, and compares float candles with them exactly. Returns ``entry_at_most``
+    ``(M, L)``, ``thr`` ``(M, L, 3)`` (take profit at least, stop loss at most, activation at
+    least; NaN = off) and ``delta_mult`` ``(M,)`` = ``float(1 - trailing_delta)``.
+    """
+    m, width = batch.level_price.shape
+    at_most = np.full((m, width), np.nan)
+    thr = np.full((m, width, 3), np.nan)
+    delta_mult = np.full(m, np.nan)
+    for r in np.flatnonzero(~np.asarray(batch.market_entry, dtype=bool)):
+        n = int(batch.n_levels[r])
+        prices = [Decimal(repr(float(p))) for p in batch.level_price[r, :n]]
+        amounts = [Decimal(repr(float(a))) for a in batch.level_quote[r, :n]]
+        fracs = [None if f != f else Decimal(repr(float(f))) for f in
+                 (batch.take_profit_frac[r], batch.stop_loss_frac[r],
+                  batch.trailing_activation_frac[r], batch.trailing_delta_frac[r])]
+        tp, sl, act, delta = fracs
+        if delta is not None and act is not None:
+            delta_mult[r] = float(1 - delta)
+        for i in range(n):
+            at_most[r, i] = _at_most(prices[i])
+            be = prices[i] if i == 0 else (sum(a * p for a, p in zip(amounts[:i + 1],
+                                                                      prices[:i + 1],
+                                                                      strict=True))
+                                           / sum(amounts[:i + 1]))
+            if tp:
+                thr[r, i, 0] = _at_least(be * (1 + tp * 1))
+            if sl:
+                thr[r, i, 1] = _at_most(be * (1 - sl * 1))
+            if act and delta:
+                thr[r, i, 2] = _at_least(be * (1 + act * 1))
+    return at_most, thr, delta_mult
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,6 +268,22 @@ def label_setup(
     )
 
 
+def position_batch(setups: Sequence[Setup], timestamps: IntArray, interval_s: int,
+                   config: LabelConfig = LabelConfig()) -> PositionBatch:  # noqa: B008
+    """Kernel input for setups of one pair, built exactly as :func:`label_setups` builds it
+    (entry on the candle after the setup, time limit in whole candles, order types from
+    ``config``); the backtester replays its sized, scored setups through it.
+
+    Args:
+        timestamps: ``(N,) int64`` candle open times of the pair (the frame ``bar_index``
+            refers to).
+
+    Raises:
+        ValueError: as :func:`label_setups` (bar index, time limit, grid shape).
+    """
+    return _build_batch(setups, np.asarray(timestamps, dtype=np.int64), interval_s, config)
+
+
 def _candle_columns(candles: pd.DataFrame, interval_s: int,
                     pair: str) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """Numpy columns of a canonical frame after checking the interval grid."""

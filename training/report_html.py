@@ -67,65 +67,77 @@ Backtests = Mapping[tuple[str, str, str], BacktestLike]
 
 # --- number formatting (public: the tests format the stats with these) ----------------------
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def _value(x: object) -> float | None:
+    """``x`` as a float, or ``None`` when missing (None, NaN or not a number)."""
+    if x is None or isinstance(x, bool) or not isinstance(x, int | float | np.number):
+        return None
+    v = float(x)
+    return None if math.isnan(v) else v
 
 
-def fmt_signed_pct(frac: float | None, digits: int = 2) -> str:
+def fmt_signed_pct(frac: object, digits: int = 2) -> str:
     """Fraction as a signed percentage: 0.01234 -> ``+1.23%``; zero -> ``0.00%``; NaN -> –."""
-    if _missing(frac):
+    v = _value(frac)
+    if v is None:
         return DASH
-    pct = float(frac) * 100.0  # type: ignore[arg-type]
-    if round(pct, digits) == 0:
-        return f"{0:.{digits}f}%"
-    return f"{pct:+.{digits}f}%"
+    pct = v * 100.0
+    return f"{0:.{digits}f}%" if round(pct, digits) == 0 else f"{pct:+.{digits}f}%"
 
 
-def fmt_rate(frac: float | None, digits: int = 1) -> str:
+def fmt_rate(frac: object, digits: int = 1) -> str:
     """A share in [0, 1] as an unsigned percentage: 0.5648 -> ``56.5%``; NaN -> –."""
-    return DASH if _missing(frac) else f"{float(frac) * 100.0:.{digits}f}%"  # type: ignore[arg-type]
+    v = _value(frac)
+    return DASH if v is None else f"{v * 100.0:.{digits}f}%"
 
 
-def fmt_num(value: float | None, digits: int = 2) -> str:
+def fmt_num(value: object, digits: int = 2) -> str:
     """Plain number (profit factor, Sharpe, AUC): ``1.36``; infinity -> ∞; NaN -> –."""
-    if _missing(value):
+    v = _value(value)
+    if v is None:
         return DASH
-    v = float(value)  # type: ignore[arg-type]
     if math.isinf(v):
         return "∞" if v > 0 else "-∞"
     return f"{v:.{digits}f}"
 
 
-def fmt_int(value: float | None) -> str:
+def fmt_int(value: object) -> str:
     """Count with thousands separators; NaN -> –."""
-    return DASH if _missing(value) else f"{int(value):,}"  # type: ignore[arg-type]
+    v = _value(value)
+    return DASH if v is None else f"{int(v):,}"
 
 
-def fmt_quote(value: float | None) -> str:
-    """Signed quote amount: ``+1,234.56``; NaN -> –."""
-    return DASH if _missing(value) else f"{float(value):+,.2f}"  # type: ignore[arg-type]
-
-
-def fmt_utc(ts_s: float | None, with_time: bool = True) -> str:
-    """UTC seconds as ISO 8601: ``2025-01-29T10:00Z`` (or the date alone)."""
-    if _missing(ts_s):
+def fmt_quote(value: object) -> str:
+    """Signed quote amount: ``+1,234.56``; zero -> ``0.00``; NaN -> –."""
+    v = _value(value)
+    if v is None:
         return DASH
-    fmt = "%Y-%m-%dT%H:%MZ" if with_time else "%Y-%m-%d"
-    return time.strftime(fmt, time.gmtime(int(ts_s)))  # type: ignore[arg-type]
+    return "0.00" if round(v, 2) == 0 else f"{v:+,.2f}"
+
+
+def fmt_utc(ts_s: object, with_time: bool = True) -> str:
+    """UTC seconds as ISO 8601: ``2025-01-29T10:00Z`` (or the date alone); missing -> –."""
+    v = _value(ts_s)
+    if v is None:
+        return DASH
+    return time.strftime("%Y-%m-%dT%H:%MZ" if with_time else "%Y-%m-%d", time.gmtime(int(v)))
+
+
+def fmt_drawdown(frac: object) -> str:
+    """Drawdown as a signed loss, ``-5.13%``, whichever sign the input carries."""
+    v = _value(frac)
+    return fmt_signed_pct(None if v is None else -abs(v))
 
 
 def headline_cells(stats: Mapping[str, Any]) -> list[str]:
     """The headline row for one backtest's ``stats`` (or label stats), in
-    :data:`HEADLINE_COLUMNS` order. Max drawdown is shown as a loss (negative) whichever sign
-    the stats carry."""
-    dd = stats.get("max_drawdown_frac")
+    :data:`HEADLINE_COLUMNS` order; a missing key shows as –."""
     return [
         fmt_int(stats.get("trades")),
         fmt_rate(stats.get("win_rate")),
         fmt_num(stats.get("profit_factor")),
         fmt_signed_pct(stats.get("expectancy_frac")),
         fmt_num(stats.get("sharpe")),
-        fmt_signed_pct(None if _missing(dd) else -abs(float(dd))),
+        fmt_drawdown(stats.get("max_drawdown_frac")),
         fmt_signed_pct(stats.get("total_return_frac")),
     ]
 
@@ -155,7 +167,8 @@ def _chip(mode: str) -> str:
 
 def _table(head: Sequence[str], rows: Sequence[str], cls: str = "") -> str:
     ths = "".join(f"<th>{_e(h)}</th>" for h in head)
-    return f'<table class="{cls}"><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return (f'<table class="{cls}"><thead><tr>{ths}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 def _caption(text: str) -> str:
@@ -184,13 +197,18 @@ def _scopes(run: TrainingRun, backtests: Backtests | None) -> list[str]:
     return [*scopes, COMBINED] if has_combined else scopes
 
 
+def _usable(sr: StrategyRun) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Rows usable as labels (filled and resolved), as training decided."""
+    usable = sr.result.trainable
+    return usable if usable is not None else np.ones(len(sr.dataset.frame), dtype=bool)
+
+
 def _label_rows(sr: StrategyRun, slice_name: str, mode: str) -> pd.DataFrame:
     """The label rows the walk-forward evaluated for a slice: tested (or quarantined), usable
     rows; ML keeps those whose confidence reached the threshold (as :mod:`training.train`)."""
-    oof, res = sr.result.oof, sr.result
-    usable = res.trainable if res.trainable is not None else np.ones(len(oof), dtype=bool)
+    oof = sr.result.oof
     fold = oof["fold"].to_numpy()
-    rows = usable & ((fold > 0) if slice_name == "oof" else (fold == -1))
+    rows = _usable(sr) & ((fold > 0) if slice_name == "oof" else (fold == -1))
     if mode == "ml":
         rows &= oof["confidence"].to_numpy() >= sr.scoring.confidence_threshold
     frame = sr.dataset.frame.loc[rows].copy()
@@ -233,9 +251,17 @@ def _quote(run: TrainingRun) -> str:
     return quotes.pop() if len(quotes) == 1 else "quote"
 
 
-def _fee_note(run: TrainingRun) -> str:
-    return (f"after Kraken fees {run.fees.maker_frac * 100:.2f} % maker / "
-            f"{run.fees.taker_frac * 100:.2f} % taker")
+def _fee_note(run: TrainingRun, backtests: Backtests | None = None) -> str:
+    """Which costs the numbers are after: the label fees, or the backtest's fees (its own
+    override, else the run's) plus its slippage model."""
+    maker, taker = run.fees.maker_frac, run.fees.taker_frac
+    if not backtests:
+        return f"after Kraken fees {maker * 100:.2f} % maker / {taker * 100:.2f} % taker"
+    config = next(iter(backtests.values())).config
+    maker = getattr(config, "maker_fee_frac", None) or maker
+    taker = getattr(config, "taker_fee_frac", None) or taker
+    return (f"after Kraken fees {maker * 100:.2f} % maker / {taker * 100:.2f} % taker and "
+            "market-fill slippage")
 
 
 # --- sections -----------------------------------------------------------------------------
@@ -251,28 +277,46 @@ def _header(run: TrainingRun, backtests: Backtests | None) -> str:
         ("Strategies", ", ".join(run.strategies)),
         ("Walk-forward", f"{folds} test folds, purged with a 1-day embargo"),
         ("Quarantine from", fmt_utc(min(q_starts)) if q_starts else DASH),
-        ("Fees", f"maker {run.fees.maker_frac * 100:.2f} %, taker {run.fees.taker_frac * 100:.2f} %"),
+        ("Fees (labels)", f"maker {run.fees.maker_frac * 100:.2f} %, "
+                          f"taker {run.fees.taker_frac * 100:.2f} %"),
         ("ML thresholds", ", ".join(f"{s} {sr.scoring.confidence_threshold:.2f}"
                                     for s, sr in run.strategies.items())),
         ("Generated", fmt_utc(time.time())),
     ]
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in facts)
     cfg = _config_block(backtests)
-    return f"<header><h1>Training &amp; backtest report</h1><dl class=\"facts\">{dl}</dl>{cfg}</header>"
+    return (f'<header><h1>Training &amp; backtest report</h1><dl class="facts">{dl}</dl>'
+            f"{cfg}</header>")
 
 
 def _config_block(backtests: Backtests | None) -> str:
     if not backtests:
         return ""
     config = next(iter(backtests.values())).config
-    if hasattr(config, "model_dump"):
-        items = config.model_dump()
-    elif hasattr(config, "__dataclass_fields__"):
-        items = {k: getattr(config, k) for k in config.__dataclass_fields__}
-    else:
-        items = {"config": config}
+    items = _flat(config.model_dump(mode="json") if hasattr(config, "model_dump") else config)
     body = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in items.items())
-    return f'<details><summary>Backtest settings</summary><dl class="facts small">{body}</dl></details>'
+    return (f'<details><summary>Backtest settings</summary><dl class="facts small">{body}</dl>'
+            "</details>")
+
+
+def _flat(value: object, prefix: str = "") -> dict[str, object]:
+    """Nested settings as ``{"risk.max_positions": 5, ...}``."""
+    if not isinstance(value, Mapping):
+        return {prefix or "config": value}
+    out: dict[str, object] = {}
+    for key, sub in value.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(sub, Mapping) and sub:
+            out.update(_flat(sub, name))
+        else:
+            out[name] = sub
+    return out
+
+
+_KPI_LINE: Final[tuple[tuple[str, str, Callable[[Any], str]], ...]] = (
+    ("trades", "trades", fmt_int), ("PF", "profit_factor", fmt_num), ("win", "win_rate", fmt_rate),
+    ("max DD", "max_drawdown_frac", fmt_drawdown),
+)
 
 
 def _kpis(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) -> str:
@@ -289,8 +333,7 @@ def _kpis(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) -> s
             f"{_e(fmt_signed_pct(by_mode[m].get(key)))}</b></div>" for m, t in MODES)
         sub = " · ".join(
             f"{name} {fmt(by_mode['rules'].get(k))} → {fmt(by_mode['ml'].get(k))}"
-            for name, k, fmt in (("trades", "trades", fmt_int), ("PF", "profit_factor", fmt_num),
-                                 ("win", "win_rate", fmt_rate)))
+            for name, k, fmt in _KPI_LINE if k in by_mode["rules"] or k in by_mode["ml"])
         cards.append(f'<div class="kpi"><h3>{_e(scope)} · {_e(slice_title)}</h3>'
                      f'<p class="kpi-label">{_e(label)}</p><div class="kpi-row">{nums}</div>'
                      f'<p class="kpi-sub">{_e(sub)}</p></div>')
@@ -315,12 +358,12 @@ def _headline(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) 
                          if i == 0 else "")
                 tds = "".join(_td(c, signed=j >= 2) for j, c in enumerate(cells))
                 rows.append(f'<tr id="headline-{slice_name}-{scope}-{mode}" class="{mode}">'
-                            f"{first}<td>{_chip(mode)}</td>{tds}</tr>")
+                            f'{first}<td class="mode">{_chip(mode)}</td>{tds}</tr>')
         parts.append(f"<h3>{_e(slice_title)}</h3>")
         parts.append(_table(("Scope", "Mode", *HEADLINE_COLUMNS), rows, "headline"))
     parts.append(_caption(
-        f"Returns and PnL {_fee_note(run)}. Expectancy = mean net return per trade; profit "
-        f"factor = gross profit / gross loss; drawdown from the running equity peak; "
+        f"Returns and PnL {_fee_note(run, backtests)}. Expectancy = mean net return per trade; "
+        f"profit factor = gross profit / gross loss; drawdown from the running equity peak; "
         f"{QUARANTINE_NOTE}."))
     if backtests is not None:
         parts.append(_skipped(backtests, scopes))
@@ -344,7 +387,7 @@ def _skipped(backtests: Backtests, scopes: list[str]) -> str:
                 if c is not None:
                     cells = "".join(_td(fmt_int(c.get(r, 0))) for r in reasons)
                     rows.append(f"<tr><td>{_e(scope)}</td><td>{_e(slice_name)}</td>"
-                                f"<td>{_chip(mode)}</td>{cells}</tr>")
+                                f'<td class="mode">{_chip(mode)}</td>{cells}</tr>')
     table = _table(("Scope", "Slice", "Mode", *reasons), rows, "compact")
     return f"<details><summary>Setups not traded, by reason</summary>{table}</details>"
 
@@ -361,8 +404,8 @@ def _equity(run: TrainingRun, backtests: Backtests | None, scopes: list[str],
         png = plots.equity_figure(scope, panels, _quote(run))
         parts.append(figs.embed(
             f"equity_{scope}.png", png,
-            f"{_e(scope)}: hourly equity marked to market {_e(_fee_note(run))}; lower panel: "
-            f"drawdown from the running peak. Left: out-of-sample folds; right: "
+            f"{_e(scope)}: hourly equity marked to market {_e(_fee_note(run, backtests))}; "
+            f"lower panel: drawdown from the running peak. Left: out-of-sample folds; right: "
             f"{_e(QUARANTINE_NOTE)}.", f"equity and drawdown, {scope}"))
     parts.append("</section>")
     return "".join(parts)
@@ -397,8 +440,9 @@ def _per_pair(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) 
         trades = _trades(run, backtests, scope, m, s)
         if trades is None:
             continue
-        for pair, grp in trades.groupby("pair"):
-            stats[(str(pair), f"{s}/{m}")] = trade_stats(
+        for pair in run.candle_sets:  # every pair, so a pair without trades shows 0
+            grp = trades[trades["pair"] == pair]
+            stats[(pair, f"{s}/{m}")] = trade_stats(
                 grp["net_return_frac"].to_numpy(float), grp["net_pnl_quote"].to_numpy(float)
             ).to_dict()
     pairs = sorted({p for p, _ in stats})
@@ -418,7 +462,7 @@ def _per_pair(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) 
              f"<tr>{sub_head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
     what = ("backtest trades" if backtests is not None else "label replay (no backtest)")
     return (f'<section id="pairs"><h2>Per-pair results ({_e(scope)})</h2>{table}'
-            + _caption(f"Net PnL in {_e(_quote(run))} {_e(_fee_note(run))}; {_e(what)}; "
+            + _caption(f"Net PnL in {_e(_quote(run))} {_e(_fee_note(run, backtests))}; {_e(what)}; "
                        f"{_e(QUARANTINE_NOTE)}.") + "</section>")
 
 
@@ -455,8 +499,9 @@ def _importance(run: TrainingRun, figs: _Figures) -> str:
     cards = []
     for strategy, sr in run.strategies.items():
         gains = sr.result.models["classifier"].get_score(importance_type="gain")
-        png = plots.importance_figure(strategy, {k: float(v) for k, v in gains.items()},
-                                      TOP_FEATURES)
+        # gain is a float per feature (a list only for multi-output models, not ours)
+        scalar = {k: float(v) for k, v in gains.items() if isinstance(v, int | float)}
+        png = plots.importance_figure(strategy, scalar, TOP_FEATURES)
         cards.append(figs.embed(f"importance_{strategy}.png", png,
                                 f"<b>{_e(strategy)}</b>: top {TOP_FEATURES} of "
                                 f"{len(sr.dataset.input_columns)} inputs by gain.",
@@ -498,13 +543,18 @@ def _folds(run: TrainingRun) -> str:
                             f'<td colspan="{len(FOLD_HEAD) - 2}">skipped: too few training '
                             "rows or one outcome class</td></tr>")
             else:
-                rows.append(f"<tr>{_fold_cells(str(fold.index), window, fmt_int(f['train_rows']), f)}</tr>")
+                cells = _fold_cells(str(fold.index), window, fmt_int(f["train_rows"]), f)
+                rows.append(f"<tr>{cells}</tr>")
         if res.overall is not None:
-            rows.append(f'<tr class="total">{_fold_cells("all folds", "", "", res.overall.to_dict())}</tr>')
+            cells = _fold_cells("all folds", "", "", res.overall.to_dict())
+            rows.append(f'<tr class="total">{cells}</tr>')
         if res.quarantine is not None:
             q_window = f"{fmt_utc(res.plan.quarantine_start_s, False)} → " \
                        f"{fmt_utc(sr.dataset.data_end_s, False)}"
-            rows.append(f'<tr class="quar">{_fold_cells("quarantine", q_window, fmt_int(int(res.plan.final_train.sum())), res.quarantine.to_dict())}</tr>')
+            final_rows = int((res.plan.final_train & _usable(sr)).sum())
+            cells = _fold_cells("quarantine", q_window, fmt_int(final_rows),
+                                res.quarantine.to_dict())
+            rows.append(f'<tr class="quar">{cells}</tr>')
         parts.append(f"<h3>{_e(strategy)} <small>threshold "
                      f"{sr.scoring.confidence_threshold:.2f}</small></h3>")
         parts.append(_table(FOLD_HEAD, rows, "folds"))
@@ -521,40 +571,62 @@ def _folds(run: TrainingRun) -> str:
 # --- page ---------------------------------------------------------------------------------
 
 CSS: Final = """
-*{box-sizing:border-box}body{margin:0;background:#f5f6f8;color:#2b2f36;
-font:14px/1.45 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+*{box-sizing:border-box}
+body{margin:0;background:#f5f6f8;color:#2b2f36;
+  font:14px/1.45 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 main{max-width:1280px;margin:0 auto;padding:24px 28px 48px}
-header{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:16px 20px;margin-bottom:18px}
-h1{margin:0 0 10px;font-size:22px}h2{font-size:18px;margin:0 0 12px;padding-bottom:6px;
-border-bottom:2px solid #e1e4e8}h3{font-size:14.5px;margin:16px 0 6px}h3 small{color:#6a717b;font-weight:normal}
-section{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:16px 20px;margin-bottom:18px}
+header{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:16px 20px;
+  margin-bottom:18px}
+h1{margin:0 0 10px;font-size:22px}
+h2{font-size:18px;margin:0 0 12px;padding-bottom:6px;border-bottom:2px solid #e1e4e8}
+h3{font-size:14.5px;margin:16px 0 6px}
+h3 small{color:#6a717b;font-weight:normal}
+section{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:16px 20px;
+  margin-bottom:18px}
 dl.facts{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:6px 18px;margin:0}
-dl.facts div{min-width:0}dt{font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:#6a717b}
-dd{margin:0;font-weight:600;overflow-wrap:anywhere}dl.small dd{font-weight:normal;font-size:12.5px}
-details{margin-top:10px}summary{cursor:pointer;color:#4a6d8c;font-weight:600}
+dl.facts div{min-width:0}
+dt{font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:#6a717b}
+dd{margin:0;font-weight:600;overflow-wrap:anywhere}
+dl.small dd{font-weight:normal;font-size:12.5px}
+details{margin-top:10px}
+summary{cursor:pointer;color:#4a6d8c;font-weight:600}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:13px}
 th,td{padding:5px 8px;border-bottom:1px solid #eceef1;text-align:right;white-space:nowrap}
 thead th{background:#f0f2f5;color:#444b55;font-size:12px;position:relative}
-th:first-child,td:first-child{text-align:left}tbody th{text-align:left;font-weight:600}
+th:first-child,td:first-child{text-align:left}
+td.mode,table.headline thead th:nth-child(2){text-align:left}
+tbody th{text-align:left;font-weight:600}
 th.scope{vertical-align:middle;background:#fafbfc;border-right:1px solid #eceef1}
-tr.ml td{background:#fff8f2}tbody tr:hover td{background:#f2f6fa}
-td.pos{color:#1e7b45;font-weight:600}td.neg{color:#b3261e;font-weight:600}
-tr.total td,tr.total th{border-top:2px solid #c9ced5;font-weight:600}tr.quar td,tr.quar th{background:#f6f3fb}
+tr.ml td{background:#fff8f2}
+tbody tr:hover td{background:#f2f6fa}
+td.pos{color:#1e7b45;font-weight:600}
+td.neg{color:#b3261e;font-weight:600}
+tr.total td,tr.total th{border-top:2px solid #c9ced5;font-weight:600}
+tr.quar td,tr.quar th{background:#f6f3fb}
 tr.muted td,tr.muted th{color:#8a9099;font-style:italic}
-.chip{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:11.5px;font-weight:600}
-.chip.rules{background:#4a6d8c}.chip.ml{background:#e8833a}
-th.grp.rules{border-bottom:3px solid #4a6d8c}th.grp.ml{border-bottom:3px solid #e8833a}
+.chip{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:11.5px;
+  font-weight:600}
+.chip.rules{background:#4a6d8c}
+.chip.ml{background:#e8833a}
+th.grp.rules{border-bottom:3px solid #4a6d8c}
+th.grp.ml{border-bottom:3px solid #e8833a}
 table.pairs td:nth-child(3n+1){border-right:1px solid #eceef1}
 .caption,figcaption{color:#5c636d;font-size:12.5px;margin:8px 0 0}
 .note{background:#fff6e0;border-left:4px solid #e8b13a;padding:8px 12px;margin:8px 0}
-figure{margin:10px 0 18px}figure img{max-width:100%;height:auto;display:block;border:1px solid #eceef1;border-radius:4px}
+figure{margin:10px 0 18px}
+figure img{max-width:100%;height:auto;display:block;border:1px solid #eceef1;border-radius:4px}
 .grid2{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:8px 24px}
 .kpis{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:14px;margin-bottom:8px}
 .kpi{border:1px solid #e1e4e8;border-radius:8px;padding:10px 14px;background:#fbfcfd}
-.kpi h3{margin:0;font-size:13px;color:#444b55}.kpi-label{margin:2px 0 4px;font-size:11.5px;color:#6a717b}
-.kpi-row{display:flex;gap:28px}.kpi-num span{display:block;font-size:11.5px;font-weight:600}
-.kpi-num.rules span{color:#4a6d8c}.kpi-num.ml span{color:#e8833a}
-.kpi-num b{font-size:26px;font-variant-numeric:tabular-nums}.kpi-num b.pos{color:#1e7b45}.kpi-num b.neg{color:#b3261e}
+.kpi h3{margin:0;font-size:13px;color:#444b55}
+.kpi-label{margin:2px 0 4px;font-size:11.5px;color:#6a717b}
+.kpi-row{display:flex;gap:28px}
+.kpi-num span{display:block;font-size:11.5px;font-weight:600}
+.kpi-num.rules span{color:#4a6d8c}
+.kpi-num.ml span{color:#e8833a}
+.kpi-num b{font-size:26px;font-variant-numeric:tabular-nums}
+.kpi-num b.pos{color:#1e7b45}
+.kpi-num b.neg{color:#b3261e}
 .kpi-sub{margin:4px 0 0;font-size:12px;color:#5c636d}
 """
 

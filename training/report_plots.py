@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
@@ -22,6 +22,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 RULES_COLOR: Final = "#4a6d8c"
 ML_COLOR: Final = "#e8833a"
@@ -36,7 +39,7 @@ EXIT_REASON_ORDER: Final[tuple[str, ...]] = (
 )
 """Bar order of exit reasons (the label replay's names); unknown reasons follow, sorted."""
 
-_STYLE: Final[dict[str, object]] = {
+_STYLE: Final[dict[str, Any]] = {
     "font.size": 9.5,
     "axes.edgecolor": "#b8bec6",
     "axes.labelcolor": TEXT_COLOR,
@@ -68,15 +71,22 @@ def _style(ax: Axes) -> None:
         ax.spines[side].set_visible(False)
 
 
-def _utc_dates(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+def _utc_dates(ax: Axes, span_s: int) -> None:
+    """ISO date ticks: ``YYYY-MM`` over long spans, ``YYYY-MM-DD`` (fewer ticks) below 90 days."""
+    if span_s > 90 * 86_400:
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=9)  # type: ignore[no-untyped-call]
+        fmt = "%Y-%m"
+    else:
+        locator = mdates.AutoDateLocator(minticks=2, maxticks=4)  # type: ignore[no-untyped-call]
+        fmt = "%Y-%m-%d"
+        ax.tick_params(axis="x", labelsize=8)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt))  # type: ignore[no-untyped-call]
 
 
-def _times(timestamp_s: pd.Series | np.ndarray) -> np.ndarray:
+def _times(timestamp_s: pd.Series | np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """UTC seconds -> naive UTC datetime64 (Matplotlib's date axis; labels say UTC)."""
-    return pd.to_datetime(np.asarray(timestamp_s, dtype="int64"), unit="s").to_numpy()
+    return np.asarray(timestamp_s, dtype="int64").astype("datetime64[s]")
 
 
 def equity_figure(
@@ -100,7 +110,10 @@ def equity_figure(
     widths = [max(s, max(spans) / 3) for s in spans]
     with _rc():
         fig = _new_figure(11.0, 4.6)
-        fig.suptitle(title, fontsize=12, fontweight="bold", color=TEXT_COLOR)
+        fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold", color=TEXT_COLOR)
+        handles = [Line2D([], [], color=MODE_COLORS[m], linewidth=2, label=MODE_LABELS[m])
+                   for m in ("rules", "ml")]
+        fig.legend(handles=handles, loc="outside upper right", ncols=2)
         grid = fig.add_gridspec(2, max(len(panels), 1), height_ratios=(2.2, 1), width_ratios=widths)
         for col, (slice_title, curves) in enumerate(panels):
             ax_eq = fig.add_subplot(grid[0, col])
@@ -115,18 +128,18 @@ def equity_figure(
                 ax_eq.plot(t, eq, color=color, linewidth=1.6, label=MODE_LABELS[mode])
                 peak = np.maximum.accumulate(eq)
                 dd_pct = np.where(peak > 0, eq / peak - 1.0, 0.0) * 100.0
-                ax_dd.fill_between(t, dd_pct, 0.0, color=color, alpha=0.25, linewidth=0)
-                ax_dd.plot(t, dd_pct, color=color, linewidth=1.0)
+                if mode == "rules":  # one fill only: two overlapping fills turn muddy
+                    ax_dd.fill_between(t, dd_pct, 0.0, color=color, alpha=0.18, linewidth=0)
+                ax_dd.plot(t, dd_pct, color=color, linewidth=1.1)
             ax_eq.set_title(slice_title, loc="left")
             ax_eq.tick_params(labelbottom=False)
             if col == 0:
                 ax_eq.set_ylabel(f"equity ({quote})")
                 ax_dd.set_ylabel("drawdown (%)")
-                ax_eq.legend(loc="upper left")
             ax_dd.set_xlabel("UTC")
             for ax in (ax_eq, ax_dd):
                 _style(ax)
-            _utc_dates(ax_dd)
+            _utc_dates(ax_dd, _span_s(curves))
             if not curves:
                 ax_eq.text(0.5, 0.5, "no equity data", ha="center", va="center",
                            transform=ax_eq.transAxes, color="#888")
@@ -156,7 +169,9 @@ def exit_reason_figure(
     """
     reasons = _reason_order(counts)
     with _rc():
-        fig = _new_figure(max(3.2 * len(cols), 6.0), 2.6 * len(rows) + 0.5)
+        fig = _new_figure(11.0, 2.6 * len(rows) + 0.6)
+        fig.legend(handles=[Patch(color=MODE_COLORS[m], label=MODE_LABELS[m])
+                            for m in ("rules", "ml")], loc="outside upper right", ncols=2)
         axes = fig.subplots(len(rows), len(cols), squeeze=False)
         x = np.arange(len(reasons))
         for r, row in enumerate(rows):
@@ -166,17 +181,17 @@ def exit_reason_figure(
                 for k, mode in enumerate(("rules", "ml")):
                     values = [int(cell.get(mode, {}).get(reason, 0)) for reason in reasons]
                     bars = ax.bar(x + (k - 0.5) * 0.38, values, width=0.38,
-                                  color=MODE_COLORS[mode], label=MODE_LABELS[mode])
+                                  color=MODE_COLORS[mode])
                     ax.bar_label(bars, labels=[str(v) if v else "" for v in values],
                                  fontsize=7.5, padding=1, color=TEXT_COLOR)
                 ax.set_xticks(x, [_reason_label(reason) for reason in reasons], fontsize=8)
                 ax.set_title(f"{col} · {row}", loc="left", fontsize=9.5)
                 ax.margins(y=0.18)
+                ax.yaxis.set_major_locator(MaxNLocator(integer=True))
                 _style(ax)
                 ax.grid(axis="x", visible=False)
                 if c == 0:
                     ax.set_ylabel("trades")
-        axes[0][0].legend(loc="upper right")
         return _png(fig)
 
 
@@ -276,4 +291,4 @@ def importance_figure(title: str, gains: Mapping[str, float], top: int = 15) -> 
 
 def _rc() -> contextlib.AbstractContextManager[None]:
     """The report's Matplotlib style, applied to figures created inside the block."""
-    return mpl.rc_context(_STYLE)
+    return mpl.rc_context(_STYLE)  # type: ignore[arg-type]  # stubs want literal keys

@@ -282,7 +282,9 @@ class StrategyRuntime:
             expired = limit is not None and now_s - info.timestamp >= limit
             if blocking or expired:
                 tracked.stop_requested = True
-                why = "entry not filled in time" if expired else "a guard blocks new entries"
+                blocks = ([self._halt] if self._halt else []) + self._blocked
+                why = ("entry not filled in time" if expired else
+                       "new entries blocked by " + "; ".join(f"{b.guard}: {b.reason}" for b in blocks))
                 log.info("stopping executor %s (%s): %s", info.id, info.config.level_id, why)
                 actions.append(StopExecutorAction(controller_id=info.controller_id,
                                                   executor_id=info.id, keep_position=False))

@@ -22,7 +22,6 @@ The candles of a pair are served whatever candles connector the script names (``
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -35,7 +34,6 @@ from hummingbot.data_feed.candles_feed.candles_factory import CandlesFactory
 
 from training.replay.path import PathOrder, candle_path, forming_candle
 
-_NAN4 = (math.nan, math.nan, math.nan, math.nan)
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,16 +145,17 @@ class CandleStore:
         with_forming = tl.forming and closed < len(data.timestamp)
         keep = max_records - 1 if with_forming else max_records
         lo = max(0, closed - max(keep, 0))
-        rows = np.column_stack([data.timestamp[lo:closed].astype("float64"), data.open[lo:closed],
-                                data.high[lo:closed], data.low[lo:closed], data.close[lo:closed],
-                                data.volume[lo:closed]])
-        frame = pd.DataFrame(rows, columns=list(CandlesBase.columns[:6]))
-        for col in CandlesBase.columns[6:]:
-            frame[col] = np.nan
+        n = closed - lo + (1 if with_forming else 0)
+        rows = np.full((n, len(CandlesBase.columns)), np.nan)
+        m = closed - lo
+        rows[:m, 0] = data.timestamp[lo:closed]
+        for col, values in enumerate((data.open, data.high, data.low, data.close, data.volume),
+                                     start=1):
+            rows[:m, col] = values[lo:closed]
         if with_forming:
-            frame.loc[len(frame)] = [float(data.timestamp[closed]),
-                                     *self._forming_row(data, closed), *_NAN4]
-        return frame
+            rows[m, 0] = data.timestamp[closed]
+            rows[m, 1:6] = self._forming_row(data, closed)
+        return pd.DataFrame(rows, columns=list(CandlesBase.columns))
 
     def _forming_row(self, data: PairCandles, i: int) -> tuple[float, ...]:
         tl = self.timeline

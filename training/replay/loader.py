@@ -111,6 +111,20 @@ def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
     return result
 
 
+def script_classes(name: str, package: str = SCRIPTS_PACKAGE) -> tuple[type[StrategyV2Base],
+                                                                       type[BaseClientModel]]:
+    """Import ``<package>.<name>`` and return Hummingbot's choice of its two classes.
+
+    Raises:
+        ScriptLoadError: import failure or missing classes.
+    """
+    try:
+        module = importlib.import_module(f"{package}.{name}")
+    except ImportError as exc:
+        raise ScriptLoadError(f"cannot import script {package}.{name}: {exc}") from exc
+    return strategy_and_config_classes(module)
+
+
 def load_script(name: str, config_path: Path | None,
                 overrides: Mapping[str, Any] | None = None,
                 package: str = SCRIPTS_PACKAGE) -> LoadedScript:
@@ -126,11 +140,8 @@ def load_script(name: str, config_path: Path | None,
         ScriptLoadError: import failure, missing classes, unreadable YAML, or a config that
             does not validate (the pydantic message names the field).
     """
-    try:
-        module = importlib.import_module(f"{package}.{name}")
-    except ImportError as exc:
-        raise ScriptLoadError(f"cannot import script {package}.{name}: {exc}") from exc
-    strategy_class, config_class = strategy_and_config_classes(module)
+    strategy_class, config_class = script_classes(name, package)
+    module = importlib.import_module(f"{package}.{name}")
     data = read_yaml(config_path) if config_path is not None else {}
     data = merge(data, overrides or {})
     try:

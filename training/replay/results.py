@@ -56,6 +56,8 @@ class ExecutorRecord:
         close_type: Hummingbot ``CloseType`` name, ``None`` while open.
         filled_quote: quote traded (entry + exit), net_pnl_quote: PnL after fees (quote),
         fees_quote: fees paid (quote).
+        entry_price, close_price: average entry and exit price (quote) from the executor's
+            ``custom_info`` (``current_position_average_price``, ``close_price``); 0 if absent.
         is_done: terminated.
     """
 
@@ -71,7 +73,17 @@ class ExecutorRecord:
     filled_quote: float
     net_pnl_quote: float
     fees_quote: float
+    entry_price: float
+    close_price: float
     is_done: bool
+
+
+def _price(info: Any, key: str) -> float:
+    try:
+        value = float(info.custom_info.get(key) or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+    return value if value == value else 0.0  # NaN -> 0
 
 
 def executor_record(info: Any) -> ExecutorRecord:
@@ -86,7 +98,9 @@ def executor_record(info: Any) -> ExecutorRecord:
         closed_s=float(info.close_timestamp) if info.close_timestamp else None,
         close_type=info.close_type.name if info.close_type else None,
         filled_quote=float(info.filled_amount_quote), net_pnl_quote=float(info.net_pnl_quote),
-        fees_quote=float(info.cum_fees_quote), is_done=bool(info.is_done),
+        fees_quote=float(info.cum_fees_quote),
+        entry_price=_price(info, "current_position_average_price"),
+        close_price=_price(info, "close_price"), is_done=bool(info.is_done),
     )
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
+import warnings
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -48,8 +48,8 @@ from ml_signals.candles import interval_seconds
 from training.data import load_dir
 from training.replay.exchange import DEFAULT_HALF_SPREAD_FRAC, ReplayExchange
 from training.replay.feed import CandleStore, PairCandles, ReplayTimeline, replay_candles_factory
-from training.replay.loader import SCRIPTS_PACKAGE, LoadedScript, load_script
-from training.replay.path import candle_path, subtick_size_s, subticks_per_candle
+from training.replay.loader import SCRIPTS_PACKAGE, LoadedScript, load_script, script_classes
+from training.replay.path import candle_path, subtick_size_s
 from training.replay.results import ExecutorWatch, ReplayResult, RuntimeRecorder
 from training.replay.vloop import VirtualTimeLoop, advance_to
 
@@ -144,15 +144,17 @@ def replay_overrides(spec: ReplaySpec, fields: Mapping[str, Any]) -> dict[str, A
 
 
 def load_for_replay(spec: ReplaySpec) -> tuple[LoadedScript, dict[str, Any]]:
-    """The script with its replay config, and the overrides applied."""
-    from training.replay.loader import load_script as _load, strategy_and_config_classes
-    import importlib
+    """The script with its replay config, and the overrides applied.
 
-    module = importlib.import_module(f"{spec.scripts_package}.{spec.script}")
-    _, config_class = strategy_and_config_classes(module)
+    Raises:
+        ScriptLoadError: import, classes or config (see :func:`.loader.load_script`).
+        ReplayError: ``pairs`` given for a config without ``trading_pairs``.
+    """
+    _, config_class = script_classes(spec.script, spec.scripts_package)
     overrides = replay_overrides(spec, config_class.model_fields)
-    return _load(spec.script, spec.resolved_config_path(), overrides, spec.scripts_package), \
-        overrides
+    script = load_script(spec.script, spec.resolved_config_path(), overrides,
+                         spec.scripts_package)
+    return script, overrides
 
 
 def _utc_s(value: datetime) -> int:
@@ -231,9 +233,11 @@ def _hummingbot_app_and_recorder(connectors: list[ReplayExchange], script: Loade
     from hummingbot.client.hummingbot_application import HummingbotApplication
 
     client_config = ClientConfigAdapter(ClientConfigMap())
-    if HummingbotApplication._main_app is None:
-        HummingbotApplication.main_application(client_config_map=client_config,
-                                               headless_mode=True)
+    app = HummingbotApplication.main_application(client_config_map=client_config,
+                                                 headless_mode=True)
+    # TradingCore starts a Gateway (DEX middleware) status poller; the replay has no Gateway,
+    # and on the virtual clock the poller would spin on connection attempts.
+    app.trading_core.gateway_monitor.stop_monitor()
     sql = SQLConnectionManager(client_config, SQLConnectionType.TRADE_FILLS, db_path=":memory:")
     MarketsRecorder(sql, list(connectors), str(script.config_path or script.name), script.name,
                     client_config.market_data_collection)
@@ -334,7 +338,10 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL) -> Replay
     loop = VirtualTimeLoop(times[0])
     asyncio.set_event_loop(loop)
     try:
-        with _quiet_hummingbot(log_level) as errors, replay_candles_factory(store):
+        with _quiet_hummingbot(log_level) as errors, replay_candles_factory(store), \
+                warnings.catch_warnings():
+            # the stopped Gateway poller's coroutine (see _hummingbot_app_and_recorder)
+            warnings.filterwarnings("ignore", message=".*_monitor_loop' was never awaited")
             out = loop.run_until_complete(_drive(spec, script, store, times))
             _cancel_pending(loop)
     finally:
@@ -362,11 +369,3 @@ def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
-
-def subticks_per_run(candles: int, steps_per_leg: int) -> int:
-    """Clock ticks a replay of ``candles`` candles runs."""
-    return candles * subticks_per_candle(steps_per_leg)
-
-
-__all__ = ["DEFAULT_PAIRS", "ReplayError", "ReplaySpec", "load_for_replay", "replay_overrides",
-           "run_replay", "candle_window", "math"]

@@ -1,0 +1,91 @@
+"""Printing and JSON of replay results (computation lives in :mod:`.results`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from training.replay.results import ReplayResult
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def summary_dict(result: ReplayResult) -> dict[str, Any]:
+    """JSON-ready summary: totals first, then every setup and executor."""
+    return {
+        "script": result.script,
+        "config_path": result.config_path,
+        "connector": result.connector,
+        "pairs": list(result.pairs),
+        "window": {"first_candle": _iso(result.start_s), "last_candle": _iso(result.end_s),
+                   "candles_per_pair": result.candles, "clock_ticks": result.subticks},
+        "book": {"path_order": result.path_order, "steps_per_leg": result.steps_per_leg,
+                 "half_spread_frac": result.half_spread_frac},
+        "models": result.models or "not observable",
+        "setups_seen": result.setups_seen,
+        "setups_taken": result.setups_taken,
+        "skipped_by_guard": result.skip_reasons,
+        "guard_locks": list(result.guard_locks),
+        "executors_opened": result.executors_opened,
+        "executors_filled": result.executors_filled,
+        "closed_by_type": result.closed_by_type,
+        "net_pnl_quote": round(result.net_pnl_quote, 6),
+        "fees_quote": round(result.fees_quote, 6),
+        "open_at_end": result.open_at_end,
+        "open_unrealised_pnl_quote": round(result.unrealised_pnl_quote, 6),
+        "balances_start": result.balances_start,
+        "balances_end": result.balances_end,
+        "wall_s": round(result.wall_s, 2),
+        "overrides": result.overrides,
+        "hummingbot_errors": list(result.errors[:50]),
+        "hummingbot_error_count": len(result.errors),
+        "setups": [asdict(s) for s in result.setups or ()],
+        "executors": [asdict(e) for e in result.executors],
+    }
+
+
+def write_json(result: ReplayResult, out_dir: Path) -> Path:
+    """Write ``<out_dir>/<script>.json``; returns the path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{result.script}.json"
+    path.write_text(json.dumps(summary_dict(result), indent=2, default=str) + "\n")
+    return path
+
+
+def format_result(result: ReplayResult) -> str:
+    """Human summary of one replay (what the CLI prints)."""
+    models = (", ".join(f"{k}={v}" for k, v in sorted(result.models.items()))
+              or "not observable")
+    rules_only = [k for k, v in result.models.items() if v == "rules-only"]
+    lines = [
+        f"== {result.script} on {result.connector} {','.join(result.pairs)}: "
+        f"{_iso(result.start_s)} .. {_iso(result.end_s)} ({result.candles} candles/pair, "
+        f"{result.subticks} ticks, {result.wall_s:.1f} s)",
+        f"   models: {models}"
+        + (f"  [rules-only: no trained artifact for {', '.join(rules_only)}]"
+           if rules_only else ""),
+    ]
+    if result.setups is None:
+        lines.append("   setups: not observable (script has no runtime observers)")
+    else:
+        skipped = ", ".join(f"{k} {v}" for k, v in sorted(result.skip_reasons.items())) or "none"
+        lines.append(f"   setups seen {result.setups_seen}, taken {result.setups_taken}; "
+                     f"skipped by: {skipped}")
+    closed = ", ".join(f"{k} {v}" for k, v in sorted(result.closed_by_type.items())) or "none"
+    lines += [
+        f"   executors opened {result.executors_opened} (filled {result.executors_filled}); "
+        f"closed: {closed}; open at end {result.open_at_end} "
+        f"(unrealised {result.unrealised_pnl_quote:+.2f})",
+        f"   net PnL after fees {result.net_pnl_quote:+.2f} quote (fees {result.fees_quote:.2f})",
+    ]
+    if result.guard_locks:
+        lines.append(f"   guard locks: {len(result.guard_locks)} (first: {result.guard_locks[0]})")
+    if result.errors:
+        lines.append(f"   Hummingbot ERROR log records: {len(result.errors)} "
+                     f"(first: {result.errors[0]})")
+    return "\n".join(lines)
