@@ -9,7 +9,7 @@ profit, stop loss and time limit from the score.
 Start: ``start --v2 conf_ml_channel.yml``.
 """
 
-import os
+from pathlib import Path
 
 from pydantic import Field
 
@@ -20,7 +20,7 @@ from ml_signals.hummingbot import script_base
 class MlChannelConfig(script_base.MlScriptConfigBase):
     """``ml_channel`` settings: the shared fields plus the channel detector and its threshold."""
 
-    script_file_name: str = os.path.basename(__file__)
+    script_file_name: str = Path(__file__).name
     confidence_threshold: float = Field(default=0.60, ge=0, le=1, json_schema_extra={
         "prompt": "Minimum model confidence to take a setup (0-1)", "prompt_on_new": False})
     channel: setups.ChannelConfig = Field(default_factory=setups.ChannelConfig, json_schema_extra={

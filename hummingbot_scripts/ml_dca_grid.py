@@ -10,7 +10,7 @@ as a Hummingbot ``DCAExecutor``.
 Start: ``start --v2 conf_ml_dca_grid.yml``.
 """
 
-import os
+from pathlib import Path
 
 from pydantic import Field
 
@@ -21,7 +21,7 @@ from ml_signals.hummingbot import script_base
 class MlDcaGridConfig(script_base.MlScriptConfigBase):
     """``ml_dca_grid`` settings: the shared fields plus the DCA detector and its threshold."""
 
-    script_file_name: str = os.path.basename(__file__)
+    script_file_name: str = Path(__file__).name
     confidence_threshold: float = Field(default=0.60, ge=0, le=1, json_schema_extra={
         "prompt": "Minimum model confidence to take a setup (0-1)", "prompt_on_new": False})
     max_spacing_widen_frac: float = Field(default=0.5, ge=0, le=2, json_schema_extra={

@@ -10,7 +10,7 @@ guards then check the survivors in rank order.
 Start: ``start --v2 conf_ml_portfolio.yml``.
 """
 
-import os
+from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
@@ -30,7 +30,7 @@ class MlPortfolioConfig(script_base.MlScriptConfigBase):
     """``ml_portfolio`` settings: the shared fields, the three detectors, their thresholds and
     the capital allocation."""
 
-    script_file_name: str = os.path.basename(__file__)
+    script_file_name: str = Path(__file__).name
     confidence_thresholds: dict[str, float] = Field(
         default_factory=_plan_thresholds, json_schema_extra={
             "prompt": "Minimum confidence per strategy (dca, swing, channel)",
@@ -76,14 +76,16 @@ class MlPortfolioConfig(script_base.MlScriptConfigBase):
     @model_validator(mode="after")
     def _one_capital(self) -> "MlPortfolioConfig":
         if self.allocation.total_capital_quote != self.capital_quote:
-            raise ValueError(f"allocation.total_capital_quote ({self.allocation.total_capital_quote})"
+            total = self.allocation.total_capital_quote
+            raise ValueError(f"allocation.total_capital_quote ({total})"
                              f" must equal capital_quote ({self.capital_quote}): one capital "
                              "feeds both the allocation and the risk equity")
         return self
 
     def strategy_settings(self) -> list[tuple[setups.StrategyName, setups.DetectorConfig, float]]:
         """Every strategy with a capital weight > 0."""
-        configs = {"dca": self.dca, "swing": self.swing, "channel": self.channel}
+        configs: dict[str, setups.DetectorConfig] = {
+            "dca": self.dca, "swing": self.swing, "channel": self.channel}
         return [(name, configs[name], self.confidence_thresholds[name])
                 for name in setups.STRATEGIES if self.allocation.weight_frac(name) > 0]
 

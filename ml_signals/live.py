@@ -234,7 +234,8 @@ class StrategyEngine:
     def __init__(self, detector: SetupDetector, scorer: Scorer,
                  sizing: SizingConfig | None = None) -> None:
         if scorer.strategy != detector.strategy:
-            raise ValueError(f"scorer for {scorer.strategy!r} with a {detector.strategy!r} detector")
+            raise ValueError(f"scorer for {scorer.strategy!r} with a "
+                             f"{detector.strategy!r} detector")
         self.detector = detector
         self.scorer = scorer
         self.sizing = sizing or SizingConfig()
@@ -331,6 +332,20 @@ class DecisionPlanner:
         return self.risk.blocking_now(state)
 
 
+CANCEL_ENTRIES_GUARDS: frozenset[str] = frozenset(
+    {"kill_switch", "consecutive_losses", "daily_loss", "crash_pause"})
+"""Guards whose block also cancels entries not yet filled: the emergency stops and the BTC
+crash (original plan ``RISK_MANAGEMENT.emergency_stops``; DCA ``btc_regime: not_crashing``).
+Capacity guards (``max_open_positions``, ``max_exposure``) also block every new entry when
+full, but only block: the resting entries are what fills the capacity."""
+
+
+def entry_cancelling(blocks: Iterable[GuardResult]) -> list[GuardResult]:
+    """The blocks among ``blocks`` (``DecisionPlanner.blocking_now``) that cancel unfilled
+    entries (:data:`CANCEL_ENTRIES_GUARDS`)."""
+    return [b for b in blocks if b.guard in CANCEL_ENTRIES_GUARDS]
+
+
 def strategies_of(engines: Iterable[StrategyEngine]) -> tuple[StrategyName, ...]:
     """Strategy names of ``engines`` in :data:`ml_signals.risk.types.STRATEGIES` order."""
     names = {e.strategy for e in engines}
@@ -414,7 +429,8 @@ class ExecutorClosed:
 class RuntimeObserver:
     """Hooks a live runtime calls; override the ones you need (all default to no-ops).
 
-    Called on the strategy's tick, in this order within a round: ``setup_skipped`` /
+    ``start`` is called when the strategy starts, ``close`` when it stops. On the strategy's
+    tick, in this order within a round: ``setup_skipped`` /
     ``entry_placed`` for each evaluated setup, ``position_filled`` when an entry's first fill is
     seen, ``executor_closed`` when an executor terminates (after the ledger has the trade), and
     ``guard_locked`` for each lock a close sets. Keep them fast (queue work elsewhere); an
@@ -438,6 +454,9 @@ class RuntimeObserver:
 
     def model_in_use(self, strategy: str, scorer: Scorer, now_s: float) -> None:
         """Announced once at start-up per strategy: the model version (or rules-only)."""
+
+    def start(self) -> None:
+        """The strategy starts: acquire what the observer needs (threads, files)."""
 
     def close(self) -> None:
         """The strategy stops: flush and release what the observer holds."""

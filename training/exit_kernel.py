@@ -487,10 +487,14 @@ def _hb_dca(low: FloatArray, close: FloatArray, s: int, lvl_quote: FloatArray, n
     that close; each stage's barriers come from the quote-weighted mean of the level prices
     (``thr`` per level, see :func:`_hb_dca_stage`); the stop loss is only checked at the last
     level. The simulator writes its filled-amount and PnL columns from the entry row of the
-    last level reached, so they are empty (zero) at a close before that row. When the closes
-    reach some levels but not all, the simulator raises ``ValueError`` (it slices from a NaN
-    timestamp); the replica then reports the evident intent (the closing stage with the levels
-    up to it). ``levels_filled`` is the number of levels the closes reached in the window.
+    last level when the closes reach every level (so they are empty, zero, at a close before
+    that row). When they reach some levels but not all, it writes from a NaN timestamp, which
+    selects no row: pandas (3.1) accepts a stage's return series there only when it spans the
+    whole window (entered on row ``s``) or one row (entered on the last row), and raises
+    ``ValueError`` for any other stage up to the closing one. The replica books nothing when
+    pandas accepts and, where the simulator raises, reports the evident intent (the closing
+    stage with the levels up to it, their entry rows in ``level_fills``). ``levels_filled`` is
+    the number of levels the closes reached.
     """
     last = _hb_last_row(close.shape[0], s, time_limit_bars)
     entries = np.full(n_levels, -1, dtype=np.int64)
@@ -515,7 +519,13 @@ def _hb_dca(low: FloatArray, close: FloatArray, s: int, lvl_quote: FloatArray, n
                 np.nan, np.nan, stages, 0.0)
     k_close = closes[closing]
     base, quote = 0.0, 0.0
-    if stages < n_levels or entries[stages - 1] <= k_close:
+    if stages == n_levels:  # columns written from the last level's entry row on
+        booked = entries[stages - 1] <= k_close
+    else:  # written from a NaN row: nothing, or ValueError (see the docstring)
+        booked = False
+        for j in range(closing + 1):
+            booked = booked or (entries[j] != s and entries[j] != last)
+    if booked:
         for j in range(closing + 1):
             lv[j, _LV_BASE] = lvl_quote[j] * _hb_growth(close, entries[j], k_close) / \
                 close[k_close]

@@ -10,7 +10,7 @@ calibration, feature importance, per-fold metrics.
 
 Formatting only: numbers come from :mod:`training.train` / :mod:`training.metrics` results and
 the backtest's ``stats``; per-pair and exit-reason tallies group the backtest trades with
-:func:`training.metrics.trade_stats`. Without backtests the headline falls back to the
+:func:`training.backtest.stats.trade_stats`. Without backtests the headline falls back to the
 per-setup label statistics and says so.
 """
 
@@ -22,12 +22,14 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
 from training import report_plots as plots
+from training.backtest import BacktestResult
+from training.backtest.stats import trade_stats as backtest_trade_stats
 from training.metrics import EvalMetrics, reliability_curve, trade_stats
 from training.pipeline import StrategyRun, TrainingRun
 
@@ -45,22 +47,7 @@ QUARANTINE_NOTE: Final = "quarantine = newest 30 days, never used to fit or tune
 TOP_FEATURES: Final = 15
 
 
-class BacktestLike(Protocol):
-    """What the report reads of a ``training.backtest`` ``BacktestResult``."""
-
-    @property
-    def trades(self) -> pd.DataFrame: ...  # pair, exit_reason, net_return_frac, net_pnl_quote
-    @property
-    def skipped(self) -> pd.DataFrame: ...  # reason
-    @property
-    def equity(self) -> pd.DataFrame: ...  # timestamp (s), equity_quote
-    @property
-    def stats(self) -> Mapping[str, Any]: ...
-    @property
-    def config(self) -> Any: ...
-
-
-Backtests = Mapping[tuple[str, str, str], BacktestLike]
+Backtests = Mapping[tuple[str, str, str], BacktestResult]
 """Keyed ``(scope, mode, slice)``: scope a strategy or ``"combined"``, mode ``"rules"`` /
 ``"ml"``, slice ``"oof"`` / ``"quarantine"``."""
 
@@ -214,6 +201,7 @@ def _label_rows(sr: StrategyRun, slice_name: str, mode: str) -> pd.DataFrame:
     frame = sr.dataset.frame.loc[rows].copy()
     frame["strategy"] = sr.dataset.strategy
     frame["confidence"] = oof.loc[rows, "confidence"]
+    frame["slippage_quote"] = 0.0  # labels replay exits without slippage
     return frame
 
 
@@ -371,25 +359,31 @@ def _headline(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) 
     return "".join(parts)
 
 
+_POSITION_COUNTS: Final = (("positions_opened", "Opened"), ("not_filled", "Not filled"),
+                           ("open_at_end", "Open at end"))
+
+
 def _skipped(backtests: Backtests, scopes: list[str]) -> str:
-    counts: dict[tuple[str, str, str], pd.Series] = {}
-    for (scope, mode, slice_name), bt in backtests.items():
-        if not bt.skipped.empty:
-            counts[(scope, mode, slice_name)] = bt.skipped["reason"].value_counts()
-    if not counts:
-        return ""
-    reasons = sorted({r for c in counts.values() for r in c.index})
+    """Collapsed table: positions opened (of which never filled / still open at the end) and
+    setups not entered, by reason, per backtest."""
+    reasons = sorted({str(r) for bt in backtests.values() for r in bt.skipped["reason"]})
     rows = []
     for scope in scopes:
         for slice_name, _ in SLICES:
             for mode, _ in MODES:
-                c = counts.get((scope, mode, slice_name))
-                if c is not None:
-                    cells = "".join(_td(fmt_int(c.get(r, 0))) for r in reasons)
-                    rows.append(f"<tr><td>{_e(scope)}</td><td>{_e(slice_name)}</td>"
-                                f'<td class="mode">{_chip(mode)}</td>{cells}</tr>')
-    table = _table(("Scope", "Slice", "Mode", *reasons), rows, "compact")
-    return f"<details><summary>Setups not traded, by reason</summary>{table}</details>"
+                bt = backtests.get((scope, mode, slice_name))
+                if bt is None:
+                    continue
+                counts = bt.skipped["reason"].value_counts()
+                cells = "".join(_td(fmt_int(bt.stats.get(k))) for k, _ in _POSITION_COUNTS)
+                cells += "".join(_td(fmt_int(counts.get(r, 0))) for r in reasons)
+                rows.append(f"<tr><td>{_e(scope)}</td><td>{_e(slice_name)}</td>"
+                            f'<td class="mode">{_chip(mode)}</td>{cells}</tr>')
+    head = ("Scope", "Slice", "Mode", *(t for _, t in _POSITION_COUNTS),
+            *(f"skip: {r}" for r in reasons))
+    table = _table(head, rows, "compact")
+    return ("<details><summary>Positions opened and setups not entered, by reason</summary>"
+            f"{table}</details>")
 
 
 def _equity(run: TrainingRun, backtests: Backtests | None, scopes: list[str],
@@ -433,37 +427,41 @@ def _exit_reasons(run: TrainingRun, backtests: Backtests | None, scopes: list[st
 
 
 def _per_pair(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) -> str:
+    """Per pair and for all pairs: trades, win rate, net PnL by the backtest's definitions
+    (:func:`training.backtest.stats.trade_stats`: closed trades; PnL includes positions marked
+    open at the end)."""
     scope = scopes[-1]
     cols = [(s, m) for s, _ in SLICES for m, _ in MODES]
-    stats: dict[tuple[str, str], dict[str, Any]] = {}
+    pairs = sorted(run.candle_sets)  # every pair, so a pair without trades shows 0
+    stats: dict[tuple[str, str, str], dict[str, Any]] = {}
     for s, m in cols:
         trades = _trades(run, backtests, scope, m, s)
         if trades is None:
             continue
-        for pair in run.candle_sets:  # every pair, so a pair without trades shows 0
-            grp = trades[trades["pair"] == pair]
-            stats[(pair, f"{s}/{m}")] = trade_stats(
-                grp["net_return_frac"].to_numpy(float), grp["net_pnl_quote"].to_numpy(float)
-            ).to_dict()
-    pairs = sorted({p for p, _ in stats})
+        for pair in pairs:
+            stats[(pair, s, m)] = backtest_trade_stats(trades[trades["pair"] == pair])
+        stats[("all pairs", s, m)] = backtest_trade_stats(trades)
     group_head = "".join(f'<th colspan="3" class="grp {m}">{_e(dict(SLICES)[s].split(" (")[0])}'
                          f" · {_e(dict(MODES)[m])}</th>" for s, m in cols)
     sub_head = "".join("<th>Trades</th><th>Win rate</th><th>Net PnL</th>" for _ in cols)
     body = []
-    for pair in pairs:
+    for pair in [*pairs, "all pairs"]:
         cells = []
         for s, m in cols:
-            st = stats.get((pair, f"{s}/{m}"))
+            st = stats.get((pair, s, m))
             cells += ([_td(fmt_int(st["trades"])), _td(fmt_rate(st["win_rate"])),
                        _td(fmt_quote(st["net_pnl_quote"]), signed=True)] if st
                       else [_td(DASH)] * 3)
-        body.append(f"<tr><th>{_e(pair)}</th>{''.join(cells)}</tr>")
+        cls = ' class="total"' if pair == "all pairs" else ""
+        body.append(f'<tr id="pair-{_e(pair)}"{cls}><th>{_e(pair)}</th>{"".join(cells)}</tr>')
     table = (f'<table class="pairs"><thead><tr><th rowspan="2">Pair</th>{group_head}</tr>'
              f"<tr>{sub_head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
     what = ("backtest trades" if backtests is not None else "label replay (no backtest)")
+    note = (f"Trades = filled and closed positions; net PnL in {_quote(run)} "
+            f"{_fee_note(run, backtests)}, including positions still open at the data end "
+            f"(marked at the last close); {what}; {QUARANTINE_NOTE}.")
     return (f'<section id="pairs"><h2>Per-pair results ({_e(scope)})</h2>{table}'
-            + _caption(f"Net PnL in {_e(_quote(run))} {_e(_fee_note(run, backtests))}; {_e(what)}; "
-                       f"{_e(QUARANTINE_NOTE)}.") + "</section>")
+            + _caption(_e(note)) + "</section>")
 
 
 def _calibration(run: TrainingRun, figs: _Figures) -> str:
@@ -588,6 +586,8 @@ dl.facts div{min-width:0}
 dt{font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:#6a717b}
 dd{margin:0;font-weight:600;overflow-wrap:anywhere}
 dl.small dd{font-weight:normal;font-size:12.5px}
+dl.small dt{text-transform:none;letter-spacing:0;overflow-wrap:anywhere}
+table.compact td:nth-child(-n+3),table.compact th:nth-child(-n+3){text-align:left}
 details{margin-top:10px}
 summary{cursor:pointer;color:#4a6d8c;font-weight:600}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:13px}

@@ -35,7 +35,7 @@ TEXT_COLOR: Final = "#2b2f36"
 DPI: Final = 110
 
 EXIT_REASON_ORDER: Final[tuple[str, ...]] = (
-    "TAKE_PROFIT", "STOP_LOSS", "TRAILING_STOP", "TIME_LIMIT", "EARLY_STOP", "OPEN_AT_END",
+    "TAKE_PROFIT", "STOP_LOSS", "TRAILING_STOP", "TIME_LIMIT", "NOT_FILLED", "OPEN_AT_END",
 )
 """Bar order of exit reasons (the label replay's names); unknown reasons follow, sorted."""
 

@@ -7,9 +7,11 @@ usable without the compiled Hummingbot build):
   executors can trade on (trading rules, in-flight order tracking; Hummingbot issue #7434);
 - :mod:`~ml_signals.hummingbot.executor_configs` - a scored setup -> ``DCAExecutorConfig`` /
   ``PositionExecutorConfig`` with ``TripleBarrierConfig``;
-- :mod:`~ml_signals.hummingbot.script_config` - the fields the V2 script configs share and their
-  validators;
 - :mod:`~ml_signals.hummingbot.strategy_runtime` - the composition object the scripts in
   ``hummingbot_scripts/`` delegate to (candles -> features -> detector -> scorer -> risk ->
-  executor actions, per-pair state, ``format_status`` text).
+  executor actions, per-pair state, ``format_status`` text);
+- :mod:`~ml_signals.hummingbot.script_base` - the config base (shared fields, validation) and the
+  ``StrategyV2Base`` subclass every script extends;
+- :mod:`~ml_signals.hummingbot.observers` - runtime events -> trade journal and Slack alerts (no
+  Hummingbot import; here because the runtime is its only caller).
 """

@@ -42,10 +42,15 @@ log = logging.getLogger(__name__)
 
 
 class JournalObserver(RuntimeObserver):
-    """Writes setups, predictions and trades to a started :class:`~ml_signals.journal.Journal`."""
+    """Writes setups, predictions and trades to a :class:`~ml_signals.journal.Journal`; starts
+    its worker with the strategy and closes it when the strategy stops."""
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
+
+    def start(self) -> None:
+        """Start the journal's writer thread (records are spooled until then)."""
+        self.journal.start()
 
     def _setup(self, evaluation: Evaluation, taken: bool, reason: str | None,
                now_s: float) -> None:
@@ -98,11 +103,16 @@ class JournalObserver(RuntimeObserver):
 
 
 class AlertsObserver(RuntimeObserver):
-    """Sends trade and system alerts through a started :class:`~ml_signals.alerts.AlertSender`."""
+    """Sends trade and system alerts through an :class:`~ml_signals.alerts.AlertSender`; starts
+    its delivery thread with the strategy and stops it when the strategy stops."""
 
     def __init__(self, sender: AlertSender, models_dir: Path | str = "models") -> None:
         self.sender = sender
         self.models_dir = str(models_dir)
+
+    def start(self) -> None:
+        """Start delivering (alerts wait in the outbox until then)."""
+        self.sender.start()
 
     def position_filled(self, event: PositionFilled) -> None:
         """``TradeOpened`` with the score's confidence and the exits the executor manages."""

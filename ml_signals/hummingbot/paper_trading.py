@@ -39,8 +39,6 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from hummingbot.client.config.config_helpers import get_connector_class
 from hummingbot.client.settings import AllConnectorSettings
 from hummingbot.connector.exchange.paper_trade import get_order_book_tracker
@@ -65,6 +63,7 @@ from hummingbot.core.event.events import (
     SellOrderCompletedEvent,
     SellOrderCreatedEvent,
 )
+from pydantic import BaseModel, ConfigDict, Field
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,8 @@ class PairRules(BaseModel):
 
     Attributes:
         min_order_size_base: smallest order, base currency.
-        min_notional_quote: smallest order value, quote currency (``TradingRule.min_notional_size``).
+        min_notional_quote: smallest order value, quote currency
+            (``TradingRule.min_notional_size``).
         price_increment_quote: price tick, quote currency.
         size_increment_base: amount step, base currency.
     """
@@ -330,7 +330,8 @@ class ExecutorPaperTradeExchange(PaperTradeExchange):
 
     # --- order refresh hooks: paper orders change state only through events ---------------------
 
-    async def _update_orders_with_error_handler(self, orders: list[Any], error_handler: Any) -> None:
+    async def _update_orders_with_error_handler(self, orders: list[Any],
+                                                error_handler: Any) -> None:
         """Nothing to poll: the paper exchange pushes every state change as an event."""
 
     async def _handle_update_error_for_lost_order(self, order: Any, error: Exception) -> None:
@@ -433,6 +434,7 @@ def install_paper_trade_factory(rules: PaperTradingRules) -> None:
         connector_manager._ml_signals_original_factory = connector_manager.create_paper_trade_market
 
     def factory(exchange_name: str, trading_pairs: list[str]) -> ExecutorPaperTradeExchange:
+        """``create_paper_trade_market`` with executor support and ``rules``."""
         return create_executor_paper_trade_market(exchange_name, trading_pairs, rules)
 
     connector_manager.create_paper_trade_market = factory

@@ -28,14 +28,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
 from hummingbot.client.settings import AllConnectorSettings
 from hummingbot.core.data_type.common import MarketDict
 from hummingbot.core.utils.async_utils import safe_ensure_future
 from hummingbot.data_feed.candles_feed.candles_factory import CandlesFactory
 from hummingbot.strategy.strategy_v2_base import StrategyV2Base, StrategyV2ConfigBase
 from hummingbot.strategy_v2.models.executor_actions import CreateExecutorAction, StopExecutorAction
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ml_signals import live
 from ml_signals.candles import INTERVAL_SECONDS
@@ -256,7 +255,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         return result
 
     def observers(self) -> list[live.RuntimeObserver]:
-        """Journal and alert observers, started (threads) when enabled."""
+        """Journal and alert observers when enabled (their threads start with the runtime)."""
         from ml_signals.hummingbot import observers  # journal/alerts only when used
 
         result: list[live.RuntimeObserver] = []
@@ -267,7 +266,6 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             journal = Journal(JournalConfig.from_env(
                 env_file=env, sqlite_path=Path(self.journal.sqlite_path),
                 spool_path=Path(self.journal.spool_path)))
-            journal.start()
             result.append(observers.JournalObserver(journal))
         if self.alerts.enabled:
             from ml_signals.alerts import AlertSender, SlackConfig
@@ -275,12 +273,11 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             env = Path(self.alerts.env_file) if self.alerts.env_file else None
             sender = AlertSender(SlackConfig.from_env(env_file=env,
                                                       outbox_path=Path(self.alerts.outbox_path)))
-            sender.start()
             result.append(observers.AlertsObserver(sender, self.models_dir))
         return result
 
     def build_runtime(self) -> strategy_runtime.StrategyRuntime:
-        """The runtime this config describes (models loaded, observers started)."""
+        """The runtime this config describes (models loaded; observers start with it)."""
         planner = live.DecisionPlanner(RiskManager(self.risk), self.orchestrator())
         return strategy_runtime.StrategyRuntime(self.runtime_settings(), self.engines(), planner,
                                                 self.observers())
@@ -303,6 +300,7 @@ class MlScriptBase(StrategyV2Base):
         self.market_view = strategy_runtime.ProviderMarketView(self.market_data_provider,
                                                                self.runtime.settings)
         self.market_data_provider.initialize_candles_feed_list(self.runtime.candles_configs())
+        self._slack_notifier: tuple[Any, Any] | None = None
         self._check_paper_connector()
 
     def _check_paper_connector(self) -> None:
@@ -322,12 +320,29 @@ class MlScriptBase(StrategyV2Base):
         """Hummingbot start, then announce models and fetch the real trading rules (paper)."""
         super().start(clock, timestamp)
         self.runtime.start(timestamp)
+        if self.config.alerts.enabled:
+            self._attach_slack_notifier()
         connector = self.connectors.get(self.config.connector_name)
         if (paper_trading.is_paper_trade(self.config.connector_name)
                 and paper_trading.supports_executors(connector)
                 and self.config.paper_trading_rules.fetch_from_exchange):
             safe_ensure_future(paper_trading.refresh_rules_from_exchange(
                 connector, self.config.trading_pairs))
+
+    def _attach_slack_notifier(self) -> None:
+        """Route Hummingbot's own ``notify()`` messages to ``#system-alerts`` as well, through
+        this strategy's alert sender; :meth:`on_stop` detaches it again."""
+        from hummingbot.client.hummingbot_application import HummingbotApplication
+
+        from ml_signals.alerts.hummingbot_notifier import SlackNotifier, attach_slack_notifier
+        from ml_signals.hummingbot.observers import AlertsObserver
+
+        sender = next((o.sender for o in self.runtime.observers
+                       if isinstance(o, AlertsObserver)), None)
+        trading_core = HummingbotApplication.main_application().trading_core
+        if sender is None or any(isinstance(n, SlackNotifier) for n in trading_core.notifiers):
+            return
+        self._slack_notifier = (trading_core, attach_slack_notifier(trading_core, sender))
 
     def on_tick(self) -> None:
         """Sync executors into the ledger; when ready, run the executor action proposals."""
@@ -346,8 +361,19 @@ class MlScriptBase(StrategyV2Base):
         return self.runtime.stop_actions(self.current_timestamp, self.get_all_executors())
 
     async def on_stop(self) -> None:
-        """Stop executors (Hummingbot), then close the journal and alert threads."""
+        """Stop executors (Hummingbot), record how they closed, then close the journal and
+        alert threads."""
+        # Hummingbot's on_stop closes the executors and then drops them from its reports:
+        # keep them to record those last closes in the ledger, journal and alerts.
+        executors = [e for group in self.executor_orchestrator.active_executors.values()
+                     for e in group]
         await super().on_stop()
+        self.runtime.sync(self.current_timestamp, [e.executor_info for e in executors])
+        if self._slack_notifier is not None:  # before the sender closes: the notifier drains
+            trading_core, notifier = self._slack_notifier
+            notifier.stop()
+            trading_core.notifiers.remove(notifier)
+            self._slack_notifier = None
         self.runtime.close()
 
     def format_status(self) -> str:

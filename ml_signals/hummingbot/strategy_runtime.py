@@ -33,7 +33,6 @@ from decimal import Decimal
 from typing import Protocol
 
 import pandas as pd
-
 from hummingbot.core.data_type.common import PriceType
 from hummingbot.data_feed.candles_feed.data_types import CandlesConfig
 from hummingbot.strategy_v2.models.base import RunnableStatus
@@ -175,7 +174,7 @@ class StrategyRuntime:
         if not engines:
             raise ValueError("a runtime needs at least one strategy engine")
         self.settings = settings
-        self.engines = {e.strategy: e for e in engines}
+        self.engines: dict[str, live.StrategyEngine] = {e.strategy: e for e in engines}
         self.planner = planner
         self.observers = list(observers)
         self.pairs = {pair: PairState() for pair in settings.trading_pairs}
@@ -203,7 +202,8 @@ class StrategyRuntime:
                 for pair in s.feed_pairs]
 
     def start(self, now_s: float) -> None:
-        """Announce the models in use (observers ``model_in_use``)."""
+        """Start the observers (journal, alert threads), then announce the models in use."""
+        self._notify("start")
         for strategy, engine in self.engines.items():
             self._notify("model_in_use", strategy, engine.scorer, now_s)
 
@@ -243,7 +243,8 @@ class StrategyRuntime:
         unrealised = sum(float(i.net_pnl_quote) for i in ours if not i.is_done)
         equity = self.settings.capital_quote + self._realised_quote + unrealised
         if equity <= 0:
-            self.halt("equity", f"equity {equity:.2f} quote <= 0")
+            if self._halt is None:
+                self.halt("equity", f"equity {equity:.2f} quote <= 0")
             equity = 1e-9  # PortfolioState needs > 0; the halt blocks every entry
         self._state = self.planner.snapshot(int(now_s), equity, open_positions, self._btc_regime)
         self._blocked = self.planner.blocking_now(self._state)
@@ -269,10 +270,10 @@ class StrategyRuntime:
     def stop_actions(self, now_s: float,
                      executors: Sequence[ExecutorInfo]) -> list[StopExecutorAction]:
         """Stop entries that have not filled: after ``cancel_unfilled_after_s``, or at once while
-        a guard blocks every new entry (kill switch, losing streak, daily loss, crash) or the
-        runtime is halted. Filled positions keep their own exits."""
+        a guard of :data:`ml_signals.live.CANCEL_ENTRIES_GUARDS` blocks or the runtime is
+        halted. Filled positions keep their own exits."""
         limit = self.settings.cancel_unfilled_after_s
-        blocking = bool(self._blocked) or self._halt is not None
+        blocks = ([self._halt] if self._halt else []) + live.entry_cancelling(self._blocked)
         actions = []
         for info in self._ours(executors):
             tracked = self._track(info)
@@ -280,11 +281,10 @@ class StrategyRuntime:
                     or float(info.filled_amount_quote) > 0):
                 continue
             expired = limit is not None and now_s - info.timestamp >= limit
-            if blocking or expired:
+            if blocks or expired:
                 tracked.stop_requested = True
-                blocks = ([self._halt] if self._halt else []) + self._blocked
-                why = ("entry not filled in time" if expired else
-                       "new entries blocked by " + "; ".join(f"{b.guard}: {b.reason}" for b in blocks))
+                why = ("entry not filled in time" if expired else "new entries blocked by "
+                       + "; ".join(f"{b.guard}: {b.reason}" for b in blocks))
                 log.info("stopping executor %s (%s): %s", info.id, info.config.level_id, why)
                 actions.append(StopExecutorAction(controller_id=info.controller_id,
                                                   executor_id=info.id, keep_position=False))
@@ -295,18 +295,24 @@ class StrategyRuntime:
     def _evaluate_new_candles(self, now_s: float, view: MarketView) -> list[live.Evaluation]:
         s = self.settings
         decided_until = now_s - s.candle_close_delay_s
-        btc = live.closed_frame(view.candles(s.btc_pair), s.interval_s, decided_until)
-        btc_last = int(btc["timestamp"].iat[-1]) if len(btc) else None
+        # open time of the newest candle that can be closed now: nothing to read before it
+        due = (int(decided_until) // s.interval_s - 1) * s.interval_s
+        if all(st.last_candle_ts is not None and st.last_candle_ts >= due
+               for st in self.pairs.values()):
+            return []
+        btc = self._closed(view, s.btc_pair, decided_until)
+        if btc is None or len(btc) == 0:
+            return []
+        btc_last = int(btc["timestamp"].iat[-1])
         evaluations: list[live.Evaluation] = []
         for pair, state in self.pairs.items():
-            frame = btc if pair == s.btc_pair else live.closed_frame(
-                view.candles(pair), s.interval_s, decided_until)
-            if len(frame) == 0:
+            frame = btc if pair == s.btc_pair else self._closed(view, pair, decided_until)
+            if frame is None or len(frame) == 0:
                 continue
             last = int(frame["timestamp"].iat[-1])
             if state.last_candle_ts is not None and last <= state.last_candle_ts:
                 continue
-            if btc_last is None or btc_last < last:
+            if btc_last < last:
                 continue  # BTC's candle for this time is not in yet: decide on a later tick
             state.last_candle_ts, state.candles = last, len(frame)
             late_s = now_s - (last + s.interval_s)
@@ -320,11 +326,26 @@ class StrategyRuntime:
             evaluations.extend(self._evaluate_pair(pair, state, frame, btc))
         return evaluations
 
+    def _closed(self, view: MarketView, pair: str, until_s: float) -> pd.DataFrame | None:
+        """Closed candles of ``pair``, or ``None`` (logged once per problem) when the feed
+        cannot give them."""
+        try:
+            return live.closed_frame(view.candles(pair), self.settings.interval_s, until_s)
+        except Exception as exc:  # noqa: BLE001 - a bad or missing feed skips the pair
+            note = f"candles unavailable: {exc}"
+            state = self.pairs.get(pair)
+            if state is None or state.note != note:
+                log.warning("%s: %s", pair, note)
+            if state is not None:
+                state.note = note
+            return None
+
     def _evaluate_pair(self, pair: str, state: PairState, frame: pd.DataFrame,
                        btc: pd.DataFrame) -> list[live.Evaluation]:
         s = self.settings
         try:
-            reference = None if pair == s.btc_pair else btc[btc["timestamp"] <= frame["timestamp"].iat[-1]]
+            last = frame["timestamp"].iat[-1]
+            reference = None if pair == s.btc_pair else btc[btc["timestamp"] <= last]
             features = compute_features(frame, reference, s.interval_s)
             regime = features["btc_regime"].iat[-1]
             if not math.isnan(regime):
@@ -344,7 +365,8 @@ class StrategyRuntime:
 
     def _skip(self, evaluation: live.Evaluation, reason: GuardResult, now_s: float) -> None:
         setup = evaluation.setup
-        self.pairs[setup.pair].outcomes[setup.strategy] = f"skipped: {reason.guard}: {reason.reason}"
+        outcome = f"skipped: {reason.guard}: {reason.reason}"
+        self.pairs[setup.pair].outcomes[setup.strategy] = outcome
         log.info("%s skipped: %s: %s", setup.setup_id, reason.guard, reason.reason)
         self._notify("setup_skipped", evaluation, reason, now_s)
 
@@ -358,9 +380,10 @@ class StrategyRuntime:
         config = executor_configs.executor_config(sized, self.settings.connector_name, now_s, price)
         self._tracked[config.id] = _Tracked(evaluation)
         self.pairs[sized.pair].outcomes[sized.strategy] = f"entry placed: executor {config.id}"
+        exits = sized.exits
         log.info("%s: %s executor %s, %.2f quote, TP %.2f%% SL %.2f%% time %d s", sized.setup_id,
-                 config.type, config.id, sized.entry.total_quote, 100 * sized.exits.take_profit_frac,
-                 100 * sized.exits.stop_loss_frac, sized.exits.time_limit_s)
+                 config.type, config.id, sized.entry.total_quote, 100 * exits.take_profit_frac,
+                 100 * exits.stop_loss_frac, exits.time_limit_s)
         self._notify("entry_placed", live.EntryPlaced(evaluation, config.id, now_s))
         return CreateExecutorAction(controller_id=sized.strategy, executor_config=config)
 
@@ -452,14 +475,16 @@ class StrategyRuntime:
         lines = [f"ML strategies {', '.join(self.engines)} on {self.settings.connector_name} "
                  f"({self.settings.interval} candles from {self.settings.candles_connector})"]
         for pair, state in self.pairs.items():
-            lines.extend(self._pair_status(pair, state, [i for i in ours if i.trading_pair == pair]))
+            infos = [i for i in ours if i.trading_pair == pair]
+            lines.extend(self._pair_status(pair, state, infos))
         lines.append("Models:")
         for strategy, engine in self.engines.items():
             lines.append(f"  {strategy}: {_model_line(engine, now_s)}")
         st = self._state
         if st is not None:
             unrealised = st.equity_quote - self.settings.capital_quote - self._realised_quote
-            lines.append(f"Equity {st.equity_quote:.2f} (capital {self.settings.capital_quote:.2f}, "
+            capital = self.settings.capital_quote
+            lines.append(f"Equity {st.equity_quote:.2f} (capital {capital:.2f}, "
                          f"realised {self._realised_quote:+.2f}, unrealised {unrealised:+.2f}); "
                          f"open {len(st.open_positions)} positions, "
                          f"{st.open_exposure_quote:.2f} committed; BTC regime {st.btc_regime.name}")
@@ -489,7 +514,8 @@ class StrategyRuntime:
         active = [i for i in infos if not i.is_done]
         for i in active:
             lines.append(f"  executor {i.id} {i.type} {i.status.name}: filled "
-                         f"{float(i.filled_amount_quote):.2f} quote, pnl {float(i.net_pnl_quote):+.2f}")
+                         f"{float(i.filled_amount_quote):.2f} quote, "
+                         f"pnl {float(i.net_pnl_quote):+.2f}")
         lines.append(f"  open executors {len(active)}; pnl realised {realised:+.2f} "
                      f"(executors still listed), unrealised {unrealised:+.2f}")
         return lines

@@ -8,11 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-
 from hummingbot.client.config.client_config_map import ClientConfigMap
 from hummingbot.client.config.config_helpers import ClientConfigAdapter, get_connector_class
-from hummingbot.connector.markets_recorder import MarketsRecorder
 from hummingbot.connector.exchange.paper_trade.paper_trade_exchange import PaperTradeExchange
+from hummingbot.connector.markets_recorder import MarketsRecorder
 from hummingbot.connector.test_support.mock_order_tracker import MockOrderTracker
 from hummingbot.core.clock import Clock
 from hummingbot.core.clock_mode import ClockMode

@@ -19,14 +19,13 @@ from hb_support import (
     backtest_clock,
     fixed_paper_exchange,
     install_markets_recorder,
-    run_until_done,
     plain_paper_exchange,
     run,
+    run_until_done,
     set_books,
     tick_through,
     usd,
 )
-
 from hummingbot.connector.test_support.mock_order_tracker import MockOrderTracker
 from hummingbot.core.connector_manager import ConnectorManager
 from hummingbot.core.data_type.common import OrderType, TradeType

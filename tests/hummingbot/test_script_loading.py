@@ -21,7 +21,6 @@ import pydantic
 import pytest
 import yaml
 from hb_support import run
-
 from hummingbot.client.config.client_config_map import ClientConfigMap
 from hummingbot.client.config.config_data_types import BaseClientModel
 from hummingbot.client.config.config_helpers import ClientConfigAdapter
@@ -119,7 +118,8 @@ def test_hummingbot_loader_picks_our_classes_and_reads_the_yaml(script, repo_roo
     ("ml_channel", "channel.amount_quote", 0, "greater than 0"),
     ("ml_dca_grid", "dca.take_profit_frac", 0, "greater than 0"),
     ("ml_swing", "swing.take_profit_frac", -0.1, "greater than 0"),
-    ("ml_portfolio", "connector_name", "krakn_paper_trade", "unknown connector 'krakn_paper_trade'"),
+    ("ml_portfolio", "connector_name", "krakn_paper_trade",
+     "unknown connector 'krakn_paper_trade'"),
     ("ml_swing", "connector_name", "nasdaq", "unknown connector 'nasdaq'"),
     ("ml_channel", "candles_connector", "kraken_paper_trade", "unknown candles connector"),
     ("ml_portfolio", "max_records", 1000, "max_records 1000 exceeds 720"),

@@ -12,7 +12,6 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 from hb_support import SampleView
-
 from hummingbot.core.data_type.common import TradeType
 from hummingbot.strategy_v2.executors.dca_executor.data_types import DCAExecutorConfig
 from hummingbot.strategy_v2.models.base import RunnableStatus
@@ -223,7 +222,7 @@ def test_closed_executors_feed_the_ledger_and_guards_stop_unfilled_entries():
 def test_portfolio_round_settles_conflicts(kraken_frames, history):
     """Two strategies firing on one pair in one round: one entry, the other skipped."""
     by_bar = defaultdict(list)
-    for name, setups in history["ETH-USD"].items():
+    for setups in history["ETH-USD"].values():
         for s in setups:
             if s.bar_index >= 720:
                 by_bar[s.timestamp].append(s)
@@ -257,3 +256,16 @@ def test_closed_frame_drops_the_forming_candle_and_fills_gaps():
     assert frame.iloc[2][["open", "high", "low", "close", "volume"]].tolist() == [2.2] * 4 + [0.0]
     with pytest.raises(ValueError, match="not on the 3600 s grid"):
         live.closed_frame(hb.assign(timestamp=hb["timestamp"] + 5), 3600, now_s=20_000)
+
+
+def test_capacity_guards_block_new_entries_but_keep_resting_ones():
+    """A full book (max_open_positions) blocks new setups; the resting grid that fills it stays."""
+    runtime = dca_runtime(risk={"max_open_positions": 1})
+    t = 1_650_000_000.0
+    resting = executor_info("ETH-USD", status=RunnableStatus.RUNNING, timestamp=t - 600,
+                            level_id="dca:ETH-USD:1649996400")
+    runtime.sync(t, [resting])
+    status = runtime.format_status(t, [resting])
+    assert "Blocking new entries:\n  max_open_positions" in status
+    assert runtime.stop_actions(t, [resting]) == []
+    assert runtime.stop_actions(t + 86_400 * 5, [resting]) == []  # no cancel_unfilled_after_s

@@ -9,10 +9,10 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
+from training.backtest import BacktestConfig, run_backtests
+from training.backtest.stats import CLOSED_REASONS
 from training.labels import FeeSchedule
 from training.pipeline import TrainingRun, train_all
 from training.report_html import (
@@ -143,8 +143,8 @@ def test_headline_numbers_equal_backtest_stats(report, backtests):
     for (scope, mode, slice_name), bt in backtests.items():
         cells = parsed.rows[f"headline-{slice_name}-{scope}-{mode}"][1:]  # after the mode chip
         assert cells == headline_cells(bt.stats), (scope, mode, slice_name)
-        # what the trader reads is the backtest's own count
-        assert cells[0] == fmt_int(len(bt.trades))
+        # the count a trader reads is the backtest's closed trades
+        assert cells[0] == fmt_int(bt.trades["exit_reason"].isin(CLOSED_REASONS).sum())
 
 
 def test_fallback_without_backtests_uses_label_stats(run, tmp_path):
@@ -189,73 +189,8 @@ def test_formatters():
     assert cells == ["3", "66.7%", "2.00", "+1.00%", "1.23", "-5.00%", "-2.00%"]
 
 
-# --- backtests ----------------------------------------------------------------------------
+# --- backtests ---------------------------------------------------------------------------
 
 def run_backtests_for(run: TrainingRun):
-    """The backtest engine's results for ``run``; until ``training.backtest`` exists, results
-    built from the run's own labels (rules-only trades = the filled, resolved setups of the
-    slice; ML = those at or above the confidence threshold), shaped like the engine's."""
-    try:
-        from training.backtest import run_backtests  # noqa: F401
-    except ImportError:
-        return _label_backtests(run)
-    raise NotImplementedError("wire the backtest engine here")
-
-
-class _LabelBacktest:
-    def __init__(self, trades: pd.DataFrame, config: dict, initial_quote: float,
-                 span_s: tuple[int, int]) -> None:
-        self.trades = trades
-        self.skipped = pd.DataFrame(columns=["setup_id", "strategy", "pair", "decision_s",
-                                             "reason"])
-        self.config = config
-        end = max(span_s[1], int(trades["exit_ts"].max()) + 3600) if len(trades) else span_s[1]
-        grid = np.arange(span_s[0] // 3600 * 3600, end + 3600, 3600, dtype="int64")
-        realised = np.cumsum(np.bincount(np.searchsorted(grid, trades["exit_ts"].to_numpy()),
-                                         trades["net_pnl_quote"].to_numpy(), grid.size))
-        equity = initial_quote + realised
-        self.equity = pd.DataFrame({"timestamp": grid, "equity_quote": equity,
-                                    "cash_quote": equity, "open_positions": 0})
-        ret = np.diff(equity) / equity[:-1]
-        peak = np.maximum.accumulate(equity)
-        r, pnl = trades["net_return_frac"].to_numpy(), trades["net_pnl_quote"].to_numpy()
-        loss, nan = -pnl[pnl < 0].sum(), math.nan
-        self.stats = {
-            "trades": len(trades), "win_rate": float((r > 0).mean()) if len(r) else nan,
-            "profit_factor": float(pnl[pnl > 0].sum() / loss) if loss > 0 else (
-                math.inf if len(r) else nan),
-            "expectancy_frac": float(r.mean()) if len(r) else nan,
-            "sharpe": float(ret.mean() / ret.std() * math.sqrt(8760)) if ret.std() > 0 else 0.0,
-            "max_drawdown_frac": float((equity / peak - 1).min()),
-            "total_return_frac": float(equity[-1] / initial_quote - 1),
-        }
-
-
-def _label_backtests(run: TrainingRun) -> dict:
-    out = {}
-    config = {"initial_quote": 10_000.0, "source": "label replay"}
-    plan = next(iter(run.strategies.values())).result.plan
-    data_end = max(sr.dataset.data_end_s for sr in run.strategies.values())
-    slices = (("oof", lambda f: f > 0, (plan.folds[0].test_start_s, plan.quarantine_start_s)),
-              ("quarantine", lambda f: f == -1, (plan.quarantine_start_s, data_end)))
-    for slice_name, keep, span in slices:
-        for mode in ("rules", "ml"):
-            parts = []
-            for strategy, sr in run.strategies.items():
-                frame, oof = sr.dataset.frame, sr.result.oof
-                rows = keep(oof["fold"].to_numpy()) & sr.result.trainable
-                if mode == "ml":
-                    rows &= oof["confidence"].to_numpy() >= sr.scoring.confidence_threshold
-                t = frame.loc[rows, ["setup_id", "pair", "decision_s", "entry_ts", "exit_ts",
-                                     "entry_price", "exit_price", "fees_quote",
-                                     "net_pnl_quote", "net_return_frac", "exit_reason"]].copy()
-                t.insert(1, "strategy", strategy)
-                t["amount_quote"] = frame.loc[rows, "filled_quote"]
-                t["slippage_quote"] = 0.0
-                t["confidence"] = oof.loc[rows, "confidence"]
-                t["size_multiplier"] = 1.0
-                out[(strategy, mode, slice_name)] = _LabelBacktest(t, config, 10_000.0, span)
-                parts.append(t)
-            combined = pd.concat(parts, ignore_index=True).sort_values("exit_ts")
-            out[("combined", mode, slice_name)] = _LabelBacktest(combined, config, 10_000.0, span)
-    return out
+    """The portfolio backtester's results for ``run`` with its default settings."""
+    return run_backtests(run, BacktestConfig())

@@ -28,12 +28,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-
 from hummingbot.data_feed.candles_feed.candles_base import CandlesBase
 from hummingbot.data_feed.candles_feed.candles_factory import CandlesFactory
 
 from training.replay.path import PathOrder, candle_path, forming_candle
-
 
 
 @dataclass(frozen=True, eq=False)

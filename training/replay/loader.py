@@ -21,7 +21,6 @@ from types import ModuleType
 from typing import Any
 
 import yaml
-
 from hummingbot.client.config.config_data_types import BaseClientModel
 from hummingbot.strategy.strategy_v2_base import StrategyV2Base, StrategyV2ConfigBase
 

@@ -36,7 +36,7 @@ No price between the candle's own OHLC is invented: each sub-tick shows one of t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Literal
 
 PathOrder = Literal["olhc", "ohlc"]
 

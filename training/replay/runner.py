@@ -27,22 +27,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from hummingbot.client.config.client_config_map import ClientConfigMap
 from hummingbot.client.config.config_helpers import ClientConfigAdapter
 from hummingbot.connector.markets_recorder import MarketsRecorder
 from hummingbot.core.clock import Clock, ClockMode
 from hummingbot.model.sql_connection_manager import SQLConnectionManager, SQLConnectionType
+from pydantic import BaseModel, ConfigDict, Field
 
 from ml_signals.candles import interval_seconds
 from training.data import load_dir
@@ -244,7 +243,7 @@ def _hummingbot_app_and_recorder(connectors: list[ReplayExchange], script: Loade
 
 
 async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
-                 times: list[int]) -> dict[str, Any]:
+                 times: list[int], inspect: Callable[[Any], None] | None) -> dict[str, Any]:
     interval_s = store.timeline.interval_s
     subtick = store.timeline.subtick_s
     script.strategy_class.init_markets(script.config)
@@ -300,6 +299,8 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
             await advance_to(t + subtick / 2)
             ticks += 1
     executors = watch.finish(strategy.executor_orchestrator)
+    if inspect is not None:
+        inspect(strategy)
     balances_end = {f"{k}:{a}": float(v) for k, c in connectors.items()
                     for a, v in c.get_all_balances().items()}
     if observable and hasattr(runtime, "close"):
@@ -310,13 +311,16 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
             "balances_start": balances_start, "balances_end": balances_end}
 
 
-def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL) -> ReplayResult:
+def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
+               inspect: Callable[[Any], None] | None = None) -> ReplayResult:
     """Replay one script (module docstring) and return what happened.
 
     Args:
         spec: what to replay.
         log_level: level for the ``hummingbot`` / ``ml_signals`` loggers during the run
             (ERROR records are counted in any case).
+        inspect: called with the strategy object after the last tick, before teardown (tests
+            read a script's own state through it).
 
     Raises:
         ReplayError: data or window problems. ScriptLoadError: script or config problems.
@@ -342,7 +346,7 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL) -> Replay
                 warnings.catch_warnings():
             # the stopped Gateway poller's coroutine (see _hummingbot_app_and_recorder)
             warnings.filterwarnings("ignore", message=".*_monitor_loop' was never awaited")
-            out = loop.run_until_complete(_drive(spec, script, store, times))
+            out = loop.run_until_complete(_drive(spec, script, store, times, inspect))
             _cancel_pending(loop)
     finally:
         loop.close()

@@ -66,12 +66,37 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         """Move the clock forward by ``seconds`` (>= 0); called by the selector only."""
         self._virtual_now += seconds
 
+    def has_work_until(self, target_s: float) -> bool:
+        """True while a callback is ready or a live timer is due at or before ``target_s``."""
+        if self._ready:
+            return True
+        limit = target_s + self._clock_resolution
+        return any(not h.cancelled() and h.when() <= limit for h in self._scheduled)
+
+
+MAX_SETTLE_ROUNDS = 100_000
+"""Loop iterations :func:`advance_to` allows at one instant before calling it a livelock."""
+
 
 async def advance_to(target_s: float) -> None:
-    """Let simulated time run up to ``target_s`` (epoch seconds) on the running loop.
+    """Let simulated time run up to ``target_s`` (epoch seconds) and settle there.
 
-    Every callback and timer due at or before ``target_s`` runs, in time order; on return
-    ``loop.time() >= target_s``. A target in the past only yields once.
+    Every callback and timer due at or before ``target_s`` runs, in time order, and so does
+    everything they schedule for that same instant, before this returns. Without the settling
+    step a task whose timer is due exactly at ``target_s`` could resume after the caller (the
+    order of equal-time wake-ups is arbitrary), e.g. an executor would then react to a price
+    only after the next clock tick. On return ``loop.time() >= target_s``.
+
+    Raises:
+        RuntimeError: the running loop is not a :class:`VirtualTimeLoop`, or tasks keep
+            rescheduling themselves at one instant (``MAX_SETTLE_ROUNDS``).
     """
     loop = asyncio.get_running_loop()
+    if not isinstance(loop, VirtualTimeLoop):
+        raise RuntimeError("advance_to needs a VirtualTimeLoop")
     await asyncio.sleep(max(0.0, target_s - loop.time()))
+    for _ in range(MAX_SETTLE_ROUNDS):
+        if not loop.has_work_until(target_s):
+            return
+        await asyncio.sleep(0)
+    raise RuntimeError(f"tasks keep running at t={target_s}: a coroutine loops without sleeping")

@@ -1,0 +1,96 @@
+"""Headline statistics of a backtest (pure functions of the trades and the equity curve).
+
+Definitions (money after fees and slippage; a "trade" is a position that filled and closed:
+TAKE_PROFIT, STOP_LOSS, TRAILING_STOP or TIME_LIMIT):
+
+* ``win_rate``: share of trades with ``net_pnl_quote > 0``;
+* ``profit_factor``: gross profit / gross loss of the trades (``inf`` without a loss);
+* ``expectancy_frac``: mean ``net_return_frac`` per trade;
+* ``sharpe``: mean / standard deviation (ddof 1) of **daily** equity returns (equity at each
+  00:00 UTC of the curve, plus its first and last point) x ``sqrt(365)`` -- crypto trades every
+  day; no risk-free rate;
+* ``max_drawdown_frac``: largest fall of the hourly equity below its running peak, / peak;
+* ``total_return_frac``: final equity / starting capital - 1.
+
+NaN where undefined (no trade, fewer than two daily returns, zero volatility).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from ml_signals.risk.types import DAY_S
+
+CLOSED_REASONS: Final = ("TAKE_PROFIT", "STOP_LOSS", "TRAILING_STOP", "TIME_LIMIT")
+"""Exit reasons of a filled, closed trade."""
+
+
+def trade_stats(trades: pd.DataFrame) -> dict[str, Any]:
+    """Trade-level figures of ``trades`` (see the module docstring)."""
+    closed = trades[trades["exit_reason"].isin(CLOSED_REASONS)]
+    pnl = closed["net_pnl_quote"].to_numpy(dtype=np.float64)
+    gains, losses = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
+    if pnl.size == 0:
+        factor = np.nan
+    elif losses > 0:
+        factor = float(gains / losses)
+    else:
+        factor = np.inf if gains > 0 else np.nan
+    reasons = trades["exit_reason"].value_counts()
+    return {
+        "trades": int(pnl.size),
+        "win_rate": float(np.mean(pnl > 0)) if pnl.size else np.nan,
+        "profit_factor": factor,
+        "expectancy_frac": float(closed["net_return_frac"].mean()) if pnl.size else np.nan,
+        "net_pnl_quote": float(trades["net_pnl_quote"].sum()),
+        "fees_quote": float(trades["fees_quote"].sum()),
+        "slippage_quote": float(trades["slippage_quote"].sum()),
+        "exit_reasons": {str(k): int(v) for k, v in reasons.items()},
+        "avg_hold_s": float((closed["exit_ts"] - closed["entry_ts"]).mean())
+        if pnl.size else np.nan,
+    }
+
+
+def equity_stats(equity: pd.DataFrame, start_capital_quote: float) -> dict[str, float]:
+    """Curve-level figures: ``sharpe``, ``max_drawdown_frac``, ``total_return_frac``."""
+    eq = equity["equity_quote"].to_numpy(dtype=np.float64)
+    ts = equity["timestamp"].to_numpy(dtype=np.int64)
+    if eq.size == 0:
+        return {"sharpe": np.nan, "max_drawdown_frac": np.nan, "total_return_frac": np.nan}
+    daily_points = (ts % DAY_S == 0)
+    daily_points[0] = daily_points[-1] = True
+    daily = eq[daily_points]
+    rets = np.diff(daily) / daily[:-1]
+    sd = rets.std(ddof=1) if rets.size >= 2 else np.nan
+    sharpe = float(rets.mean() / sd * np.sqrt(365.0)) if sd and np.isfinite(sd) else np.nan
+    peak = np.maximum.accumulate(eq)
+    return {
+        "sharpe": sharpe,
+        "max_drawdown_frac": float(np.max(1.0 - eq / peak)),
+        "total_return_frac": float(eq[-1] / start_capital_quote - 1.0),
+    }
+
+
+def headline(trades: pd.DataFrame, skipped: pd.DataFrame, equity: pd.DataFrame,
+             start_capital_quote: float, strategies: tuple[str, ...]) -> dict[str, Any]:
+    """All statistics: the headline figures, counts, and ``per_strategy`` trade figures (with
+    ``return_on_capital_frac`` = the strategy's net PnL / starting capital)."""
+    stats: dict[str, Any] = {**trade_stats(trades), **equity_stats(equity, start_capital_quote)}
+    stats["positions_opened"] = int(len(trades))
+    stats["not_filled"] = int((trades["exit_reason"] == "NOT_FILLED").sum())
+    stats["open_at_end"] = int((trades["exit_reason"] == "OPEN_AT_END").sum())
+    stats["skipped"] = {str(k): int(v) for k, v in skipped["reason"].value_counts().items()}
+    stats["final_equity_quote"] = float(equity["equity_quote"].iat[-1]) if len(equity) else \
+        start_capital_quote
+    per = {}
+    for strategy in strategies:
+        sub = trades[trades["strategy"] == strategy]
+        figures = trade_stats(sub)
+        figures["return_on_capital_frac"] = figures["net_pnl_quote"] / start_capital_quote
+        figures["skipped"] = int((skipped["strategy"] == strategy).sum())
+        per[strategy] = figures
+    stats["per_strategy"] = per
+    return stats
