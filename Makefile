@@ -33,9 +33,13 @@ run: $(STAMP)
 test: $(STAMP) $(POSTGREST)
 	$(PY) -m pytest
 
-## Replay the Hummingbot scripts inside Hummingbot's backtest clock on real candles.
-replay: $(STAMP)
-	$(PY) -m training.replay --all --data $(DATA)
+models/dca/current models/swing/current models/channel/current: | $(STAMP)
+	$(PY) -m training train --data $(DATA)
+
+## Replay the Hummingbot scripts inside Hummingbot's backtest clock on real candles (last 61
+## days of the data, BTC/ETH/SOL), with the trained artifacts (trains first if there are none).
+replay: $(STAMP) models/dca/current models/swing/current models/channel/current
+	$(PY) -m training.replay --all --jobs 2 --data $(DATA) --pairs BTC-USDT,ETH-USDT,SOL-USDT
 
 ## Benchmarks print figures; they assert nothing.
 bench: $(STAMP)

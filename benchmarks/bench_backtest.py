@@ -78,7 +78,7 @@ def _kernel(features, per_pair, fees, hummingbot_sim):
     for pair, cases in per_pair.items():
         c = features[pair].candles.frame
         batch = position_batch([s for s, _ in cases], c["timestamp"].to_numpy(), HOUR,
-                               LabelConfig(position_take_profit_order="market"))
+                               LabelConfig())
         sim = simulate_positions(c["open"].to_numpy(), c["high"].to_numpy(),
                                  c["low"].to_numpy(), c["close"].to_numpy(), batch,
                                  fees.maker_frac, fees.taker_frac,

@@ -7,6 +7,13 @@ The same object drives the label replay in ``training.labels``, the portfolio ba
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final, Literal
+
+POSITION_TAKE_PROFIT_ORDER: Final[Literal["limit", "market"]] = "limit"
+"""How a ``PositionExecutor`` takes profit: a resting LIMIT sell at ``entry * (1 + tp)`` (maker
+fee, exits at the level; Hummingbot's ``TripleBarrierConfig`` default). The live executor
+configs and the label replay both read this constant, so training prices the exit the scripts
+actually place. Stop loss, trailing stop and time limit always close at market (taker)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ Exits non-zero on any failure.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -20,7 +21,16 @@ from ml_signals.setups import STRATEGIES
 from training.data import load_dir
 from training.labels import FeeSchedule
 from training.pipeline import train_all
-from training.report import metric_row, render_table, write_summary
+from training.backtest import BacktestConfig, run_backtests
+from training.report import (
+    BACKTEST_HEADER,
+    backtest_rows,
+    metric_row,
+    render_rows,
+    render_table,
+    write_summary,
+)
+from training.report_html import write_html_report
 
 log = logging.getLogger("training")
 
@@ -87,10 +97,20 @@ def run_train(args: argparse.Namespace) -> int:
             "folds": result.fold_metrics,
         }
     table = render_table(rows)
-    summary["wall_time_s"] = round(time.perf_counter() - started, 2)
-    json_path, md_path = write_summary(args.reports / "training" / stamp, table, summary)
+    print("Per-setup labels, out of sample (walk-forward) and quarantined newest 30 days:")
     print(table)
-    print(f"\nartifacts: {args.models}/<strategy>/current   report: {md_path}   ({json_path.name})")
+    backtests = run_backtests(run, BacktestConfig())
+    bt_table = render_rows(BACKTEST_HEADER, backtest_rows(backtests))
+    summary["backtest"] = {"|".join(k): v.stats for k, v in backtests.items()}
+    print("\nPortfolio backtest, rules-only vs ML, after fees and slippage:")
+    print(bt_table)
+    run_dir = args.reports / "training" / stamp
+    json_path, md_path = write_summary(run_dir, table + "\n\n" + bt_table, summary)
+    html_path = write_html_report(run_dir, run, backtests)
+    summary["wall_time_s"] = round(time.perf_counter() - started, 2)
+    json_path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    print(f"\nartifacts: {args.models}/<strategy>/current")
+    print(f"report:    {html_path}   (also {md_path.name}, {json_path.name})")
     print(f"wall time: {summary['wall_time_s']:.1f} s")
     return 0
 

@@ -908,10 +908,10 @@ def _hb_dca_thresholds(batch: PositionBatch) -> tuple[FloatArray, FloatArray, Fl
             delta_mult[r] = float(1 - delta)
         for i in range(n):
             at_most[r, i] = _at_most(prices[i])
-            be = prices[i] if i == 0 else (sum(a * p for a, p in zip(amounts[:i + 1],
-                                                                      prices[:i + 1],
-                                                                      strict=True))
-                                           / sum(amounts[:i + 1]))
+            # DCAExecutorSimulator.break_even_price_at_index, same operations in Decimal
+            be = prices[i] if i == 0 else (
+                sum((a * p for a, p in zip(amounts[:i + 1], prices[:i + 1], strict=True)),
+                    Decimal(0)) / sum(amounts[:i + 1], Decimal(0)))
             if tp:
                 thr[r, i, 0] = _at_least(be * (1 + tp * 1))
             if sl:

@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ml_signals.exits import POSITION_TAKE_PROFIT_ORDER
 from ml_signals.setups.base import Setup
 from training.exit_kernel import (
     EXIT_REASONS,
@@ -122,7 +123,7 @@ class LabelConfig(BaseModel):
     sl_grid_min_frac: float = Field(default=0.05, gt=0.0, lt=1.0)
     sl_grid_max_frac: float = Field(default=0.12, gt=0.0, lt=1.0)
     grid_step_frac: float = Field(default=0.01, gt=0.0, le=0.5)
-    position_take_profit_order: Literal["limit", "market"] = "limit"
+    position_take_profit_order: Literal["limit", "market"] = POSITION_TAKE_PROFIT_ORDER
     """PositionExecutor ``take_profit_order_type``: LIMIT (maker, our scripts) or MARKET."""
     dca_take_profit_order: Literal["market", "limit"] = "market"
     """DCAExecutor closes its take profit at market; "limit" is a what-if, not Hummingbot."""

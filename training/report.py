@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from training.metrics import EvalMetrics
@@ -18,7 +19,7 @@ HEADER = (
 )
 
 
-def _fmt(value: float, pct: bool = False, digits: int = 3) -> str:
+def _fmt(value: float | None, pct: bool = False, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if isinstance(value, float) and math.isinf(value):
@@ -40,9 +41,7 @@ def metric_row(strategy: str, slice_name: str, m: EvalMetrics | None) -> list[st
 
 def render_table(rows: list[list[str]]) -> str:
     """Fixed-width text table with :data:`HEADER`."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADER)]
-    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
-    return "\n".join([line(list(HEADER)), line(["-" * w for w in widths]), *map(line, rows)])
+    return render_rows(HEADER, rows)
 
 
 def write_summary(run_dir: Path, table: str, summary: dict[str, Any]) -> tuple[Path, Path]:
@@ -59,3 +58,34 @@ def write_summary(run_dir: Path, table: str, summary: dict[str, Any]) -> tuple[P
         encoding="utf-8",
     )
     return json_path, md_path
+
+
+BACKTEST_HEADER = (
+    "scope", "slice", "mode", "trades", "win rate", "PF", "expectancy", "Sharpe", "max DD",
+    "total return",
+)
+
+
+def backtest_rows(backtests: Mapping[tuple[str, str, str], Any]) -> list[list[str]]:
+    """Headline rows of portfolio backtests keyed ``(scope, mode, slice)``; rules-only and ML
+    next to each other per scope and slice."""
+    rows = []
+    for key in sorted(backtests, key=lambda k: (k[0] == "combined", k[0], k[2] != "oof", k[1] != "rules")):
+        scope, mode, slice_name = key
+        st = backtests[key].stats
+        rows.append([
+            scope, "out-of-fold" if slice_name == "oof" else "newest 30d", mode,
+            str(st.get("trades", 0)), _fmt(st.get("win_rate")),
+            _fmt(st.get("profit_factor"), digits=2), _fmt(st.get("expectancy_frac"), pct=True),
+            _fmt(st.get("sharpe"), digits=2),
+            _fmt(-abs(st.get("max_drawdown_frac") or 0.0) or 0.0, pct=True),
+            _fmt(st.get("total_return_frac"), pct=True),
+        ])
+    return rows
+
+
+def render_rows(header: tuple[str, ...], rows: list[list[str]]) -> str:
+    """Fixed-width text table."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    fmt = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
+    return "\n".join([fmt(list(header)), fmt(["-" * w for w in widths]), *map(fmt, rows)])

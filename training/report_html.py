@@ -452,8 +452,8 @@ def _per_pair(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) 
             cells += ([_td(fmt_int(st["trades"])), _td(fmt_rate(st["win_rate"])),
                        _td(fmt_quote(st["net_pnl_quote"]), signed=True)] if st
                       else [_td(DASH)] * 3)
-        cls = ' class="total"' if pair == "all pairs" else ""
-        body.append(f'<tr id="pair-{_e(pair)}"{cls}><th>{_e(pair)}</th>{"".join(cells)}</tr>')
+        attrs = ' id="pair-all" class="total"' if pair == "all pairs" else f' id="pair-{_e(pair)}"'
+        body.append(f"<tr{attrs}><th>{_e(pair)}</th>{''.join(cells)}</tr>")
     table = (f'<table class="pairs"><thead><tr><th rowspan="2">Pair</th>{group_head}</tr>'
              f"<tr>{sub_head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
     what = ("backtest trades" if backtests is not None else "label replay (no backtest)")

@@ -77,7 +77,7 @@ def _utc_dates(ax: Axes, span_s: int) -> None:
         locator = mdates.AutoDateLocator(minticks=3, maxticks=9)  # type: ignore[no-untyped-call]
         fmt = "%Y-%m"
     else:
-        locator = mdates.AutoDateLocator(minticks=2, maxticks=4)  # type: ignore[no-untyped-call]
+        locator = mdates.AutoDateLocator(minticks=2, maxticks=3)  # type: ignore[no-untyped-call]
         fmt = "%Y-%m-%d"
         ax.tick_params(axis="x", labelsize=8)
     ax.xaxis.set_major_locator(locator)

@@ -6,8 +6,8 @@ The only place a :class:`~ml_signals.live.SizedEntry` becomes Hummingbot objects
   (``prices`` and ``amounts_quote`` level by level), ``take_profit`` / ``stop_loss`` /
   ``time_limit`` and an optional ``trailing_stop``;
 - ``market`` entries (swing, channel) -> ``PositionExecutorConfig`` with a
-  ``TripleBarrierConfig``: market open, take profit, stop loss, time limit and the trailing stop
-  ``TrailingStop(activation_price, trailing_delta)``.
+  ``TripleBarrierConfig``: market open, take profit (a resting limit sell), stop loss, time
+  limit and the trailing stop ``TrailingStop(activation_price, trailing_delta)``.
 
 Units: Hummingbot takes barrier fractions as ``Decimal`` (0.02 = 2 %), time limits in integer
 seconds, DCA amounts in quote and position amounts in base. Decimals are built from the float's
@@ -35,7 +35,7 @@ from hummingbot.strategy_v2.executors.position_executor.data_types import (
     TripleBarrierConfig,
 )
 
-from ml_signals.exits import ExitRules
+from ml_signals.exits import POSITION_TAKE_PROFIT_ORDER, ExitRules
 from ml_signals.live import SizedEntry
 
 
@@ -68,14 +68,17 @@ def trailing_stop(exits: ExitRules) -> TrailingStop | None:
 
 
 def triple_barrier(exits: ExitRules) -> TripleBarrierConfig:
-    """``TripleBarrierConfig`` of ``exits``: market open and market closes on every barrier."""
+    """``TripleBarrierConfig`` of ``exits``: market open; take profit by the order type of
+    :data:`~ml_signals.exits.POSITION_TAKE_PROFIT_ORDER` (the one the labels replay); stop loss,
+    trailing stop and time limit close at market."""
+    take_profit_type = OrderType.LIMIT if POSITION_TAKE_PROFIT_ORDER == "limit" else OrderType.MARKET
     return TripleBarrierConfig(
         take_profit=to_decimal(exits.take_profit_frac),
         stop_loss=to_decimal(exits.stop_loss_frac),
         time_limit=int(exits.time_limit_s),
         trailing_stop=trailing_stop(exits),
         open_order_type=OrderType.MARKET,
-        take_profit_order_type=OrderType.MARKET,
+        take_profit_order_type=take_profit_type,
         stop_loss_order_type=OrderType.MARKET,
         time_limit_order_type=OrderType.MARKET,
     )

@@ -32,7 +32,7 @@ def _by_pair(cases, market: bool):
 def _kernel(pf, setups, **kwargs):
     c = pf.candles.frame
     batch = position_batch(setups, c["timestamp"].to_numpy(), HOUR,
-                           LabelConfig(position_take_profit_order="market"))
+                           LabelConfig())
     return simulate_positions(c["open"].to_numpy(), c["high"].to_numpy(), c["low"].to_numpy(),
                               c["close"].to_numpy(), batch, FEES.maker_frac, FEES.taker_frac,
                               **kwargs)

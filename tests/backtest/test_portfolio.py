@@ -144,10 +144,9 @@ def test_daily_loss_stop_blocks_only_after_the_loss(training_run):
 
 
 def test_rules_positions_replay_exactly_as_their_labels(training_run):
-    """With nothing constraining the portfolio, no slippage and the labels' order types, every
-    rules-only position is its label: same exit, same net return."""
-    config = unconstrained(slippage=SlippageConfig(fixed_bps=0, range_frac=0),
-                           position_take_profit_order="limit", modes=("rules",))
+    """With nothing constraining the portfolio and no slippage, every rules-only position is
+    its label: same exit, same net return (both default to the scripts' order types)."""
+    config = unconstrained(slippage=SlippageConfig(fixed_bps=0, range_frac=0), modes=("rules",))
     results = run_backtests(training_run, config)
     for strategy in ("dca", "channel"):
         labels = training_run.strategies[strategy].dataset.frame.set_index("setup_id")
@@ -175,7 +174,7 @@ def test_slippage_makes_market_entries_pay_more(training_run):
 
 
 def test_ml_trades_use_only_out_of_fold_scores(default_results, training_run):
-    for (scope, mode, sl), r in default_results.items():
+    for (_scope, mode, sl), r in default_results.items():
         if mode != "ml":
             continue
         for strategy in r.strategies:

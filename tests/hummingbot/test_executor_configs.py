@@ -9,6 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
+from training.labels import LabelConfig
 from hummingbot.core.data_type.common import OrderType, TradeType
 from hummingbot.strategy_v2.executors.dca_executor.data_types import DCAExecutorConfig, DCAMode
 from hummingbot.strategy_v2.executors.position_executor.data_types import PositionExecutorConfig
@@ -118,6 +120,10 @@ def test_position_config_from_a_swing_score(swing_setup):
     assert barrier.stop_loss == Decimal("0.04")
     assert barrier.time_limit == 30 * 3600
     assert barrier.open_order_type == OrderType.MARKET
+    # take profit rests as a limit sell: the order type the label replay prices (maker fee)
+    assert barrier.take_profit_order_type == OrderType.LIMIT
+    assert LabelConfig().position_take_profit_order == "limit"
+    assert barrier.stop_loss_order_type == OrderType.MARKET
     # the detector's trailing stop (arm at +7 %, trail 7 %) is kept
     assert barrier.trailing_stop.activation_price == Decimal("0.07")
     assert barrier.trailing_stop.trailing_delta == Decimal("0.07")

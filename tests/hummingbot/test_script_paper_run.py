@@ -85,6 +85,8 @@ def test_dca_grid_script_trades_a_setup(kraken_frames, markets_recorder, tmp_pat
         set_books(exchange, {"BTC-USD": ref * 1.002})
         config = dca_script.MlDcaGridConfig(
             trading_pairs=["BTC-USD"], paper_trading_rules={"fetch_from_exchange": False},
+            models_dir=str(tmp_path / "no-models"),  # rules-only: the setup is taken whatever
+            # a locally trained model would say
             journal={"enabled": True, "sqlite_path": str(tmp_path / "journal.sqlite"),
                      "spool_path": str(tmp_path / "spool.sqlite")},
             alerts={"enabled": True, "outbox_path": str(tmp_path / "outbox.sqlite")})

@@ -6,6 +6,8 @@ actions are Hummingbot ``CreateExecutorAction`` / ``StopExecutorAction``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from collections import defaultdict
 from decimal import Decimal
 
@@ -69,8 +71,13 @@ class Recorder(live.RuntimeObserver):
         return [kind for kind, _ in self.calls]
 
 
+NO_MODELS = str(Path(__file__).parent / "no_models")
+"""A models folder that does not exist: these tests run rules-only, whatever ``models/`` holds."""
+
+
 def dca_runtime(observer: Recorder | None = None, **overrides):
-    config = dca_script.MlDcaGridConfig(**{"trading_pairs": PAIRS, **overrides})
+    config = dca_script.MlDcaGridConfig(
+        **{"trading_pairs": PAIRS, "models_dir": NO_MODELS, **overrides})
     runtime = config.build_runtime()
     if observer is not None:
         runtime.observers.append(observer)
@@ -230,7 +237,7 @@ def test_portfolio_round_settles_conflicts(kraken_frames, history):
     view = SampleView(kraken_frames)
     view.now_s = ts + HOUR + 10
     observer = Recorder()
-    config = portfolio_script.MlPortfolioConfig(trading_pairs=["ETH-USD"])
+    config = portfolio_script.MlPortfolioConfig(trading_pairs=["ETH-USD"], models_dir=NO_MODELS)
     runtime = config.build_runtime()
     runtime.observers.append(observer)
 

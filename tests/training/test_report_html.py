@@ -147,6 +147,17 @@ def test_headline_numbers_equal_backtest_stats(report, backtests):
         assert cells[0] == fmt_int(bt.trades["exit_reason"].isin(CLOSED_REASONS).sum())
 
 
+def test_per_pair_table_adds_up_to_the_headline(report, run, backtests):
+    _, parsed = _parse(report)
+    columns = [(s, m) for s in ("oof", "quarantine") for m in ("rules", "ml")]
+    total = parsed.rows["pair-all"]
+    for i, (slice_name, mode) in enumerate(columns):
+        bt = backtests[("combined", mode, slice_name)]
+        assert total[3 * i] == fmt_int(bt.stats["trades"])
+        per_pair = [parsed.rows[f"pair-{pair}"][3 * i] for pair in run.candle_sets]
+        assert sum(int(c.replace(",", "")) for c in per_pair) == bt.stats["trades"]
+
+
 def test_fallback_without_backtests_uses_label_stats(run, tmp_path):
     path = write_html_report(tmp_path / "labels_only", run, None)
     text, parsed = _parse(path)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -227,10 +228,10 @@ def _scaled(setup: Setup, scale: float) -> Setup:
 
 
 def _replay(setups: Sequence[Setup], take: BoolArray, width: int, market: Market,
-            config: BacktestConfig, fees: FeeSchedule) -> dict[str, npt.NDArray[np.generic]]:
+            config: BacktestConfig, fees: FeeSchedule) -> dict[str, Any]:
     """Kernel outcome of every taken setup, one batch per pair; untaken rows stay empty."""
     n = len(setups)
-    out: dict[str, npt.NDArray[np.generic]] = {
+    out: dict[str, Any] = {
         "reason": np.full(n, -1, dtype=np.int64),
         **{name: np.full(n, np.nan) for name in (
             "exit_s", "exit_price", "exit_fee_quote", "filled_base", "filled_quote",

@@ -24,6 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ml_signals.exits import POSITION_TAKE_PROFIT_ORDER
 from ml_signals.live import SizingConfig
 from ml_signals.risk import RiskConfig
 from ml_signals.setups import STRATEGIES, StrategyName
@@ -41,6 +42,10 @@ def _single_risk() -> RiskConfig:
 
 def _combined_risk() -> RiskConfig:
     return RiskConfig(max_exposure_quote=800.0, kill_switch_min_hit_rate_frac=None)
+
+
+def _slippage() -> SlippageConfig:
+    return SlippageConfig()
 
 
 def _combined_weights() -> dict[StrategyName, float]:
@@ -62,8 +67,8 @@ class SlippageConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    fixed_bps: float = Field(5.0, ge=0, le=500)
-    range_frac: float = Field(0.05, ge=0, le=1)
+    fixed_bps: float = Field(default=5.0, ge=0, le=500)
+    range_frac: float = Field(default=0.05, ge=0, le=1)
 
 
 class BacktestConfig(BaseModel):
@@ -77,8 +82,8 @@ class BacktestConfig(BaseModel):
         maker_fee_frac, taker_fee_frac: fee fractions; ``None`` takes the training run's fees.
         slippage: market-fill slippage model.
         position_take_profit_order: take-profit order of market entries
-            (``PositionExecutor``); the scripts send ``MARKET``
-            (``ml_signals.hummingbot.executor_configs.triple_barrier``).
+            (``PositionExecutor``); default what the scripts send and the labels replay
+            (:data:`ml_signals.exits.POSITION_TAKE_PROFIT_ORDER`).
         risk: guards of a single-strategy run.
         combined_risk: guards of the combined run.
         combined_weights: orchestrator weights of the combined run (normalised).
@@ -98,21 +103,21 @@ class BacktestConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    start_capital_quote: float = Field(1_000.0, gt=0)
-    amount_scale: float = Field(0.2, gt=0, le=100)
-    maker_fee_frac: float | None = Field(None, ge=0, lt=0.1)
-    taker_fee_frac: float | None = Field(None, ge=0, lt=0.1)
-    slippage: SlippageConfig = Field(default_factory=SlippageConfig)
-    position_take_profit_order: Literal["market", "limit"] = "market"
+    start_capital_quote: float = Field(default=1_000.0, gt=0)
+    amount_scale: float = Field(default=0.2, gt=0, le=100)
+    maker_fee_frac: float | None = Field(default=None, ge=0, lt=0.1)
+    taker_fee_frac: float | None = Field(default=None, ge=0, lt=0.1)
+    slippage: SlippageConfig = Field(default_factory=_slippage)
+    position_take_profit_order: Literal["market", "limit"] = POSITION_TAKE_PROFIT_ORDER
     risk: RiskConfig = Field(default_factory=_single_risk)
     combined_risk: RiskConfig = Field(default_factory=_combined_risk)
     combined_weights: dict[StrategyName, float] = Field(default_factory=_combined_weights)
-    reserve_frac: float = Field(0.2, ge=0, lt=1)
+    reserve_frac: float = Field(default=0.2, ge=0, lt=1)
     sizing: SizingConfig = Field(default_factory=SizingConfig)
     confidence_thresholds: dict[StrategyName, float] = Field(default_factory=dict)
-    cancel_unfilled_after_s: int | None = Field(86_400, gt=0)
+    cancel_unfilled_after_s: int | None = Field(default=86_400, gt=0)
     cancel_unfilled_when_blocked: bool = True
-    equity_interval_s: int = Field(3_600, gt=0)
+    equity_interval_s: int = Field(default=3_600, gt=0)
     scopes: tuple[str, ...] = (*STRATEGIES, COMBINED)
     modes: tuple[Mode, ...] = MODES
     slices: tuple[SliceName, ...] = SLICES

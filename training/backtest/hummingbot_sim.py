@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-
 from hummingbot.strategy_v2.backtesting.backtesting_data_provider import BacktestingDataProvider
 from hummingbot.strategy_v2.backtesting.executor_simulator_base import ExecutorSimulation
 from hummingbot.strategy_v2.backtesting.executors_simulator.dca_executor_simulator import (
@@ -28,6 +27,7 @@ from hummingbot.strategy_v2.backtesting.executors_simulator.position_executor_si
 )
 from hummingbot.strategy_v2.executors.dca_executor.data_types import DCAExecutorConfig
 from hummingbot.strategy_v2.executors.position_executor.data_types import PositionExecutorConfig
+
 from ml_signals.hummingbot.executor_configs import executor_config, to_decimal
 from ml_signals.live import SizedEntry
 

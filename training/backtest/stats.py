@@ -5,7 +5,9 @@ TAKE_PROFIT, STOP_LOSS, TRAILING_STOP or TIME_LIMIT):
 
 * ``win_rate``: share of trades with ``net_pnl_quote > 0``;
 * ``profit_factor``: gross profit / gross loss of the trades (``inf`` without a loss);
-* ``expectancy_frac``: mean ``net_return_frac`` per trade;
+* ``expectancy_frac``: mean ``net_return_frac`` per trade (every trade counts the same);
+* ``weighted_return_frac``: total net PnL of the trades / their total filled cost (a partly
+  filled DCA grid weighs less than a full one);
 * ``sharpe``: mean / standard deviation (ddof 1) of **daily** equity returns (equity at each
   00:00 UTC of the curve, plus its first and last point) x ``sqrt(365)`` -- crypto trades every
   day; no risk-free rate;
@@ -29,7 +31,9 @@ CLOSED_REASONS: Final = ("TAKE_PROFIT", "STOP_LOSS", "TRAILING_STOP", "TIME_LIMI
 
 
 def trade_stats(trades: pd.DataFrame) -> dict[str, Any]:
-    """Trade-level figures of ``trades`` (see the module docstring)."""
+    """Trade-level figures of ``trades`` (see the module docstring); needs ``exit_reason``,
+    ``net_pnl_quote``, ``net_return_frac``, ``fees_quote``, ``slippage_quote``, ``entry_ts``,
+    ``exit_ts``; ``weighted_return_frac`` also ``amount_quote`` (NaN without it)."""
     closed = trades[trades["exit_reason"].isin(CLOSED_REASONS)]
     pnl = closed["net_pnl_quote"].to_numpy(dtype=np.float64)
     gains, losses = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
@@ -45,6 +49,8 @@ def trade_stats(trades: pd.DataFrame) -> dict[str, Any]:
         "win_rate": float(np.mean(pnl > 0)) if pnl.size else np.nan,
         "profit_factor": factor,
         "expectancy_frac": float(closed["net_return_frac"].mean()) if pnl.size else np.nan,
+        "weighted_return_frac": float(pnl.sum() / closed["amount_quote"].sum())
+        if pnl.size and "amount_quote" in closed else np.nan,
         "net_pnl_quote": float(trades["net_pnl_quote"].sum()),
         "fees_quote": float(trades["fees_quote"].sum()),
         "slippage_quote": float(trades["slippage_quote"].sum()),
