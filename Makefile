@@ -37,9 +37,12 @@ models/dca/current models/swing/current models/channel/current: | $(STAMP)
 	$(PY) -m training train --data $(DATA)
 
 ## Replay the Hummingbot scripts inside Hummingbot's backtest clock on real candles (last 61
-## days of the data, BTC/ETH/SOL), with the trained artifacts (trains first if there are none).
+## days of the data, BTC/ETH/SOL): once with the trained artifacts (trains first if there are
+## none), once rules-only on the same window.
+REPLAY := $(PY) -m training.replay --all --jobs 2 --data $(DATA) --pairs BTC-USDT,ETH-USDT,SOL-USDT
 replay: $(STAMP) models/dca/current models/swing/current models/channel/current
-	$(PY) -m training.replay --all --jobs 2 --data $(DATA) --pairs BTC-USDT,ETH-USDT,SOL-USDT
+	$(REPLAY) --out reports/replay/ml
+	$(REPLAY) --out reports/replay/rules-only --models-dir runtime/no-models
 
 ## Benchmarks print figures; they assert nothing.
 bench: $(STAMP)

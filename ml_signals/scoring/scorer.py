@@ -147,22 +147,37 @@ class Scorer:
         return self.score_from_predictions({k: float(v[0]) for k, v in pred.items()})
 
     def score_from_predictions(self, pred: Mapping[str, float]) -> Score:
-        """Clip one row of :meth:`raw_predictions` into a :class:`Score` (shared by batch use)."""
-        cfg = self.config
-        confidence = float(min(max(pred["confidence"], 0.0), 1.0))
-        return Score(
-            confidence=confidence,
-            take=confidence >= cfg.confidence_threshold,
-            take_profit_frac=float(
-                np.clip(pred["take_profit"], cfg.take_profit_min_frac, cfg.take_profit_max_frac)
-            ),
-            stop_loss_frac=float(
-                np.clip(pred["stop_loss"], cfg.stop_loss_min_frac, cfg.stop_loss_max_frac)
-            ),
-            size_multiplier=cfg.size_multiplier(confidence),
-            expected_hold_s=int(np.clip(pred["hold"], cfg.hold_min_s, cfg.hold_max_s)),
-            model_version=self.model_version,
-        )
+        """Clip one row of :meth:`raw_predictions` into a :class:`Score` (see
+        :func:`score_from_predictions`)."""
+        return score_from_predictions(pred, self.config, self.model_version)
+
+
+def score_from_predictions(
+    pred: Mapping[str, float], config: ScoringConfig, model_version: str
+) -> Score:
+    """Turn one row of raw model outputs into a :class:`Score`: the live scorer and the
+    backtest (which scores with out-of-fold predictions) share this rule.
+
+    Args:
+        pred: ``confidence`` (calibrated, clipped to [0, 1] here), ``take_profit`` and
+            ``stop_loss`` (fractions) and ``hold`` (seconds), unclipped.
+        config: bounds, threshold and size rule.
+        model_version: recorded in the score.
+    """
+    confidence = float(min(max(pred["confidence"], 0.0), 1.0))
+    return Score(
+        confidence=confidence,
+        take=confidence >= config.confidence_threshold,
+        take_profit_frac=float(
+            np.clip(pred["take_profit"], config.take_profit_min_frac, config.take_profit_max_frac)
+        ),
+        stop_loss_frac=float(
+            np.clip(pred["stop_loss"], config.stop_loss_min_frac, config.stop_loss_max_frac)
+        ),
+        size_multiplier=config.size_multiplier(confidence),
+        expected_hold_s=int(np.clip(pred["hold"], config.hold_min_s, config.hold_max_s)),
+        model_version=model_version,
+    )
 
 
 def scored_exits(setup: Setup, score: Score) -> ExitRules:

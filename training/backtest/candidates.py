@@ -4,7 +4,7 @@ For one strategy and one mode every eligible dataset row becomes a candidate:
 
 * ``rules``: the rules-only score (every setup taken, the detector's exits and size);
 * ``ml``: the out-of-fold predictions clipped into a :class:`~ml_signals.scoring.score.Score`
-  by the scorer itself (``Scorer.score_from_predictions``); a row below the confidence
+  by the scorer itself (``ml_signals.scoring.scorer.score_from_predictions``); a row below the confidence
   threshold is not taken. A prediction whose model trained on labels that end at or after the
   row's decision time is refused (:class:`LookAheadError`).
 
@@ -30,7 +30,7 @@ import pandas as pd
 from ml_signals.live import size_entry
 from ml_signals.scoring.config import ScoringConfig
 from ml_signals.scoring.score import Score
-from ml_signals.scoring.scorer import Scorer
+from ml_signals.scoring.scorer import Scorer, score_from_predictions
 from ml_signals.setups.base import EntryPlan, Setup
 from training.backtest.config import BacktestConfig, Mode
 from training.backtest.market import Market
@@ -206,15 +206,12 @@ def _scores(dataset: SetupDataset, predictions: pd.DataFrame, scoring: ScoringCo
         raise ValueError(f"{dataset.strategy}: row {int(idx[bad])} selected for an ML "
                          f"backtest has no prediction")
     folds = pred["fold"].to_numpy(dtype=np.int64)
-    scorers: dict[int, Scorer] = {}
     out = []
     for k in range(idx.size):
         fold = int(folds[k])
-        if fold not in scorers:
-            version = f"{model_version}:{'quarantine' if fold < 0 else f'fold{fold}'}"
-            scorers[fold] = Scorer(dataset.strategy, scoring, manifest={"version": version})
-        out.append(scorers[fold].score_from_predictions(
-            {role: float(v[k]) for role, v in values.items()}))
+        version = f"{model_version}:{'quarantine' if fold < 0 else f'fold{fold}'}"
+        out.append(score_from_predictions(
+            {role: float(v[k]) for role, v in values.items()}, scoring, version))
     return out
 
 

@@ -93,8 +93,9 @@ class BacktestConfig(BaseModel):
         confidence_thresholds: per strategy; missing ones come from the run's scoring config.
         cancel_unfilled_after_s: an entry with no fill this long after placement is
             cancelled (the scripts' ``cancel_unfilled_after_s`` 86400); ``None``: never.
-        cancel_unfilled_when_blocked: cancel every entry with no fill while any guard blocks
-            all new entries, as ``StrategyRuntime.stop_actions`` does live.
+        cancel_unfilled_when_blocked: cancel every entry with no fill while an emergency or
+            crash guard blocks (``ml_signals.live.CANCEL_ENTRIES_GUARDS``), as
+            ``StrategyRuntime.stop_actions`` does live.
         equity_interval_s: spacing of the equity curve (hourly).
         scopes: strategies run alone, plus ``"combined"`` for all of them in one portfolio.
         modes: ``"rules"`` and / or ``"ml"``.

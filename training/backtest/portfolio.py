@@ -19,7 +19,8 @@ daily-loss stop's day-start equity) -- never every candle. At each decision roun
 
 Cancels, as the runtime's ``stop_actions``: an entry with no fill is stopped
 ``cancel_unfilled_after_s`` after placement, and (``cancel_unfilled_when_blocked``) at any event
-time when a guard blocks every new entry (``RiskManager.blocking_now``). A cancelled entry
+time when an entry-cancelling guard blocks (``ml_signals.live.entry_cancelling``: kill switch,
+consecutive losses, daily loss, crash pause, exactly as ``StrategyRuntime.stop_actions``). A cancelled entry
 closes NOT_FILLED at that time. Guards are evaluated at event times only, where the live
 runtime checks on every tick; between events nothing changes except prices, so only the daily
 loss stop (unrealised PnL) could trip earlier live.
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ml_signals.live import entry_cancelling
 from ml_signals.orchestration import StrategyOrchestrator, rank_key
 from ml_signals.risk import (
     Candidate,
@@ -124,7 +126,7 @@ class PortfolioRun:
                 self._advance(t)
                 self._round(t, keys)
                 self._cancel_if_blocked(t)
-        self._advance(np.inf)
+        self._advance(self.market.data_end_s)  # what happens later is not in the data
         return self.finish()
 
     def _advance(self, until: float) -> None:
@@ -238,7 +240,8 @@ class PortfolioRun:
         unfilled = [k for k in self._open if self._unfilled(k, t)]
         if not unfilled:
             return
-        blocks = self.risk.blocking_now(self._state(int(t)))
+        # the live runtime's rule: only emergency / crash guards cancel resting entries
+        blocks = entry_cancelling(self.risk.blocking_now(self._state(int(t))))
         if blocks:
             why = f"{blocks[0].guard} blocks new entries"
             for k in unfilled:
