@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 
 from ml_signals.setups import STRATEGIES
+from training.backtest import BacktestConfig, run_backtests
 from training.data import load_dir
 from training.labels import FeeSchedule
 from training.pipeline import train_all
-from training.backtest import BacktestConfig, run_backtests
 from training.report import (
     BACKTEST_HEADER,
     backtest_rows,
@@ -146,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0].startswith("-"):
         argv = ["train", *argv]
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.command == "journal-compare":
             return run_journal_compare(args)

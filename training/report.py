@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from training.metrics import EvalMetrics
@@ -70,7 +70,8 @@ def backtest_rows(backtests: Mapping[tuple[str, str, str], Any]) -> list[list[st
     """Headline rows of portfolio backtests keyed ``(scope, mode, slice)``; rules-only and ML
     next to each other per scope and slice."""
     rows = []
-    for key in sorted(backtests, key=lambda k: (k[0] == "combined", k[0], k[2] != "oof", k[1] != "rules")):
+    order = lambda k: (k[0] == "combined", k[0], k[2] != "oof", k[1] != "rules")  # noqa: E731
+    for key in sorted(backtests, key=order):
         scope, mode, slice_name = key
         st = backtests[key].stats
         rows.append([

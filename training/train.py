@@ -195,7 +195,9 @@ def _calibrate(prior_raw: np.ndarray, prior_win: np.ndarray, raw: np.ndarray) ->
     return IsotonicCalibration.fit(prior_raw, prior_win).apply(raw)
 
 
-def _evaluate(frame: pd.DataFrame, rows: np.ndarray, conf: np.ndarray, threshold: float) -> EvalMetrics:
+def _evaluate(
+    frame: pd.DataFrame, rows: np.ndarray, conf: np.ndarray, threshold: float
+) -> EvalMetrics:
     sub = frame.loc[rows]
     return evaluate(
         sub["win"].to_numpy(dtype=bool),

@@ -71,7 +71,8 @@ def triple_barrier(exits: ExitRules) -> TripleBarrierConfig:
     """``TripleBarrierConfig`` of ``exits``: market open; take profit by the order type of
     :data:`~ml_signals.exits.POSITION_TAKE_PROFIT_ORDER` (the one the labels replay); stop loss,
     trailing stop and time limit close at market."""
-    take_profit_type = OrderType.LIMIT if POSITION_TAKE_PROFIT_ORDER == "limit" else OrderType.MARKET
+    limit_tp = POSITION_TAKE_PROFIT_ORDER == "limit"
+    take_profit_type = OrderType.LIMIT if limit_tp else OrderType.MARKET
     return TripleBarrierConfig(
         take_profit=to_decimal(exits.take_profit_frac),
         stop_loss=to_decimal(exits.stop_loss_frac),

@@ -197,7 +197,9 @@ def scored_exits(setup: Setup, score: Score) -> ExitRules:
 def _check_schema(folder: Path, manifest: dict[str, Any], strategy: str) -> None:
     """Refuse an artifact built for another strategy or on other features."""
     if manifest.get("strategy") != strategy:
-        raise ArtifactError(f"{folder}: artifact is for {manifest.get('strategy')!r}, not {strategy!r}")
+        raise ArtifactError(
+            f"{folder}: artifact is for {manifest.get('strategy')!r}, not {strategy!r}"
+        )
     if tuple(manifest.get("feature_columns", ())) != FEATURE_COLUMNS:
         raise ArtifactError(
             f"{folder}: feature list differs from this code's FEATURE_COLUMNS "

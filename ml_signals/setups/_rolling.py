@@ -30,7 +30,8 @@ def rolling_slope_frac(values: pd.Series, window_bars: int) -> pd.Series:
     idx = pd.Series(np.arange(len(y), dtype="float64"), index=y.index)
     sum_y = y.rolling(n, min_periods=n).sum()
     sum_iy = (idx * y).rolling(n, min_periods=n).sum()
-    # x_k = i - (t - n + 1) for row i in the window ending at t, so sum(x*y) = sum(i*y) - (t-n+1)*sum(y)
+    # x_k = i - (t - n + 1) for row i in the window ending at t,
+    # so sum(x*y) = sum(i*y) - (t - n + 1) * sum(y)
     start = idx - (n - 1)
     sum_xy = sum_iy - start * sum_y
     sum_x = n * (n - 1) / 2.0

@@ -2,9 +2,11 @@
 
 Rules and defaults are the original plan's ``DCA_STRATEGY`` (section "Trading Strategies"):
 
-- ``price_drop_threshold: -5.0`` in a ``'4h'`` window -> feature ``drop_from_4h_high_frac`` (close
-  / highest high of the last 4 hours incl. the current candle - 1) at or below ``-drop_frac``;
-- ``volume_filter: 'above_average'`` -> volume above its 20-candle mean (feature ``volume_ratio_20``);
+- ``price_drop_threshold: -5.0`` in a ``'4h'`` window -> feature ``drop_from_4h_high_frac``
+  (close / highest high of the last 4 hours incl. the current candle - 1) at or below
+  ``-drop_frac``;
+- ``volume_filter: 'above_average'`` -> volume above its 20-candle mean (feature
+  ``volume_ratio_20``);
 - ``btc_regime: 'not_crashing'`` -> BTC regime feature is not ``CRASH``;
 - ``grid_configuration``: 5 levels, 1 % apart, $100 per level, equal sizes;
 - ``exit_rules``: take profit 10 %, stop loss 8 %, time exit 72 h.

@@ -9,8 +9,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
-from training.labels import LabelConfig
 from hummingbot.core.data_type.common import OrderType, TradeType
 from hummingbot.strategy_v2.executors.dca_executor.data_types import DCAExecutorConfig, DCAMode
 from hummingbot.strategy_v2.executors.position_executor.data_types import PositionExecutorConfig
@@ -21,6 +19,7 @@ from ml_signals.hummingbot import executor_configs
 from ml_signals.scoring.score import Score
 from ml_signals.scoring.scorer import Scorer
 from ml_signals.setups import Setup, make_detector
+from training.labels import LabelConfig
 
 CONNECTOR = "kraken_paper_trade"
 

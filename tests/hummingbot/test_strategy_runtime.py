@@ -6,10 +6,9 @@ actions are Hummingbot ``CreateExecutorAction`` / ``StopExecutorAction``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections import defaultdict
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest

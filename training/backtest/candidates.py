@@ -4,9 +4,9 @@ For one strategy and one mode every eligible dataset row becomes a candidate:
 
 * ``rules``: the rules-only score (every setup taken, the detector's exits and size);
 * ``ml``: the out-of-fold predictions clipped into a :class:`~ml_signals.scoring.score.Score`
-  by the scorer itself (``ml_signals.scoring.scorer.score_from_predictions``); a row below the confidence
-  threshold is not taken. A prediction whose model trained on labels that end at or after the
-  row's decision time is refused (:class:`LookAheadError`).
+  by the scorer's own rule (``ml_signals.scoring.scorer.score_from_predictions``); a row below
+  the confidence threshold is not taken. A prediction whose model trained on labels that end
+  at or after the row's decision time is refused (:class:`LookAheadError`).
 
 A taken setup is sized exactly as the live scripts size it (``ml_signals.live.size_entry``: the
 score's size multiplier on every quote amount, DCA spacing widened at low confidence, exits from
