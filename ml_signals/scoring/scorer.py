@@ -101,6 +101,8 @@ class Scorer:
         for role, name in MODEL_FILES.items():
             booster = xgb.Booster()
             booster.load_model(str(folder / name))
+            # one row per call: extra OpenMP threads only spin and steal the tick's CPU
+            booster.set_param({"nthread": 1})
             models[role] = booster
         calibration = IsotonicCalibration.from_json(
             json.loads((folder / CALIBRATION).read_text(encoding="utf-8"))
