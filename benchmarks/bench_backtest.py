@@ -151,7 +151,7 @@ def bench_portfolio(candle_sets, btc, folds, fees):
         runs[strategy] = StrategyRun(ds, result, scoring, label_config, None)
         print(f"  {strategy}: {len(ds.frame)} setups")
     t_train = time.perf_counter() - start
-    run = TrainingRun(candle_sets, btc, features, fees, runs)
+    run = TrainingRun(candle_sets, btc, features, fees, runs, {})
     print(f"features {t_features:.1f} s; detection + labels + walk-forward {t_train:.1f} s "
           f"(not part of the backtest time)")
     run_backtests(run, BacktestConfig(scopes=("dca",), modes=("rules",), slices=("oof",)))

@@ -81,10 +81,14 @@ def run_train(args: argparse.Namespace) -> int:
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     run = train_all(candle_sets, btc_pair, strategies, fees, args.models, args.folds,
                     progress=not args.no_progress)
+    if not run.strategies:
+        log.error("no strategy could be trained on %s: %s", args.data, run.skipped)
+        return 1
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     rows: list[list[str]] = []
     summary: dict[str, Any] = {"data": str(args.data), "pairs": sorted(candle_sets),
-                               "btc_pair": btc_pair, "strategies": {}}
+                               "btc_pair": btc_pair, "strategies": {},
+                               "not_trained": run.skipped}
     for strategy, sr in run.strategies.items():
         result = sr.result
         rows.append(metric_row(strategy, "out-of-fold", result.overall))
@@ -97,6 +101,8 @@ def run_train(args: argparse.Namespace) -> int:
             "folds": result.fold_metrics,
         }
     table = render_table(rows)
+    for strategy, reason in run.skipped.items():
+        print(f"{strategy}: not trained ({reason})")
     print("Per-setup labels, out of sample (walk-forward) and quarantined newest 30 days:")
     print(table)
     backtests = run_backtests(run, BacktestConfig())

@@ -106,7 +106,7 @@ def build_dataset(
     """Detect, label and tabulate the setups of ``strategy`` on every pair.
 
     Raises:
-        ValueError: no pair produced a setup.
+        training.train.TooFewSetupsError: no pair produced a setup.
     """
     fees = fees or FeeSchedule()
     label_config = label_config or LabelConfig()
@@ -134,7 +134,9 @@ def build_dataset(
         frames.append(frame)
         all_setups.extend(setups)
     if not frames or columns is None:
-        raise ValueError(f"{strategy}: no setups on any pair; nothing to train")
+        from training.train import TooFewSetupsError
+
+        raise TooFewSetupsError(f"{strategy}: no setups on any pair; nothing to train")
     table = pd.concat(frames, ignore_index=True)
     order = np.lexsort((table["pair"].to_numpy(), table["decision_s"].to_numpy()))
     table = table.iloc[order].reset_index(drop=True)

@@ -24,7 +24,7 @@ from training.dataset import (
 )
 from training.labels import FeeSchedule, LabelConfig
 from training.provenance import data_provenance
-from training.train import TrainResult, train_strategy
+from training.train import TooFewSetupsError, TrainResult, train_strategy
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class TrainingRun:
         features: per-pair features (shared by all strategies).
         fees: fee schedule used for labels (and by the backtest).
         strategies: per-strategy results, in run order.
+        skipped: strategies not trained, with the reason (too few setups on this data).
     """
 
     candle_sets: Mapping[str, CandleSet]
@@ -65,6 +66,7 @@ class TrainingRun:
     features: Mapping[str, PairFeatures]
     fees: FeeSchedule
     strategies: dict[StrategyName, StrategyRun]
+    skipped: dict[StrategyName, str]
 
 
 def train_all(
@@ -78,21 +80,29 @@ def train_all(
 ) -> TrainingRun:
     """Train every strategy; write artifacts under ``models_dir`` unless it is ``None``.
 
+    A strategy with too few setups on this data is skipped, logged and listed in
+    ``TrainingRun.skipped``; its previous artifact, if any, stays published.
+
     Raises:
-        ValueError: a strategy has too few setups to train (see :func:`train_strategy`), or the
-            BTC pair is missing.
+        ValueError: the BTC pair is missing.
     """
     features = compute_pair_features(candle_sets, btc_pair)
     runs: dict[StrategyName, StrategyRun] = {}
+    skipped: dict[StrategyName, str] = {}
     for strategy in tqdm(strategies, desc="strategies", disable=not progress):
         scoring = DEFAULT_SCORING[strategy]
         label_config = label_config_for(scoring)
-        ds = build_dataset(strategy, features, fees=fees, label_config=label_config)
-        result = train_strategy(ds, scoring, n_folds=n_folds)
+        try:
+            ds = build_dataset(strategy, features, fees=fees, label_config=label_config)
+            result = train_strategy(ds, scoring, n_folds=n_folds)
+        except TooFewSetupsError as exc:
+            log.warning("%s: not trained: %s", strategy, exc)
+            skipped[strategy] = str(exc)
+            continue
         folder = None
         if models_dir is not None:
             provenance = data_provenance(candle_sets, ds, fees, label_config)
             folder = write_artifact(models_dir, ds, result, scoring, provenance)
             log.info("%s: artifact %s", strategy, folder)
         runs[strategy] = StrategyRun(ds, result, scoring, label_config, folder)
-    return TrainingRun(candle_sets, btc_pair, features, fees, runs)
+    return TrainingRun(candle_sets, btc_pair, features, fees, runs, skipped)

@@ -33,6 +33,10 @@ REGRESSION_TARGETS = {
     "hold": "best_hold_s",
 }
 MIN_TRAIN_ROWS = 30
+
+
+class TooFewSetupsError(ValueError):
+    """A strategy has too few labelled setups (or a single outcome) to train on this data."""
 MIN_CALIBRATION_ROWS = 30
 
 
@@ -97,8 +101,8 @@ def train_strategy(
     """Run the walk-forward, then fit and calibrate the published model set.
 
     Raises:
-        ValueError: too few usable setups to train (fewer than 30 before the quarantine, or
-            a single outcome class).
+        TooFewSetupsError: too few usable setups to train (fewer than 30 before the
+            quarantine, or a single outcome class).
     """
     frame = ds.frame
     usable = trainable_rows(frame)
@@ -151,7 +155,7 @@ def train_strategy(
 
     final_rows = plan.final_train & usable
     if final_rows.sum() < MIN_TRAIN_ROWS or _one_class(frame, final_rows):
-        raise ValueError(
+        raise TooFewSetupsError(
             f"{ds.strategy}: only {int(final_rows.sum())} usable setups before the quarantine "
             f"(need {MIN_TRAIN_ROWS} with wins and losses); add pairs or history"
         )
