@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
+import pandas as pd
+
 CANDLE_COLUMNS: Final[tuple[str, ...]] = ("timestamp", "open", "high", "low", "close", "volume")
 
 INTERVAL_SECONDS: Final[dict[str, int]] = {
@@ -43,3 +46,37 @@ def interval_seconds(interval: str) -> int:
     except KeyError:
         known = ", ".join(INTERVAL_SECONDS)
         raise ValueError(f"unknown candle interval {interval!r}; known: {known}") from None
+
+
+def fill_gaps(frame: pd.DataFrame, interval_s: int) -> tuple[pd.DataFrame, int]:
+    """Insert the bars missing from the grid between the first and last timestamp.
+
+    A filled bar has ``open = high = low = close =`` the previous bar's close and ``volume = 0``
+    (Kraken's "no trade in this interval"). ``frame`` must be canonical apart from the gaps
+    (sorted, unique, on the grid). The training loaders and the live scripts' candle frames
+    both fill through this function.
+
+    Returns:
+        ``(frame, filled_bars)``: the input itself when nothing is missing, else a new canonical
+        frame with ``(last - first) / interval_s + 1`` rows.
+    """
+    ts = frame["timestamp"].to_numpy()
+    slots = (ts - ts[0]) // interval_s
+    n_full = int(slots[-1]) + 1
+    filled = n_full - len(ts)
+    if filled == 0:
+        return frame, 0
+    present = np.zeros(n_full, dtype=bool)
+    present[slots] = True
+    # Row of the latest real bar at or before each slot (slot 0 is always real): its close
+    # carries forward into the filled slots.
+    latest_real = np.cumsum(present) - 1
+    close = frame["close"].to_numpy()[latest_real]
+    out = {"timestamp": ts[0] + np.arange(n_full, dtype="int64") * interval_s}
+    for col in ("open", "high", "low", "close", "volume"):
+        col_values = np.empty(n_full)
+        col_values[slots] = frame[col].to_numpy()
+        fill_value = np.zeros(n_full) if col == "volume" else close
+        col_values[~present] = fill_value[~present]
+        out[col] = col_values
+    return pd.DataFrame(out), filled

@@ -33,11 +33,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from ml_signals.candles import CANDLE_COLUMNS
+from ml_signals.candles import CANDLE_COLUMNS, fill_gaps
 from ml_signals.exits import ExitRules
 from ml_signals.orchestration import StrategyOrchestrator, rank_key
 from ml_signals.regime import BtcRegime
@@ -90,24 +89,11 @@ def closed_frame(candles: pd.DataFrame, interval_s: int, now_s: float) -> pd.Dat
                          f"{interval_s} s grid")
     frame = frame.astype({c: "float64" for c in CANDLE_COLUMNS[1:]}).reset_index(drop=True)
     if len(frame) > 1:
-        frame = _fill_gaps(frame, interval_s)
+        frame, filled = fill_gaps(frame, interval_s)
+        if filled:
+            log.warning("filled %d missing candle(s) between %d and %d", filled,
+                        int(frame["timestamp"].iat[0]), int(frame["timestamp"].iat[-1]))
     return frame
-
-
-def _fill_gaps(frame: pd.DataFrame, interval_s: int) -> pd.DataFrame:
-    start, end = int(frame["timestamp"].iat[0]), int(frame["timestamp"].iat[-1])
-    expected = (end - start) // interval_s + 1
-    if expected == len(frame):
-        return frame
-    grid = pd.DataFrame({"timestamp": np.arange(start, end + 1, interval_s, dtype="int64")})
-    full = grid.merge(frame, on="timestamp", how="left")
-    close = full["close"].ffill()
-    for col in ("open", "high", "low"):
-        full[col] = full[col].fillna(close)
-    full["close"] = close
-    full["volume"] = full["volume"].fillna(0.0)
-    log.warning("filled %d missing candle(s) between %d and %d", expected - len(frame), start, end)
-    return full
 
 
 # --- sizing ------------------------------------------------------------------------------------

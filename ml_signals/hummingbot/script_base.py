@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hummingbot.client.settings import AllConnectorSettings
 from hummingbot.core.data_type.common import MarketDict
@@ -62,13 +62,20 @@ class AlertSettings(BaseModel):
 
     Attributes:
         enabled: send trade and system alerts.
-        env_file: optional env file with the Slack secrets.
+        destination: ``"slack"``: deliver as the Slack secrets say (bot token, webhook, or the
+            log when none is set; :meth:`~ml_signals.alerts.SlackConfig.from_env`). ``"log"``:
+            the same outbox and delivery thread, but every alert goes to the log (logger
+            ``ml_signals.alerts.delivery``, INFO) and Slack secrets in the environment or
+            ``env_file`` are never read, so nothing can reach Slack; without Slack there is no
+            per-channel rate limit either. Replays use ``"log"``.
+        env_file: optional env file with the Slack secrets (``"slack"`` only).
         outbox_path: SQLite outbox (one sender process per file).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = False
+    destination: Literal["slack", "log"] = "slack"
     env_file: str | None = None
     outbox_path: str = "data/ml_alerts_outbox.sqlite"
 
@@ -79,7 +86,11 @@ class JournalSettings(BaseModel):
 
     Attributes:
         enabled: journal setups, predictions and trades.
-        env_file: optional env file with the Supabase secrets.
+        backend: ``"auto"``: Supabase when its URL and key are found (``JOURNAL_BACKEND``
+            forces one; :meth:`~ml_signals.journal.JournalConfig.from_env`), else SQLite.
+            ``"sqlite"``: always the local SQLite file ``sqlite_path``; Supabase secrets in the
+            environment or ``env_file`` are never read. Replays use ``"sqlite"``.
+        env_file: optional env file with the Supabase secrets (``"auto"`` only).
         sqlite_path: journal file of the SQLite backend.
         spool_path: local spool every record waits in until the backend has it.
     """
@@ -87,6 +98,7 @@ class JournalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = False
+    backend: Literal["auto", "sqlite"] = "auto"
     env_file: str | None = None
     sqlite_path: str = "data/ml_journal.sqlite"
     spool_path: str = "data/ml_journal_spool.sqlite"
@@ -262,18 +274,25 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         if self.journal.enabled:
             from ml_signals.journal import Journal, JournalConfig
 
-            env = Path(self.journal.env_file) if self.journal.env_file else None
-            journal = Journal(JournalConfig.from_env(
-                env_file=env, sqlite_path=Path(self.journal.sqlite_path),
-                spool_path=Path(self.journal.spool_path)))
-            result.append(observers.JournalObserver(journal))
+            paths = {"sqlite_path": Path(self.journal.sqlite_path),
+                     "spool_path": Path(self.journal.spool_path)}
+            if self.journal.backend == "sqlite":  # no secrets read: Supabase is never reached
+                journal_config = JournalConfig(backend="sqlite", **paths)
+            else:
+                env = Path(self.journal.env_file) if self.journal.env_file else None
+                journal_config = JournalConfig.from_env(env_file=env, **paths)
+            result.append(observers.JournalObserver(Journal(journal_config)))
         if self.alerts.enabled:
             from ml_signals.alerts import AlertSender, SlackConfig
 
-            env = Path(self.alerts.env_file) if self.alerts.env_file else None
-            sender = AlertSender(SlackConfig.from_env(env_file=env,
-                                                      outbox_path=Path(self.alerts.outbox_path)))
-            result.append(observers.AlertsObserver(sender, self.models_dir))
+            outbox = Path(self.alerts.outbox_path)
+            if self.alerts.destination == "log":  # no secrets read: the log transport only
+                # the per-channel interval is Slack's rate limit; the log has none
+                slack_config = SlackConfig(outbox_path=outbox, min_interval_per_channel_s=0.0)
+            else:
+                env = Path(self.alerts.env_file) if self.alerts.env_file else None
+                slack_config = SlackConfig.from_env(env_file=env, outbox_path=outbox)
+            result.append(observers.AlertsObserver(AlertSender(slack_config), self.models_dir))
         return result
 
     def build_runtime(self) -> strategy_runtime.StrategyRuntime:
@@ -369,11 +388,31 @@ class MlScriptBase(StrategyV2Base):
                      for e in group]
         await super().on_stop()
         self.runtime.sync(self.current_timestamp, [e.executor_info for e in executors])
+        self.close_runtime()
+
+    def close_runtime(self, flush_timeout_s: float = 0.0) -> None:
+        """Detach the Slack notifier, then close the runtime's journal and alert threads
+        (:meth:`on_stop` does this; so does the replay, which keeps its executors).
+
+        Args:
+            flush_timeout_s: first wait up to this many seconds for the journal spool to be
+                written and, again up to this long, for the alert outbox to be delivered. 0 (the
+                default, Hummingbot's stop): the journal writes what it can while closing and
+                undelivered alerts stay in the outbox for the next start.
+        """
+        from ml_signals.hummingbot.observers import AlertsObserver, JournalObserver
+
         if self._slack_notifier is not None:  # before the sender closes: the notifier drains
             trading_core, notifier = self._slack_notifier
             notifier.stop()
             trading_core.notifiers.remove(notifier)
             self._slack_notifier = None
+        if flush_timeout_s > 0:
+            for observer in self.runtime.observers:
+                if isinstance(observer, JournalObserver):
+                    observer.journal.flush(flush_timeout_s)
+                elif isinstance(observer, AlertsObserver):
+                    observer.sender.flush(flush_timeout_s)
         self.runtime.close()
 
     def format_status(self) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ml_signals.risk.types import DAY_S
+from training import metrics
 
 CLOSED_REASONS: Final = ("TAKE_PROFIT", "STOP_LOSS", "TRAILING_STOP", "TIME_LIMIT")
 """Exit reasons of a filled, closed trade."""
@@ -36,19 +37,14 @@ def trade_stats(trades: pd.DataFrame) -> dict[str, Any]:
     ``exit_ts``; ``weighted_return_frac`` also ``amount_quote`` (NaN without it)."""
     closed = trades[trades["exit_reason"].isin(CLOSED_REASONS)]
     pnl = closed["net_pnl_quote"].to_numpy(dtype=np.float64)
-    gains, losses = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
-    if pnl.size == 0:
-        factor = np.nan
-    elif losses > 0:
-        factor = float(gains / losses)
-    else:
-        factor = np.inf if gains > 0 else np.nan
+    # win rate, profit factor and expectancy: the one definition training's metrics use
+    core = metrics.trade_stats(closed["net_return_frac"].to_numpy(dtype=np.float64), pnl)
     reasons = trades["exit_reason"].value_counts()
     return {
-        "trades": int(pnl.size),
-        "win_rate": float(np.mean(pnl > 0)) if pnl.size else np.nan,
-        "profit_factor": factor,
-        "expectancy_frac": float(closed["net_return_frac"].mean()) if pnl.size else np.nan,
+        "trades": core.trades,
+        "win_rate": core.win_rate,
+        "profit_factor": core.profit_factor,
+        "expectancy_frac": core.expectancy_frac,
         "weighted_return_frac": float(pnl.sum() / closed["amount_quote"].sum())
         if pnl.size and "amount_quote" in closed else np.nan,
         "net_pnl_quote": float(trades["net_pnl_quote"].sum()),

@@ -8,7 +8,8 @@ from typing import Literal
 
 import pandas as pd
 
-from training.data.validate import Origin, fill_gaps, validate_candles
+from ml_signals.candles import fill_gaps
+from training.data.validate import Origin, validate_candles
 
 logger = logging.getLogger(__name__)
 

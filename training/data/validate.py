@@ -6,11 +6,11 @@
 file, the first offending row and the rule. All checks are vectorised; only the index of the first
 offending row is looked up.
 
-:func:`fill_gaps` then inserts the bars missing from the grid. Kraken writes no row for an
-interval without trades; the same rule is applied to freqtrade and Hummingbot data, which should
-have no gaps at all (the count is returned so callers can log or refuse it): a filled bar has
-``open = high = low = close =`` the previous close and ``volume = 0``, i.e. "no trade, price
-unchanged".
+:func:`ml_signals.candles.fill_gaps` then inserts the bars missing from the grid. Kraken
+writes no row for an interval without trades; the same rule is applied to freqtrade and
+Hummingbot data, which should have no gaps at all (the count is returned so callers can log or
+refuse it): a filled bar has ``open = high = low = close =`` the previous close and
+``volume = 0``, i.e. "no trade, price unchanged".
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def validate_candles(raw: pd.DataFrame, interval_s: int, origin: Origin) -> pd.D
 
     Returns:
         New frame, columns ``CANDLE_COLUMNS``, ``timestamp`` int64, the rest float64, RangeIndex.
-        Gaps are not filled here (see :func:`fill_gaps`).
+        Gaps are not filled here (see :func:`ml_signals.candles.fill_gaps`).
 
     Raises:
         CandleDataError: ``empty``, ``missing_column``, ``non_numeric``, ``nan``,
@@ -167,35 +167,3 @@ def validate_candles(raw: pd.DataFrame, interval_s: int, origin: Origin) -> pd.D
     frame = pd.DataFrame({col: values[col] for col in CANDLE_COLUMNS})
     frame["timestamp"] = frame["timestamp"].astype("int64")
     return frame
-
-
-def fill_gaps(frame: pd.DataFrame, interval_s: int) -> tuple[pd.DataFrame, int]:
-    """Insert the bars missing from the grid between the first and last timestamp.
-
-    A filled bar has ``open = high = low = close =`` the previous bar's close and ``volume = 0``
-    (Kraken's "no trade in this interval"). ``frame`` must be canonical (validated).
-
-    Returns:
-        ``(frame, filled_bars)``: the input itself when nothing is missing, else a new canonical
-        frame with ``(last - first) / interval_s + 1`` rows.
-    """
-    ts = frame["timestamp"].to_numpy()
-    slots = (ts - ts[0]) // interval_s
-    n_full = int(slots[-1]) + 1
-    filled = n_full - len(ts)
-    if filled == 0:
-        return frame, 0
-    present = np.zeros(n_full, dtype=bool)
-    present[slots] = True
-    # Row of the latest real bar at or before each slot (slot 0 is always real): its close
-    # carries forward into the filled slots.
-    latest_real = np.cumsum(present) - 1
-    close = frame["close"].to_numpy()[latest_real]
-    out = {"timestamp": ts[0] + np.arange(n_full, dtype="int64") * interval_s}
-    for col in ("open", "high", "low", "close", "volume"):
-        col_values = np.empty(n_full)
-        col_values[slots] = frame[col].to_numpy()
-        fill_value = np.zeros(n_full) if col == "volume" else close
-        col_values[~present] = fill_value[~present]
-        out[col] = col_values
-    return pd.DataFrame(out), filled

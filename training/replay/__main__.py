@@ -7,8 +7,9 @@ Examples::
     python -m training.replay --all --jobs 2          # the four ml_* scripts, 2 processes
 
 Prints per script: setups seen / taken, executors opened and closed by close type, net PnL
-after fees; writes ``reports/replay/<script>.json``. Run from the repository root (the scripts'
-``models_dir: models`` is relative).
+after fees, journal rows and alerts; writes ``reports/replay/<script>.json`` and the script's
+journal and alert outbox to ``reports/replay/<script>/`` (SQLite, alerts to the log only).
+Run from the repository root (the scripts' ``models_dir: models`` is relative).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def _spec_kwargs(args: argparse.Namespace, script: str) -> dict[str, Any]:
                 overrides=dict(args.settings), models_dir=args.models_dir,
                 path_order=args.path_order, steps_per_leg=args.steps_per_leg,
                 half_spread_frac=args.half_spread, quote_balance=args.quote_balance,
-                forming_candle=not args.no_forming_candle)
+                forming_candle=not args.no_forming_candle, out_dir=args.out)
 
 
 def _run_one(kwargs: dict[str, Any], out: Path, log_level: str) -> str:

@@ -44,6 +44,8 @@ def summary_dict(result: ReplayResult) -> dict[str, Any]:
         "overrides": result.overrides,
         "hummingbot_errors": list(result.errors[:50]),
         "hummingbot_error_count": len(result.errors),
+        "journal": asdict(result.journal) if result.journal else None,
+        "alerts": asdict(result.alerts) if result.alerts else None,
         "setups": [asdict(s) for s in result.setups or ()],
         "executors": [asdict(e) for e in result.executors],
     }
@@ -83,6 +85,16 @@ def format_result(result: ReplayResult) -> str:
         f"(unrealised {result.unrealised_pnl_quote:+.2f})",
         f"   net PnL after fees {result.net_pnl_quote:+.2f} quote (fees {result.fees_quote:.2f})",
     ]
+    if result.journal is not None:
+        j = result.journal
+        unwritten = (f"; NOT WRITTEN: {j.spool_pending} pending, {j.spool_rejected} rejected"
+                     if j.spool_pending or j.spool_rejected else "")
+        lines.append(f"   journal: {j.setups} setups, {j.predictions} predictions, {j.trades} "
+                     f"trades ({j.closed_trades} closed){unwritten} -> {j.path}")
+    if result.alerts is not None:
+        a = result.alerts
+        lines.append(f"   alerts: {a.delivered} delivered to the {a.destination}, {a.pending} "
+                     f"pending, {a.failed} failed -> {a.path}")
     if result.guard_locks:
         lines.append(f"   guard locks: {len(result.guard_locks)} (first: {result.guard_locks[0]})")
     if result.errors:

@@ -18,6 +18,7 @@ from typing import Any
 from hummingbot.strategy_v2.models.base import RunnableStatus
 
 from ml_signals import live
+from training.replay.journal_alerts import AlertCounts, JournalCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,9 @@ class ReplayResult:
         wall_s: wall-clock duration of the run, seconds.
         overrides: config values the replay replaced.
         errors: ERROR log records during the run (Hummingbot logs executor failures).
+        journal: rows of the script's trade journal after the run; ``None`` when the script
+            has no journal.
+        alerts: the script's alerts by delivery status; ``None`` when it has no alerts.
     """
 
     script: str
@@ -200,6 +204,8 @@ class ReplayResult:
     wall_s: float
     overrides: dict[str, Any] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
+    journal: JournalCounts | None = None
+    alerts: AlertCounts | None = None
 
     @property
     def setups_seen(self) -> int | None:

@@ -16,7 +16,10 @@ One replay (:func:`run_replay`):
    show the path price on every book, run the event loop up to t (executors react to the new
    price), ``clock.backtest_til(t)`` (paper exchange fills, then the strategy ticks and may
    create executors), run the loop half a sub-tick further (new executors place their orders);
-5. collect setups (runtime observer) and executors (:mod:`.results`).
+5. collect setups (runtime observer) and executors (:mod:`.results`); close the script's
+   journal and alert threads once everything is written and delivered, and read their files
+   back (:mod:`.journal_alerts`: the journal in SQLite and the alerts to the log, under
+   ``<out_dir>/<script>/``, fresh for each run).
 
 Timing: a candle opening at T is shown at T + ``first_offset_s`` (60 s) and then every
 ``interval / (2 + 3 * steps_per_leg)`` seconds. The first sub-tick of a candle is where the
@@ -47,6 +50,13 @@ from ml_signals.candles import interval_seconds
 from training.data import load_dir
 from training.replay.exchange import DEFAULT_HALF_SPREAD_FRAC, ReplayExchange
 from training.replay.feed import CandleStore, PairCandles, ReplayTimeline, replay_candles_factory
+from training.replay.journal_alerts import (
+    AlertCounts,
+    JournalCounts,
+    ReplayFiles,
+    read_alerts,
+    read_journal,
+)
 from training.replay.loader import SCRIPTS_PACKAGE, LoadedScript, load_script, script_classes
 from training.replay.path import candle_path, subtick_size_s
 from training.replay.results import ExecutorWatch, ReplayResult, RuntimeRecorder
@@ -56,6 +66,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAIRS: tuple[str, ...] = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
 DEFAULT_WINDOW_DAYS = 61
+FLUSH_TIMEOUT_S = 60.0
+"""Longest wait, after the last tick, for the journal to be written and the alerts delivered
+(seconds, wall clock; each takes well under a second for a two-month replay)."""
 
 
 class ReplayError(RuntimeError):
@@ -82,6 +95,8 @@ class ReplaySpec(BaseModel):
         quote_balance: paper balance of each quote asset.
         forming_candle: feed the forming candle after the closed ones, as Hummingbot does.
         scripts_package: package holding the scripts.
+        out_dir: the replay's output folder (CLI ``--out``); the script's journal and alert
+            outbox go to ``<out_dir>/<script>/`` (:mod:`.journal_alerts`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -102,6 +117,11 @@ class ReplaySpec(BaseModel):
     quote_balance: float = Field(default=10_000.0, gt=0)
     forming_candle: bool = True
     scripts_package: str = SCRIPTS_PACKAGE
+    out_dir: Path = Path("reports/replay")
+
+    def files(self) -> ReplayFiles:
+        """Journal and alert files of this replay."""
+        return ReplayFiles.of(self.out_dir, self.script)
 
     def resolved_config_path(self) -> Path | None:
         """The YAML to read (explicit, else ``conf/scripts/conf_<script>.yml`` if present)."""
@@ -114,10 +134,12 @@ class ReplaySpec(BaseModel):
 def replay_overrides(spec: ReplaySpec, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Config values a replay replaces, for the fields ``fields`` (the config's model fields).
 
-    Always, when the field exists: no trading-rule fetch from the exchange (no network), no
-    Slack alerts, no journal writes (a replay must not post or journal as the live bot).
-    ``spec.pairs`` sets ``trading_pairs`` and ``btc_pair = BTC-<quote>``; ``spec.models_dir``
-    sets ``models_dir``; ``spec.overrides`` last.
+    Always, when the field exists: no trading-rule fetch from the exchange (no network);
+    alerts on, delivered to the log only, and the journal on, in SQLite only, both in
+    ``spec.files()`` (a replay journals and alerts like the live bot but never posts to Slack
+    nor writes to Supabase, whatever secrets the environment holds). ``spec.pairs`` sets
+    ``trading_pairs`` and ``btc_pair = BTC-<quote>``; ``spec.models_dir`` sets
+    ``models_dir``; ``spec.overrides`` last.
 
     Raises:
         ReplayError: ``pairs`` given but the config has no ``trading_pairs`` field.
@@ -125,10 +147,7 @@ def replay_overrides(spec: ReplaySpec, fields: Mapping[str, Any]) -> dict[str, A
     out: dict[str, Any] = {}
     if "paper_trading_rules" in fields:
         out["paper_trading_rules.fetch_from_exchange"] = False
-    if "alerts" in fields:
-        out["alerts.enabled"] = False
-    if "journal" in fields:
-        out["journal.enabled"] = False
+    out.update(spec.files().overrides(fields))
     if spec.pairs is not None:
         if "trading_pairs" not in fields:
             raise ReplayError(f"{spec.script}: config has no trading_pairs field; "
@@ -303,12 +322,29 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
         inspect(strategy)
     balances_end = {f"{k}:{a}": float(v) for k, c in connectors.items()
                     for a, v in c.get_all_balances().items()}
-    if observable and hasattr(runtime, "close"):
-        runtime.close()
+    _close_observers(strategy)
     strategy.market_data_provider.stop()
     return {"connector": ",".join(connectors), "pairs": tuple(p for _, p, _ in traded),
             "ticks": ticks, "executors": executors, "recorder": recorder if observable else None,
             "balances_start": balances_start, "balances_end": balances_end}
+
+
+def _close_observers(strategy: Any) -> None:
+    """Close the script's journal and alert threads after everything is written and delivered.
+
+    The executors stay as they are (``on_stop`` would stop them at market), so the ml scripts'
+    ``close_runtime`` is called instead of Hummingbot's stop; other scripts' runtimes are closed
+    directly."""
+    close = getattr(strategy, "close_runtime", None)
+    runtime = getattr(strategy, "runtime", None)
+    if callable(close):
+        # the sync a next tick would make: closes seen after the last tick reach the ledger,
+        # journal and alerts as they reach the replay's executor records
+        strategy.update_executors_info()
+        runtime.sync(strategy.current_timestamp, strategy.get_all_executors())
+        close(flush_timeout_s=FLUSH_TIMEOUT_S)  # notifier detached, all written and delivered
+    elif callable(getattr(runtime, "close", None)):
+        runtime.close()
 
 
 def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
@@ -329,6 +365,7 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
     wall0 = time.perf_counter()
     interval_s = interval_seconds(spec.interval)
     script, overrides = load_for_replay(spec)
+    spec.files().clear()
     sets = load_dir(spec.data_dir, spec.interval)
     data = {pair: PairCandles.from_frame(pair, cs.frame) for pair, cs in sets.items()}
     script.strategy_class.init_markets(script.config)
@@ -352,6 +389,7 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
         loop.close()
         asyncio.set_event_loop(None)
     recorder: RuntimeRecorder | None = out["recorder"]
+    journal, alerts = _journal_and_alerts(script.config)
     return ReplayResult(
         script=spec.script, config_path=str(script.config_path) if script.config_path else None,
         connector=out["connector"], pairs=out["pairs"], start_s=times[0], end_s=times[-1],
@@ -362,7 +400,19 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
         guard_locks=tuple(recorder.guard_locks) if recorder else (),
         executors=out["executors"], balances_start=out["balances_start"],
         balances_end=out["balances_end"], wall_s=time.perf_counter() - wall0,
-        overrides=overrides, errors=tuple(errors.messages),
+        overrides=overrides, errors=tuple(errors.messages), journal=journal, alerts=alerts,
+    )
+
+
+def _journal_and_alerts(config: Any) -> tuple[JournalCounts | None, AlertCounts | None]:
+    """Counts read back from the journal and outbox the script used (``None`` when off)."""
+    journal = getattr(config, "journal", None)
+    alerts = getattr(config, "alerts", None)
+    return (
+        read_journal(Path(journal.sqlite_path), Path(journal.spool_path))
+        if journal is not None and journal.enabled else None,
+        read_alerts(Path(alerts.outbox_path), alerts.destination)
+        if alerts is not None and alerts.enabled else None,
     )
 
 
