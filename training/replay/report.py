@@ -93,8 +93,9 @@ def format_result(result: ReplayResult) -> str:
                      f"trades ({j.closed_trades} closed){unwritten} -> {j.path}")
     if result.alerts is not None:
         a = result.alerts
+        kinds = ", ".join(f"{k} {v}" for k, v in a.by_kind.items()) or "none"
         lines.append(f"   alerts: {a.delivered} delivered to the {a.destination}, {a.pending} "
-                     f"pending, {a.failed} failed -> {a.path}")
+                     f"pending, {a.failed} failed ({kinds}) -> {a.path}")
     if result.guard_locks:
         lines.append(f"   guard locks: {len(result.guard_locks)} (first: {result.guard_locks[0]})")
     if result.errors:
