@@ -29,7 +29,7 @@ Rules-only scores (no model) keep the detector's amounts and spacing; exits come
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -412,6 +412,21 @@ class ExecutorClosed:
     closed_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """What the runtime last saw of its candle feeds (passed to :meth:`RuntimeObserver.tick`).
+
+    Attributes:
+        interval_s: candle length (s).
+        newest_closed_s: feed pair -> open time (s) of the newest closed candle read from its
+            feed so far; a pair is absent until its feed delivered one. A read-only view of the
+            runtime's own table (valid during the call).
+    """
+
+    interval_s: int
+    newest_closed_s: Mapping[str, int]
+
+
 class RuntimeObserver:
     """Hooks a live runtime calls; override the ones you need (all default to no-ops).
 
@@ -419,9 +434,14 @@ class RuntimeObserver:
     tick, in this order within a round: ``setup_skipped`` /
     ``entry_placed`` for each evaluated setup, ``position_filled`` when an entry's first fill is
     seen, ``executor_closed`` when an executor terminates (after the ledger has the trade), and
-    ``guard_locked`` for each lock a close sets. Keep them fast (queue work elsewhere); an
-    exception is logged by the runtime and does not stop trading.
+    ``guard_locked`` for each lock a close sets; ``tick`` once per clock tick (scheduled reports,
+    feed watchdog). Keep them fast (queue work elsewhere); an exception is logged by the runtime
+    and does not stop trading.
     """
+
+    def tick(self, now_s: float, feeds: FeedStatus) -> None:
+        """The clock reached ``now_s`` (at least once per tick, after fills and closes were
+        taken in); called on every tick, so an override must be O(1) when nothing is due."""
 
     def setup_skipped(self, evaluation: Evaluation, reason: GuardResult, now_s: float) -> None:
         """A detected setup was not entered (score, orchestration or a risk guard)."""

@@ -143,11 +143,13 @@ class ReportTimer:
     ``ReportTimer(start_s).poll(now_s)`` returns the slots due in ``(last_poll, now_s]``. Slots
     before ``start_s`` never fire (a restart does not resend old reports; the reports'
     idempotency keys make a resend harmless anyway). A clock stepping backwards returns nothing.
+    A poll before the next slot is due only compares two numbers, so a per-tick poll is cheap.
     """
 
     def __init__(self, start_s: float, config: ReportScheduleConfig | None = None) -> None:
         self._config = config or ReportScheduleConfig()
         self._last_s = start_s
+        self._next_due_s = next_report(start_s, self._config).due_s
 
     @property
     def last_poll_s(self) -> float:
@@ -158,6 +160,10 @@ class ReportTimer:
         """Slots that fell due since the previous poll, in firing order."""
         if now_s <= self._last_s:
             return []
+        if now_s < self._next_due_s:  # nothing due: skip the calendar arithmetic
+            self._last_s = now_s
+            return []
         due = reports_between(self._last_s, now_s, self._config)
         self._last_s = now_s
+        self._next_due_s = next_report(now_s, self._config).due_s
         return due

@@ -18,7 +18,17 @@ runtime hook           journal                                 alert (Slack)
 ``executor_closed``    ``TradeRecord`` (closed; if filled)     ``TradeClosed`` (if filled)
 ``guard_locked``       -                                       ``GuardTripped``
 ``model_in_use``       -                                       ``ModelLoaded`` (with a model)
+``tick``               ``DailyPerformanceRecord`` per strategy ``DailySummary`` at 07:00 /
+                       at the 19:00 report                     19:00 LA and Sunday 19:00;
+                                                               ``CandlesStale`` (watchdog)
 =====================  ======================================  ==============================
+
+Scheduled reports (original plan, "Report Schedule") are computed with
+:func:`ml_signals.journal.summary.period_stats` over a :class:`ReportTally`: the setups,
+predictions and closed trades each observer saw through the hooks above during the last
+:data:`TALLY_KEEP_S`. After a restart a report counts only what happened since the start (the
+journal keeps the full history); a slot that fell due while stopped is not sent late, and the
+reports' idempotency keys (``report:<kind>:<end>``) keep a slot from being sent twice.
 """
 
 from __future__ import annotations
@@ -27,11 +37,16 @@ import logging
 from pathlib import Path
 
 from ml_signals.alerts import AlertSender, GuardTripped, ModelLoaded, TradeClosed, TradeOpened
+from ml_signals.alerts.events import quote_of
+from ml_signals.alerts.schedule import ReportScheduleConfig, ReportTimer, ScheduledReport
+from ml_signals.alerts.watchdog import PLAN_MAX_SILENCE_S, CandleWatchdog
 from ml_signals.journal import Journal, PredictionRecord, SetupRecord, TradeRecord
+from ml_signals.journal.summary import PeriodStats, daily_record, period_stats, summary_event
 from ml_signals.live import (
     EntryPlaced,
     Evaluation,
     ExecutorClosed,
+    FeedStatus,
     PositionFilled,
     RuntimeObserver,
 )
@@ -40,13 +55,105 @@ from ml_signals.scoring.scorer import Scorer
 
 log = logging.getLogger(__name__)
 
+TALLY_KEEP_S = 8 * 86400.0
+"""History a :class:`ReportTally` keeps: the weekly report's 7 days plus a day of margin."""
+
+
+def closed_trade_record(event: ExecutorClosed) -> TradeRecord | None:
+    """The closed ``trades`` row of ``event``; ``None`` (logged) when nothing filled or the
+    prices are unknown."""
+    if event.trade is None:
+        return None
+    if event.entry_price_quote <= 0 or event.exit_price_quote <= 0:
+        log.warning("%s closed without entry/exit prices: no trade record (journal, reports)",
+                    event.executor_id)
+        return None
+    return TradeRecord(
+        trade_id=event.executor_id, setup_id=event.setup_id, strategy=event.strategy,
+        pair=event.pair, side="buy", entry_price_quote=event.entry_price_quote,
+        amount_base=event.amount_base, amount_quote=event.amount_quote,
+        fees_quote=event.fees_quote, opened_s=event.opened_s,
+        exit_price_quote=event.exit_price_quote, pnl_quote=event.trade.pnl_quote,
+        pnl_frac=event.trade.return_frac, close_type=event.close_type,
+        closed_s=event.closed_s,
+    )
+
+
+class ReportTally:
+    """The records behind the scheduled reports, fed by the runtime hooks, and their clock.
+
+    Keeps setups, predictions and closed trades of the last :data:`TALLY_KEEP_S` (pruned when a
+    report falls due) and a :class:`~ml_signals.alerts.schedule.ReportTimer` started at the
+    first :meth:`due` call.
+
+    Args:
+        schedule: report times; the original plan's (07:00 / 19:00 America/Los_Angeles,
+            Sunday 19:00) when ``None``.
+    """
+
+    def __init__(self, schedule: ReportScheduleConfig | None = None) -> None:
+        self.schedule = schedule or ReportScheduleConfig()
+        self.setups: list[SetupRecord] = []
+        self.predictions: list[PredictionRecord] = []
+        self.trades: list[TradeRecord] = []
+        self._timer: ReportTimer | None = None
+
+    def add_setup(self, setup: SetupRecord, prediction: PredictionRecord) -> None:
+        """A setup evaluated (taken or skipped) and its score."""
+        self.setups.append(setup)
+        self.predictions.append(prediction)
+
+    def add_trade(self, trade: TradeRecord) -> None:
+        """A closed trade."""
+        self.trades.append(trade)
+
+    def due(self, now_s: float) -> list[ScheduledReport]:
+        """Report slots that fell due since the previous call (none at the first call)."""
+        if self._timer is None:
+            self._timer = ReportTimer(now_s, self.schedule)
+            return []
+        due = self._timer.poll(now_s)
+        if due:
+            self._prune(now_s - TALLY_KEEP_S)
+        return due
+
+    def stats(self, report: ScheduledReport, strategy: str | None = None) -> PeriodStats:
+        """Numbers of ``report``'s window, for all strategies or one."""
+        return period_stats(report.period_start_s, report.period_end_s, self.setups,
+                            self.predictions, self.trades, strategy)
+
+    def strategies(self) -> list[str]:
+        """Strategies with a setup or a trade kept, sorted."""
+        return sorted({r.strategy for r in self.setups} | {t.strategy for t in self.trades})
+
+    def _prune(self, before_s: float) -> None:
+        self.setups = [r for r in self.setups if r.recorded_s >= before_s]
+        kept = {r.setup_id for r in self.setups}
+        self.trades = [t for t in self.trades if (t.closed_s or 0.0) >= before_s]
+        kept |= {t.setup_id for t in self.trades if t.setup_id}
+        # a prediction stays while its setup or a trade of it is kept (ML precision needs it)
+        self.predictions = [p for p in self.predictions if p.setup_id in kept]
+
+
+def _records(evaluation: Evaluation, taken: bool, reason: str | None,
+             now_s: float) -> tuple[SetupRecord, PredictionRecord]:
+    return (SetupRecord.from_setup(evaluation.setup, taken, reason, now_s),
+            PredictionRecord.from_score(evaluation.setup.setup_id, evaluation.score, now_s))
+
 
 class JournalObserver(RuntimeObserver):
     """Writes setups, predictions and trades to a :class:`~ml_signals.journal.Journal`; starts
-    its worker with the strategy and closes it when the strategy stops."""
+    its worker with the strategy and closes it when the strategy stops.
 
-    def __init__(self, journal: Journal) -> None:
+    At each evening report slot (19:00 America/Los_Angeles by default) it upserts one
+    ``daily_performance`` row per strategy for the slot's local date (the trading day since the
+    previous evening slot); a restart during the day rewrites the row with what it saw since.
+    """
+
+    def __init__(self, journal: Journal, schedule: ReportScheduleConfig | None = None) -> None:
         self.journal = journal
+        self.tally = ReportTally(schedule)
+        self._strategies: set[str] = set()
 
     def start(self) -> None:
         """Start the journal's writer thread (records are spooled until then)."""
@@ -54,9 +161,10 @@ class JournalObserver(RuntimeObserver):
 
     def _setup(self, evaluation: Evaluation, taken: bool, reason: str | None,
                now_s: float) -> None:
-        self.journal.record(SetupRecord.from_setup(evaluation.setup, taken, reason, now_s))
-        self.journal.record(PredictionRecord.from_score(evaluation.setup.setup_id,
-                                                        evaluation.score, now_s))
+        setup, prediction = _records(evaluation, taken, reason, now_s)
+        self.journal.record(setup)
+        self.journal.record(prediction)
+        self.tally.add_setup(setup, prediction)
 
     def setup_skipped(self, evaluation: Evaluation, reason: GuardResult, now_s: float) -> None:
         """Setup not taken, with ``guard: reason``."""
@@ -81,21 +189,23 @@ class JournalObserver(RuntimeObserver):
 
     def executor_closed(self, event: ExecutorClosed) -> None:
         """Closed trade row; nothing for an entry that never filled."""
-        if event.trade is None:
-            return
-        if event.entry_price_quote <= 0 or event.exit_price_quote <= 0:
-            log.warning("journal: %s closed without entry/exit prices; trade row skipped",
-                        event.executor_id)
-            return
-        self.journal.record(TradeRecord(
-            trade_id=event.executor_id, setup_id=event.setup_id, strategy=event.strategy,
-            pair=event.pair, side="buy", entry_price_quote=event.entry_price_quote,
-            amount_base=event.amount_base, amount_quote=event.amount_quote,
-            fees_quote=event.fees_quote, opened_s=event.opened_s,
-            exit_price_quote=event.exit_price_quote, pnl_quote=event.trade.pnl_quote,
-            pnl_frac=event.trade.return_frac, close_type=event.close_type,
-            closed_s=event.closed_s,
-        ))
+        record = closed_trade_record(event)
+        if record is not None:
+            self.journal.record(record)
+            self.tally.add_trade(record)
+
+    def model_in_use(self, strategy: str, scorer: Scorer, now_s: float) -> None:
+        """Remember the strategy: it gets a ``daily_performance`` row even on a quiet day."""
+        self._strategies.add(strategy)
+
+    def tick(self, now_s: float, feeds: FeedStatus) -> None:
+        """At an evening slot: the day's ``daily_performance`` rows (one per strategy)."""
+        for report in self.tally.due(now_s):
+            if report.kind != "evening":
+                continue
+            for strategy in sorted(self._strategies | set(self.tally.strategies())):
+                self.journal.record(daily_record(report, self.tally.stats(report, strategy),
+                                                 strategy, now_s))
 
     def close(self) -> None:
         """Write what the journal can now; the rest stays spooled for the next start."""
@@ -104,11 +214,54 @@ class JournalObserver(RuntimeObserver):
 
 class AlertsObserver(RuntimeObserver):
     """Sends trade and system alerts through an :class:`~ml_signals.alerts.AlertSender`; starts
-    its delivery thread with the strategy and stops it when the strategy stops."""
+    its delivery thread with the strategy and stops it when the strategy stops.
 
-    def __init__(self, sender: AlertSender, models_dir: Path | str = "models") -> None:
+    On each tick it also sends the scheduled ``DailySummary`` reports and a ``CandlesStale``
+    alert when a feed's next candle is more than ``max_silence_s`` (10 minutes, original plan
+    "Data Health Monitoring") late: no newer closed candle ``interval + max_silence_s`` after
+    the newest one closed. One alert per outage; a newer candle re-arms the pair.
+
+    Args:
+        sender: the alert outbox and its delivery thread.
+        models_dir: shown in ``ModelLoaded`` alerts.
+        schedule: report times; the original plan's when ``None``.
+        max_silence_s: allowed delay of a candle after its expected close (s).
+    """
+
+    def __init__(self, sender: AlertSender, models_dir: Path | str = "models",
+                 schedule: ReportScheduleConfig | None = None,
+                 max_silence_s: float = PLAN_MAX_SILENCE_S) -> None:
         self.sender = sender
         self.models_dir = str(models_dir)
+        self.tally = ReportTally(schedule)
+        self.max_silence_s = max_silence_s
+        self._watchdog: CandleWatchdog | None = None
+        self._quote = "USDT"  # until a feed names the pairs' quote currency
+
+    def setup_skipped(self, evaluation: Evaluation, reason: GuardResult, now_s: float) -> None:
+        """Counted for the reports."""
+        self.tally.add_setup(*_records(evaluation, False, f"{reason.guard}: {reason.reason}",
+                                       now_s))
+
+    def entry_placed(self, event: EntryPlaced) -> None:
+        """Counted for the reports."""
+        self.tally.add_setup(*_records(event.evaluation, True, None, event.placed_s))
+
+    def tick(self, now_s: float, feeds: FeedStatus) -> None:
+        """Reports that fell due, then stalled candle feeds."""
+        any_pair = next(iter(feeds.newest_closed_s), None)  # the reports' P&L currency
+        if any_pair is not None:
+            self._quote = quote_of(any_pair) or self._quote
+        for report in self.tally.due(now_s):
+            self.sender.submit(summary_event(report, self.tally.stats(report), self._quote))
+        if self._watchdog is None:
+            # the watchdog measures from the newest candle's close: allow one interval for the
+            # next candle to form, then the plan's silence
+            self._watchdog = CandleWatchdog(feeds.interval_s + self.max_silence_s)
+        for pair, candle_ts in feeds.newest_closed_s.items():
+            self._watchdog.observe(pair, float(candle_ts + feeds.interval_s))
+        for stale in self._watchdog.check(now_s):
+            self.sender.submit(stale)
 
     def start(self) -> None:
         """Start delivering (alerts wait in the outbox until then)."""
@@ -132,9 +285,12 @@ class AlertsObserver(RuntimeObserver):
         ))
 
     def executor_closed(self, event: ExecutorClosed) -> None:
-        """``TradeClosed`` for a filled executor."""
+        """``TradeClosed`` for a filled executor (also counted for the reports)."""
         if event.trade is None:
             return
+        record = closed_trade_record(event)
+        if record is not None:
+            self.tally.add_trade(record)
         if event.entry_price_quote <= 0 or event.exit_price_quote <= 0 or event.amount_quote <= 0:
             log.warning("alerts: %s closed with incomplete data; no trade-closed alert",
                         event.executor_id)

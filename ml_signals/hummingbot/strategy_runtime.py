@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Protocol
 
 import pandas as pd
@@ -186,6 +187,8 @@ class StrategyRuntime:
         self._blocked: list[GuardResult] = []
         self._halt: GuardResult | None = None
         self._warmup = warmup_bars(settings.interval_s)
+        self._newest_closed: dict[str, int] = {}
+        self._feeds = live.FeedStatus(settings.interval_s, MappingProxyType(self._newest_closed))
 
     # --- set-up ----------------------------------------------------------------------------------
 
@@ -230,7 +233,8 @@ class StrategyRuntime:
         """Take fills and closes of our executors into the ledger; mark equity; return the state.
 
         Each executor closed since the last call becomes a ``ClosedTrade`` (if anything filled)
-        recorded in close-time order; guards may lock on it.
+        recorded in close-time order; guards may lock on it. Then the observers' ``tick`` runs
+        (scheduled reports, candle watchdog): scripts call this every tick, feeds ready or not.
         """
         ours = self._ours(executors)
         for info in ours:
@@ -248,6 +252,7 @@ class StrategyRuntime:
             equity = 1e-9  # PortfolioState needs > 0; the halt blocks every entry
         self._state = self.planner.snapshot(int(now_s), equity, open_positions, self._btc_regime)
         self._blocked = self.planner.blocking_now(self._state)
+        self._notify("tick", now_s, self._feeds)
         return self._state
 
     def create_actions(self, now_s: float, view: MarketView,
@@ -304,12 +309,14 @@ class StrategyRuntime:
         if btc is None or len(btc) == 0:
             return []
         btc_last = int(btc["timestamp"].iat[-1])
+        self._saw(s.btc_pair, btc_last)
         evaluations: list[live.Evaluation] = []
         for pair, state in self.pairs.items():
             frame = btc if pair == s.btc_pair else self._closed(view, pair, decided_until)
             if frame is None or len(frame) == 0:
                 continue
             last = int(frame["timestamp"].iat[-1])
+            self._saw(pair, last)
             if state.last_candle_ts is not None and last <= state.last_candle_ts:
                 continue
             if btc_last < last:
@@ -325,6 +332,11 @@ class StrategyRuntime:
                 continue
             evaluations.extend(self._evaluate_pair(pair, state, frame, btc))
         return evaluations
+
+    def _saw(self, pair: str, candle_ts: int) -> None:
+        """Note the newest closed candle read from ``pair``'s feed (for the observers' tick)."""
+        if candle_ts > self._newest_closed.get(pair, candle_ts - 1):
+            self._newest_closed[pair] = candle_ts
 
     def _closed(self, view: MarketView, pair: str, until_s: float) -> pd.DataFrame | None:
         """Closed candles of ``pair``, or ``None`` (logged once per problem) when the feed
