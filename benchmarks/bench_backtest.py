@@ -66,7 +66,7 @@ def _cases(features, limit):
                         return per_pair, total
                     s = replace(setup, exits=exits)
                     score = Scorer.rules_only_scorer(strategy).score(s, {})
-                    sized = size_entry(s, score, 0.6, SizingConfig())
+                    sized = size_entry(s, score, SizingConfig())
                     per_pair.setdefault(pair, []).append(
                         (replace(s, entry=sized.entry, exits=sized.exits), sized))
                     total += 1

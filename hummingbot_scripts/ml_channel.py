@@ -1,8 +1,8 @@
 """Range (channel) trades filtered by the channel model (original plan, recovery plan
 ``CHANNEL_STRENGTH``; rules in ``ml_signals.setups.channel``).
 
-A horizontal, respected range with the close near its support is a setup; the model's
-confidence must reach ``confidence_threshold`` (0.60). The position ($100, scaled by the
+A horizontal, respected range with the close near its support is a setup; the model takes it by its
+artifact's decision rule (or ``confidence_threshold`` when set). The position ($100, scaled by the
 score's size multiplier) opens at market and runs as a Hummingbot ``PositionExecutor`` with take
 profit, stop loss and time limit from the score.
 
@@ -21,12 +21,13 @@ class MlChannelConfig(script_base.MlScriptConfigBase):
     """``ml_channel`` settings: the shared fields plus the channel detector and its threshold."""
 
     script_file_name: str = Path(__file__).name
-    confidence_threshold: float = Field(default=0.60, ge=0, le=1, json_schema_extra={
-        "prompt": "Minimum model confidence to take a setup (0-1)", "prompt_on_new": False})
+    confidence_threshold: float | None = Field(default=None, ge=0, le=1, json_schema_extra={
+        "prompt": "Minimum model confidence to take a setup (0-1); empty: the model's own rule",
+        "prompt_on_new": False})
     channel: setups.ChannelConfig = Field(default_factory=setups.ChannelConfig, json_schema_extra={
         "prompt": "Channel detector and position settings", "prompt_on_new": False})
 
-    def strategy_settings(self) -> list[tuple[setups.StrategyName, setups.DetectorConfig, float]]:
+    def strategy_settings(self) -> list[script_base.StrategySetting]:
         """Only the channel strategy."""
         return [("channel", self.channel, self.confidence_threshold)]
 

@@ -18,8 +18,9 @@ from ml_signals import live, orchestration, setups
 from ml_signals.hummingbot import script_base
 
 
-def _plan_thresholds() -> dict[str, float]:
-    return {"dca": 0.60, "swing": 0.65, "channel": 0.60}
+def _no_thresholds() -> dict[str, float | None]:
+    """No configured threshold: each strategy takes setups by its artifact's decision rule."""
+    return {"dca": None, "swing": None, "channel": None}
 
 
 DEFAULT_WEIGHTS = {"dca": 0.6, "swing": 0.4, "channel": 0.2}
@@ -31,9 +32,10 @@ class MlPortfolioConfig(script_base.MlScriptConfigBase):
     the capital allocation."""
 
     script_file_name: str = Path(__file__).name
-    confidence_thresholds: dict[str, float] = Field(
-        default_factory=_plan_thresholds, json_schema_extra={
-            "prompt": "Minimum confidence per strategy (dca, swing, channel)",
+    confidence_thresholds: dict[str, float | None] = Field(
+        default_factory=_no_thresholds, json_schema_extra={
+            "prompt": "Minimum confidence per strategy (dca, swing, channel); empty: the "
+                      "model's own rule",
             "prompt_on_new": False})
     max_spacing_widen_frac: float = Field(default=0.5, ge=0, le=2, json_schema_extra={
         "prompt": "Extra DCA grid spacing at the threshold confidence (fraction)",
@@ -49,13 +51,13 @@ class MlPortfolioConfig(script_base.MlScriptConfigBase):
 
     @field_validator("confidence_thresholds")
     @classmethod
-    def _check_thresholds(cls, value: dict[str, float]) -> dict[str, float]:
+    def _check_thresholds(cls, value: dict[str, float | None]) -> dict[str, float | None]:
         missing = sorted(set(setups.STRATEGIES) - set(value))
         unknown = sorted(set(value) - set(setups.STRATEGIES))
         if missing or unknown:
             raise ValueError(f"confidence_thresholds needs exactly {list(setups.STRATEGIES)}; "
                              f"missing {missing}, unknown {unknown}")
-        bad = {k: v for k, v in value.items() if not 0 <= v <= 1}
+        bad = {k: v for k, v in value.items() if v is not None and not 0 <= v <= 1}
         if bad:
             raise ValueError(f"confidence thresholds must be in [0, 1], got {bad}")
         return value
@@ -82,7 +84,7 @@ class MlPortfolioConfig(script_base.MlScriptConfigBase):
                              "feeds both the allocation and the risk equity")
         return self
 
-    def strategy_settings(self) -> list[tuple[setups.StrategyName, setups.DetectorConfig, float]]:
+    def strategy_settings(self) -> list[script_base.StrategySetting]:
         """Every strategy with a capital weight > 0."""
         configs: dict[str, setups.DetectorConfig] = {
             "dca": self.dca, "swing": self.swing, "channel": self.channel}

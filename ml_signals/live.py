@@ -10,16 +10,18 @@ for the Hummingbot side)::
     # plan.entries -> executor configs; plan.skipped -> journal / logs
 
 Sizing (original plan ``DCA_STRATEGY.ml_enhancement.adjustments``: high confidence ->
-increase size, low confidence -> wider spacing), for a scored setup with confidence ``c`` and
-threshold ``t`` (``c >= t``, else the setup is skipped):
+increase size, low confidence -> wider spacing), for a scored setup whose rule strength is ``c``
+(``Score.strength``: the score's rank under the artifact's rule, or the confidence under a
+configured threshold) and whose cut is ``t`` (``Score.cut``; ``c >= t``, else the setup is
+skipped):
 
 - every quote amount is multiplied by ``Score.size_multiplier`` (the scorer's piecewise-linear
-  0.5-1.5x, 1.0 at the threshold, 1.5 at confidence 1);
+  0.5-1.5x, 1.0 at the cut, 1.5 at strength 1);
 - a grid's distance from the reference price is multiplied by
   ``spacing_scale = 1 + max_spacing_widen_frac * (1 - (c - t) / (1 - t))``: the detector's
-  spacing at confidence 1, ``1 + max_spacing_widen_frac`` times it at the threshold. Level ``k``
+  spacing at strength 1, ``1 + max_spacing_widen_frac`` times it at the cut. Level ``k``
   moves from ``p_k`` to ``ref - (ref - p_k) * spacing_scale`` (the first level, at ``ref``,
-  stays). Example: threshold 0.60, widen 0.5, 1 % spacing: c = 0.60 -> 1.5 %, c = 0.80 ->
+  stays). Example: cut 0.60, widen 0.5, 1 % spacing: c = 0.60 -> 1.5 %, c = 0.80 ->
   1.25 %, c = 1.0 -> 1 %.
 
 Rules-only scores (no model) keep the detector's amounts and spacing; exits come from
@@ -112,14 +114,15 @@ class SizingConfig(BaseModel):
     max_spacing_widen_frac: float = Field(default=0.5, ge=0, le=2)
 
 
-def spacing_scale(confidence: float | None, threshold: float, max_widen_frac: float) -> float:
-    """Grid spacing factor: ``1 + max_widen_frac * (1 - (c - t) / (1 - t))``, clipped to
-    ``[1, 1 + max_widen_frac]``; 1 when rules-only (``confidence is None``)."""
-    if confidence is None:
+def spacing_scale(strength: float | None, cut: float, max_widen_frac: float) -> float:
+    """Grid spacing factor: ``1 + max_widen_frac * (1 - (c - t) / (1 - t))`` for strength ``c``
+    and cut ``t``, clipped to ``[1, 1 + max_widen_frac]``; 1 when rules-only
+    (``strength is None``)."""
+    if strength is None:
         return 1.0
-    span = 1.0 - threshold
-    strength = 1.0 if span <= 0 else min(max((confidence - threshold) / span, 0.0), 1.0)
-    return 1.0 + max_widen_frac * (1.0 - strength)
+    span = 1.0 - cut
+    above = 1.0 if span <= 0 else min(max((strength - cut) / span, 0.0), 1.0)
+    return 1.0 + max_widen_frac * (1.0 - above)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +146,7 @@ class SizedEntry:
     spacing_scale: float
 
 
-def size_entry(setup: Setup, score: Score, threshold: float, sizing: SizingConfig) -> SizedEntry:
+def size_entry(setup: Setup, score: Score, sizing: SizingConfig) -> SizedEntry:
     """Apply ``score`` to ``setup``'s entry (module docstring: formulas and example).
 
     Raises:
@@ -155,7 +158,8 @@ def size_entry(setup: Setup, score: Score, threshold: float, sizing: SizingConfi
     amounts = tuple(a * multiplier for a in plan.amounts_quote)
     prices = plan.prices
     if plan.entry_type == "limit_grid":
-        scale = spacing_scale(score.confidence, threshold, sizing.max_spacing_widen_frac)
+        cut = 0.0 if score.cut is None else score.cut
+        scale = spacing_scale(score.strength, cut, sizing.max_spacing_widen_frac)
         ref = setup.reference_price
         prices = tuple(ref - (ref - p) * scale for p in plan.prices)
         if any(p <= 0 for p in prices):
@@ -232,9 +236,9 @@ class StrategyEngine:
         return self.detector.strategy
 
     @property
-    def threshold(self) -> float:
-        """The scorer's confidence threshold."""
-        return self.scorer.config.confidence_threshold
+    def rule(self) -> str:
+        """The scorer's decision rule, one line (for status and logs)."""
+        return self.scorer.rule_text
 
     def evaluate(self, pair: str, candles: pd.DataFrame,
                  features: pd.DataFrame) -> Evaluation | None:
@@ -249,10 +253,9 @@ class StrategyEngine:
             return None
         score = self.scorer.score(setup, features.iloc[-1])
         if not score.take:
-            reason = (f"confidence {score.confidence:.2f} below threshold {self.threshold:.2f} "
-                      f"(model {score.model_version})")
+            reason = f"{score.rule}: not taken (model {score.model_version})"
             return Evaluation(setup, score, None, GuardResult("confidence", reason))
-        return Evaluation(setup, score, size_entry(setup, score, self.threshold, self.sizing), None)
+        return Evaluation(setup, score, size_entry(setup, score, self.sizing), None)
 
 
 # --- one decision round ------------------------------------------------------------------------

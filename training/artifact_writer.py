@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import platform
 import time
@@ -15,6 +16,7 @@ from typing import Any
 from ml_signals.features import FEATURE_COLUMNS, feature_code_hash
 from ml_signals.scoring.artifact import (
     CALIBRATION,
+    DECISION_RULE,
     MANIFEST,
     MODEL_FILES,
     SCHEMA_VERSION,
@@ -24,6 +26,8 @@ from ml_signals.scoring.artifact import (
 from ml_signals.scoring.config import ScoringConfig
 from training.dataset import SetupDataset
 from training.train import TrainResult
+
+log = logging.getLogger(__name__)
 
 LIBRARIES = ("xgboost", "numpy", "pandas", "pandas-ta", "scikit-learn", "pyarrow")
 
@@ -46,20 +50,31 @@ def write_artifact(
     scoring: ScoringConfig,
     provenance: dict[str, Any],
     now_s: int | None = None,
-) -> Path:
-    """Write ``models/<strategy>/<version>/`` and point ``current`` at it.
+    publish_mode: str = "gate",
+) -> tuple[Path, bool]:
+    """Write ``models/<strategy>/<version>/``; point ``current`` at it when allowed.
+
+    Every version is written, with the gate's verdict in its manifest; ``current`` moves only
+    when ``publish_mode`` is ``"always"``, or ``"gate"`` and the verdict passed. A rule that
+    approved no out-of-fold setup is never published.
 
     Args:
         models_dir: root of the models folder (created if missing).
         ds: the dataset the models were trained on.
-        result: walk-forward result with the published models.
-        scoring: bounds and threshold the artifact is meant to be served with.
+        result: walk-forward result with the published models, rule, calibration, verdict.
+        scoring: bounds the artifact is meant to be served with.
         provenance: data window, data-file hashes, detector/label/fee settings (JSON-ready).
         now_s: creation time, UTC seconds (defaults to now).
+        publish_mode: ``"gate"``, ``"always"`` or ``"never"``.
 
     Returns:
-        The version folder.
+        The version folder and whether ``current`` now points at it.
+
+    Raises:
+        ValueError: unknown ``publish_mode``.
     """
+    if publish_mode not in ("gate", "always", "never"):
+        raise ValueError(f"publish_mode must be gate, always or never, got {publish_mode!r}")
     now_s = int(time.time()) if now_s is None else now_s
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now_s))
     version = f"{ds.strategy}-{stamp}"
@@ -68,7 +83,17 @@ def write_artifact(
     for role, name in MODEL_FILES.items():
         result.models[role].save_model(str(folder / name))
     (folder / CALIBRATION).write_text(json.dumps(result.calibration.to_json()), encoding="utf-8")
-    files = {name: sha256_file(folder / name) for name in [*MODEL_FILES.values(), CALIBRATION]}
+    (folder / DECISION_RULE).write_text(json.dumps(result.rule.to_json()), encoding="utf-8")
+    files = {name: sha256_file(folder / name)
+             for name in [*MODEL_FILES.values(), CALIBRATION, DECISION_RULE]}
+    verdict = result.verdict
+    oof = result.evidence.get("oof") or {}
+    approved_oof = int(oof.get("approved") or 0)
+    published = (publish_mode == "always" or (publish_mode == "gate" and verdict is not None
+                                              and verdict.passed)) and approved_oof > 0
+    if publish_mode == "always" and approved_oof == 0:
+        log.warning("%s: not published although --publish always: its rule took no "
+                    "out-of-fold setup, so it could never trade", ds.strategy)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "strategy": ds.strategy,
@@ -78,10 +103,24 @@ def write_artifact(
         "feature_code_hash": feature_code_hash(),
         "input_columns": list(ds.input_columns),
         "scoring": scoring.model_dump(),
+        "decision_rule": {"kind": "score_rank", "keep_frac": result.rule.keep_frac,
+                          "min_rank": result.rule.min_rank,
+                          "fitted_on": result.rule.fitted_on, "file": DECISION_RULE},
+        "calibration": {k: v for k, v in result.calibration.to_json().items()},
+        "gate": {
+            "verdict": "pass" if verdict is not None and verdict.passed else "fail",
+            "checks": verdict.checks if verdict is not None else {},
+            "reasons": list(verdict.reasons) if verdict is not None else [],
+            "publish_mode": publish_mode,
+            "published": published,
+        },
+        "evidence": result.evidence,
+        "train_label_end_s": result.final_label_end_s,
         "walk_forward": {
             "folds": [
                 {k: v for k, v in m.items() if k in ("fold", "test_start_s", "test_end_s",
-                                                     "train_rows", "calibrated")}
+                                                     "train_rows", "rounds", "ex_ante_rule",
+                                                     "keep_frac")}
                 for m in result.fold_metrics
             ],
             "quarantine_start_s": result.plan.quarantine_start_s,
@@ -98,8 +137,9 @@ def write_artifact(
     }
     text = json.dumps(_finite(manifest), indent=2, default=_json_default, allow_nan=False)
     (folder / MANIFEST).write_text(text, encoding="utf-8")
-    publish(models_dir, ds.strategy, version)
-    return folder
+    if published:
+        publish(models_dir, ds.strategy, version)
+    return folder, published
 
 
 def _finite(value: Any) -> Any:

@@ -1,8 +1,14 @@
-"""Command line: ``python -m training [train] --data DIR``.
+"""Command line: ``python -m training [train|evaluate|journal-compare] ...``.
 
-Loads real candles, computes features once per pair, then for each strategy detects setups,
-replays their exits into labels, runs the walk-forward, writes the artifact and the report.
-Exits non-zero on any failure.
+``train`` loads real candles, computes features once per pair, then for each strategy detects
+setups, replays their exits into labels, runs the walk-forward (and its null), writes every
+version, gates it, points ``current`` at the versions that pass (``--publish``), backtests
+rules-only vs ML and writes the report. ``evaluate`` judges the published artifacts on any
+candle folder without retraining.
+
+A user error (missing folder, bad candle file, unknown strategy, broken artifact) prints one
+line naming what is wrong and exits 2; ``--debug`` shows the traceback. Any other failure
+exits 1.
 """
 
 from __future__ import annotations
@@ -12,14 +18,17 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ml_signals.scoring.artifact import ArtifactError
 from ml_signals.setups import STRATEGIES
 from training.backtest import BacktestConfig, run_backtests
-from training.data import load_dir
+from training.data import CandleDataError, load_dir
+from training.decision import plan_gates
 from training.labels import FeeSchedule
 from training.pipeline import train_all
 from training.report import (
@@ -30,62 +39,104 @@ from training.report import (
     render_table,
     write_summary,
 )
+from training.report_evidence import EVIDENCE_HEADER, evidence_rows, verdict_lines
 from training.report_html import write_html_report
 
 log = logging.getLogger("training")
 
 
+class UsageError(ValueError):
+    """A mistake in the command line (reported in one line, exit 2)."""
+
+
+def strategies_arg(text: str) -> list[str]:
+    """Parse ``--strategies`` (comma-separated).
+
+    Raises:
+        argparse.ArgumentTypeError: an unknown name (the message lists the valid ones).
+    """
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in names if s not in STRATEGIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown strategy {', '.join(unknown) or '(none given)'}; choose from "
+            f"{', '.join(STRATEGIES)}")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the training CLI."""
-    p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m training", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command")
-    t = sub.add_parser("train", help="train and evaluate the three strategies (default)")
-    add_train_args(t)
+    t = sub.add_parser("train", help="train, evaluate, gate and publish (default)")
+    add_data_args(t)
+    t.add_argument("--models", type=Path, default=Path("models"))
+    t.add_argument("--reports", type=Path, default=Path("reports"))
+    t.add_argument("--folds", type=int, default=5)
+    t.add_argument("--maker-fee", type=float, default=0.0016, help="fraction, Kraken maker")
+    t.add_argument("--taker-fee", type=float, default=0.0026, help="fraction, Kraken taker")
+    t.add_argument("--publish", choices=("gate", "always", "never"), default="gate",
+                   help="move models/<strategy>/current: only when the gate passes (default), "
+                        "always, or never; every version is written either way")
+    t.add_argument("--no-null", action="store_true",
+                   help="skip the shifted-feature null run (halves training time)")
+    t.add_argument("--no-progress", action="store_true")
+    e = sub.add_parser("evaluate", help="judge published artifacts on any candle folder")
+    add_data_args(e)
+    e.add_argument("--models", type=Path, default=Path("models"))
+    e.add_argument("--json", type=Path, default=None, help="write the figures as one JSON object")
+    e.add_argument("--reports", type=Path, default=None,
+                   help="write an HTML report into REPORTS/evaluate/<stamp>/")
     j = sub.add_parser("journal-compare",
                        help="closed paper/live trades from the journal vs the backtest")
     j.add_argument("--models", type=Path, default=Path("models"))
     j.add_argument("--env-file", type=Path, default=Path(".env"),
                    help="git-ignored file with SUPABASE_URL / SUPABASE_SERVICE_KEY (optional)")
     j.add_argument("--sqlite", type=Path, default=None, help="journal SQLite file to read")
+    for parser in (t, e, j):
+        parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 
-def add_train_args(p: argparse.ArgumentParser) -> None:
-    """Options of ``train``."""
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    """Options naming the candles and strategies."""
     p.add_argument("--data", type=Path, default=Path("data/sample/binance"),
                    help="folder of freqtrade feather files or Kraken OHLCVT CSVs")
     p.add_argument("--interval", default="1h", help="candle interval to load (default 1h)")
     p.add_argument("--pairs", default=None, help="comma-separated pairs (default: all found)")
     p.add_argument("--btc-pair", default=None,
                    help="BTC reference pair for regime/correlation (default: BTC-<quote>)")
-    p.add_argument("--strategies", default=",".join(STRATEGIES))
-    p.add_argument("--models", type=Path, default=Path("models"))
-    p.add_argument("--reports", type=Path, default=Path("reports"))
-    p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--maker-fee", type=float, default=0.0016, help="fraction, Kraken maker")
-    p.add_argument("--taker-fee", type=float, default=0.0026, help="fraction, Kraken taker")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--strategies", type=strategies_arg, default=list(STRATEGIES),
+                   help=f"comma-separated, from {', '.join(STRATEGIES)}")
+
+
+def _load(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    pairs = args.pairs.split(",") if args.pairs else None
+    candle_sets = load_dir(args.data, interval=args.interval, pairs=pairs)
+    if not candle_sets:
+        raise UsageError(f"{args.data}: no {args.interval} candle files")
+    btc_pair = args.btc_pair or _default_btc(candle_sets)
+    if btc_pair not in candle_sets:
+        raise UsageError(f"--btc-pair {btc_pair}: not among the loaded pairs")
+    log.info("loaded %d pairs from %s; BTC reference %s", len(candle_sets), args.data, btc_pair)
+    return candle_sets, btc_pair
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Train every requested strategy; return the process exit code."""
     started = time.perf_counter()
-    pairs = args.pairs.split(",") if args.pairs else None
-    candle_sets = load_dir(args.data, interval=args.interval, pairs=pairs)
-    if not candle_sets:
-        log.error("no %s candle files in %s", args.interval, args.data)
-        return 2
-    btc_pair = args.btc_pair or _default_btc(candle_sets)
-    log.info("loaded %d pairs from %s; BTC reference %s", len(candle_sets), args.data, btc_pair)
+    candle_sets, btc_pair = _load(args)
     fees = FeeSchedule(maker_frac=args.maker_fee, taker_frac=args.taker_fee)
-    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    run = train_all(candle_sets, btc_pair, strategies, fees, args.models, args.folds,
-                    progress=not args.no_progress)
+    run = train_all(candle_sets, btc_pair, args.strategies, fees, args.models, args.folds,
+                    progress=not args.no_progress, publish_mode=args.publish,
+                    null_run=not args.no_null)
     if not run.strategies:
         log.error("no strategy could be trained on %s: %s", args.data, run.skipped)
         return 1
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     rows: list[list[str]] = []
+    ev_rows: list[list[str]] = []
     summary: dict[str, Any] = {"data": str(args.data), "pairs": sorted(candle_sets),
                                "btc_pair": btc_pair, "strategies": {},
                                "not_trained": run.skipped}
@@ -93,32 +144,102 @@ def run_train(args: argparse.Namespace) -> int:
         result = sr.result
         rows.append(metric_row(strategy, "out-of-fold", result.overall))
         rows.append(metric_row(strategy, "newest 30d", result.quarantine))
+        ev_rows.extend(evidence_rows(strategy, result.evidence))
         summary["strategies"][strategy] = {
-            "artifact": str(sr.artifact),
+            "artifact": str(sr.artifact), "published": sr.published,
             "setups": len(sr.dataset.frame),
+            "decision_rule": {"keep_frac": result.rule.keep_frac,
+                              "min_rank": result.rule.min_rank},
+            "evidence": result.evidence,
+            "gate": result.verdict.to_dict() if result.verdict else None,
             "out_of_fold": result.overall.to_dict() if result.overall else None,
             "quarantine": result.quarantine.to_dict() if result.quarantine else None,
             "folds": result.fold_metrics,
         }
-    table = render_table(rows)
     for strategy, reason in run.skipped.items():
         print(f"{strategy}: not trained ({reason})")
-    print("Per-setup labels, out of sample (walk-forward) and quarantined newest 30 days:")
+    evidence_table = render_rows(EVIDENCE_HEADER, ev_rows)
+    print("Does the model beat the rules? Capital-weighted, after fees, 95 % intervals over "
+          "resampled weeks:")
+    print(evidence_table)
+    table = render_table(rows)
+    print("\nPer-setup metrics (ex-ante folds and the quarantined newest 30 days):")
     print(table)
     backtests = run_backtests(run, BacktestConfig())
     bt_table = render_rows(BACKTEST_HEADER, backtest_rows(backtests))
     summary["backtest"] = {"|".join(k): v.stats for k, v in backtests.items()}
     print("\nPortfolio backtest, rules-only vs ML, after fees and slippage:")
     print(bt_table)
+    print()
+    for strategy, sr in run.strategies.items():
+        if sr.result.verdict is None:
+            continue
+        gates = {scope: plan_gates(backtests[(scope, "ml", "oof")].stats)
+                 for scope in (strategy, "combined") if (scope, "ml", "oof") in backtests}
+        sr.result.verdict = replace(sr.result.verdict, plan_gates=gates)
+        gate = {**sr.result.verdict.to_dict(), "published": sr.published}
+        summary["strategies"][strategy]["gate"] = gate
+        print("\n".join(verdict_lines(strategy, gate)))
     run_dir = args.reports / "training" / stamp
-    json_path, md_path = write_summary(run_dir, table + "\n\n" + bt_table, summary)
+    json_path, md_path = write_summary(
+        run_dir, evidence_table + "\n\n" + table + "\n\n" + bt_table, summary)
     html_path = write_html_report(run_dir, run, backtests)
     summary["wall_time_s"] = round(time.perf_counter() - started, 2)
     json_path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    print(f"\nartifacts: {args.models}/<strategy>/current")
+    print(f"\nartifacts: {args.models}/<strategy>/<version> (current = the published one)")
     print(f"report:    {html_path}   (also {md_path.name}, {json_path.name})")
     print(f"wall time: {summary['wall_time_s']:.1f} s")
     return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate published artifacts out of time; return the process exit code."""
+    from training.evaluate import evaluate_artifacts, json_summary
+    from training.report_evaluate import write_evaluation_report
+
+    candle_sets, btc_pair = _load(args)
+    result = evaluate_artifacts(candle_sets, btc_pair, args.models, args.strategies)
+    for strategy, reason in result.skipped.items():
+        print(f"{strategy}: not evaluated ({reason})")
+    if not result.strategies:
+        print(f"nothing to evaluate under {args.models}")
+        return 1
+    rows = [r for s, ev in result.strategies.items()
+            for r in evidence_rows(s, {"oof": ev.evidence})]
+    print("Published models on these candles (out of sample for each model):")
+    print(render_rows(EVIDENCE_HEADER, rows))
+    print("\nPortfolio backtest, rules-only vs ML:")
+    print(render_rows(BACKTEST_HEADER, backtest_rows(result.backtests)))
+    summary = json_summary(result)
+    for strategy, ev in summary["strategies"].items():
+        fixed, model = ev["exits"]["fixed"], ev["exits"]["model"]
+        print(f"{strategy} exits on the rule's setups: fixed {_pct(fixed['capital_return_frac'])}"
+              f" vs model {_pct(model['capital_return_frac'])} of committed capital "
+              f"({fixed['trades']} / {model['trades']} trades)")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(_finite(summary), indent=2, default=str), "utf-8")
+        print(f"json:   {args.json}")
+    if args.reports is not None:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        path = write_evaluation_report(args.reports / "evaluate" / stamp, result, summary)
+        print(f"report: {path}")
+    return 0
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None or v != v else f"{100 * float(v):+.2f}%"
+
+
+def _finite(value: Any) -> Any:
+    """Strict JSON: NaN and infinities become ``null``."""
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def run_journal_compare(args: argparse.Namespace) -> int:
@@ -143,7 +264,11 @@ def _default_btc(candle_sets: dict[str, Any]) -> str:
     for quote in sorted(quotes):
         if f"BTC-{quote}" in candle_sets:
             return f"BTC-{quote}"
-    raise SystemExit("no BTC pair in the data; pass --btc-pair (BTC regime needs it)")
+    raise UsageError("no BTC pair in the data; pass --btc-pair (the BTC regime needs it)")
+
+
+USER_ERRORS = (UsageError, CandleDataError, ArtifactError, FileNotFoundError)
+"""Errors that are the input's fault: one line, exit 2."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,10 +280,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    commands = {"journal-compare": run_journal_compare, "evaluate": run_evaluate,
+                "train": run_train}
     try:
-        if args.command == "journal-compare":
-            return run_journal_compare(args)
-        return run_train(args)
+        return commands[args.command or "train"](args)
+    except USER_ERRORS as exc:
+        if args.debug:
+            log.exception("training failed")
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception:
         log.exception("training failed")
         return 1

@@ -71,9 +71,14 @@ class TradeStats:
     Attributes:
         trades: count.
         win_rate: share with net return > 0.
-        expectancy_frac: mean net return per trade, fraction of the position.
+        expectancy_frac: mean net return per trade, fraction of the position (every trade
+            counts the same: a DCA grid with one level filled weighs as much as a full one).
         profit_factor: gross profit / gross loss in quote (inf with no loss, NaN when empty).
         net_pnl_quote: summed net PnL in quote.
+        committed_quote: summed quote the entries committed (the filled cost); NaN when not
+            given.
+        capital_return_frac: ``net_pnl_quote / committed_quote``, the capital-weighted
+            expectancy: what a unit of committed capital earned (NaN when nothing committed).
     """
 
     trades: int
@@ -81,23 +86,30 @@ class TradeStats:
     expectancy_frac: float
     profit_factor: float
     net_pnl_quote: float
+    committed_quote: float = float("nan")
+    capital_return_frac: float = float("nan")
 
     def to_dict(self) -> dict[str, float]:
         """JSON-ready dict."""
         return asdict(self)
 
 
-def trade_stats(net_return_frac: np.ndarray, net_pnl_quote: np.ndarray) -> TradeStats:
-    """Summarise trades given per-trade net return fractions and net PnL in quote."""
+def trade_stats(net_return_frac: np.ndarray, net_pnl_quote: np.ndarray,
+                committed_quote: np.ndarray | None = None) -> TradeStats:
+    """Summarise trades given per-trade net return fractions, net PnL and (optionally) the
+    quote each committed; all shape (n,)."""
     r = np.asarray(net_return_frac, dtype="float64")
     pnl = np.asarray(net_pnl_quote, dtype="float64")
     nan = float("nan")
     if r.size == 0:
-        return TradeStats(0, nan, nan, nan, 0.0)
+        return TradeStats(0, nan, nan, nan, 0.0, 0.0 if committed_quote is not None else nan)
     gross_win = float(pnl[pnl > 0].sum())
     gross_loss = float(-pnl[pnl < 0].sum())
     pf = gross_win / gross_loss if gross_loss > 0 else (float("inf") if gross_win > 0 else nan)
-    return TradeStats(int(r.size), float((r > 0).mean()), float(r.mean()), pf, float(pnl.sum()))
+    committed = nan if committed_quote is None else float(np.sum(committed_quote))
+    capital = float(pnl.sum()) / committed if committed > 0 else nan
+    return TradeStats(int(r.size), float((r > 0).mean()), float(r.mean()), pf, float(pnl.sum()),
+                      committed, capital)
 
 
 
@@ -109,9 +121,11 @@ class EvalMetrics:
     Attributes:
         setups: filled, resolved setups evaluated.
         base_win_rate: share of them that won under the rules-only exits.
-        auc, brier, calibration_error: of the calibrated confidence.
-        precision_at_threshold: win rate of setups with confidence >= threshold (NaN if none).
-        approved: how many passed the threshold.
+        auc: ROC AUC of the model's score (raw probability within one model, its rank across
+            models), not of the calibrated step function, so ties do not flatter or hide it.
+        brier, calibration_error: of the calibrated confidence (NaN where none).
+        precision_at_threshold: win rate of the setups the rule took (NaN if none).
+        approved: how many the decision rule took.
         all_setups, ml_approved: :class:`TradeStats` of every setup vs the approved ones.
     """
 
@@ -135,23 +149,31 @@ class EvalMetrics:
 
 def evaluate(
     win: np.ndarray,
+    score: np.ndarray,
     confidence: np.ndarray,
+    take: np.ndarray,
     net_return_frac: np.ndarray,
     net_pnl_quote: np.ndarray,
-    threshold: float,
+    committed_quote: np.ndarray,
 ) -> EvalMetrics:
-    """Metrics of one slice. All arrays shape (n,); ``confidence`` calibrated in [0, 1]."""
+    """Metrics of one slice. All arrays shape (n,): ``score`` the model's ranking score,
+    ``confidence`` calibrated in [0, 1] (NaN where not calibrated), ``take`` the rule's
+    decision, ``committed_quote`` the filled cost of each setup."""
     y = np.asarray(win, dtype=bool)
     c = np.asarray(confidence, dtype="float64")
-    approved = c >= threshold
+    approved = np.asarray(take, dtype=bool)
+    has_c = ~np.isnan(c)
+    r = np.asarray(net_return_frac, dtype="float64")
+    pnl = np.asarray(net_pnl_quote, dtype="float64")
+    q = np.asarray(committed_quote, dtype="float64")
     return EvalMetrics(
         setups=int(y.size),
         base_win_rate=float(y.mean()) if y.size else float("nan"),
-        auc=auc(y, c),
-        brier=brier(y, c),
-        calibration_error=calibration_error(y, c),
+        auc=auc(y, score),
+        brier=brier(y[has_c], c[has_c]),
+        calibration_error=calibration_error(y[has_c], c[has_c]),
         precision_at_threshold=float(y[approved].mean()) if approved.any() else float("nan"),
         approved=int(approved.sum()),
-        all_setups=trade_stats(net_return_frac, net_pnl_quote),
-        ml_approved=trade_stats(net_return_frac[approved], net_pnl_quote[approved]),
+        all_setups=trade_stats(r, pnl, q),
+        ml_approved=trade_stats(r[approved], pnl[approved], q[approved]),
     )

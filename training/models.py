@@ -1,7 +1,10 @@
 """XGBoost model fitting with fixed, documented hyper-parameters.
 
-Nothing is tuned: with no search there is nothing for the evaluation to overfit. Shallow trees,
-a low learning rate and row/column subsampling suit a few thousand noisy setups.
+Nothing is searched: with no search there is nothing for the evaluation to overfit. Shallow
+trees, a low learning rate and row/column subsampling suit a few thousand noisy setups. The
+classifier stops early on an inner, time-ordered validation slice (the newest part of its own
+training window, purged): with fixed 200 rounds depth-3 trees reached train AUC 0.86-1.00 per
+fold against 0.50-0.56 out of fold, i.e. they memorised.
 """
 
 from __future__ import annotations
@@ -23,15 +26,22 @@ BASE_PARAMS: Final[dict[str, object]] = {
     "tree_method": "hist",
 }
 ROUNDS: Final = 200
+EARLY_STOPPING_ROUNDS: Final = 25
+"""Rounds without a better validation log-loss before the classifier stops."""
 
 
-def fit_classifier(x: np.ndarray, win: np.ndarray, columns: list[str]) -> xgb.Booster:
+def fit_classifier(x: np.ndarray, win: np.ndarray, columns: list[str],
+                   x_val: np.ndarray | None = None,
+                   win_val: np.ndarray | None = None) -> xgb.Booster:
     """Binary take/skip classifier: P(net return after fees > 0).
 
     Args:
         x: inputs, shape (n, len(columns)), float64 (NaN allowed: XGBoost routes it).
         win: shape (n,), bool outcomes.
         columns: input names, stored in the model.
+        x_val, win_val: an inner validation slice (newer than every training row); when
+            given, boosting stops after :data:`EARLY_STOPPING_ROUNDS` rounds without a better
+            validation log-loss and the model keeps the best round's trees.
 
     Raises:
         ValueError: fewer than 2 rows or a single class.
@@ -40,7 +50,13 @@ def fit_classifier(x: np.ndarray, win: np.ndarray, columns: list[str]) -> xgb.Bo
     if y.size < 2 or y.min() == y.max():
         raise ValueError(f"classifier needs both outcomes; got {y.size} rows, {y.sum():.0f} wins")
     params = {**BASE_PARAMS, "objective": "binary:logistic", "eval_metric": "logloss"}
-    return xgb.train(params, xgb.DMatrix(x, label=y, feature_names=columns), ROUNDS)
+    train = xgb.DMatrix(x, label=y, feature_names=columns)
+    if x_val is None or win_val is None or len(win_val) == 0:
+        return xgb.train(params, train, ROUNDS)
+    val = xgb.DMatrix(x_val, label=np.asarray(win_val, dtype="float64"), feature_names=columns)
+    booster = xgb.train(params, train, ROUNDS, evals=[(val, "val")],
+                        early_stopping_rounds=EARLY_STOPPING_ROUNDS, verbose_eval=False)
+    return booster[: booster.best_iteration + 1]
 
 
 def fit_regressor(x: np.ndarray, target: np.ndarray, columns: list[str]) -> xgb.Booster:

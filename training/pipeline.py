@@ -39,6 +39,7 @@ class StrategyRun:
         scoring: bounds and threshold the artifact is served with.
         label_config: the label replay settings used.
         artifact: folder of the written artifact (``None`` when not written).
+        published: whether ``current`` now points at ``artifact``.
     """
 
     dataset: SetupDataset
@@ -46,6 +47,7 @@ class StrategyRun:
     scoring: ScoringConfig
     label_config: LabelConfig
     artifact: Path | None
+    published: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +79,19 @@ def train_all(
     models_dir: Path | None,
     n_folds: int = 5,
     progress: bool = True,
+    publish_mode: str = "gate",
+    null_run: bool = True,
 ) -> TrainingRun:
     """Train every strategy; write artifacts under ``models_dir`` unless it is ``None``.
 
-    A strategy with too few setups on this data is skipped, logged and listed in
-    ``TrainingRun.skipped``; its previous artifact, if any, stays published.
+    Every trained version is written; ``current`` moves to it only as ``publish_mode`` allows
+    (``"gate"``: when it passes the promotion gate, ``"always"``, ``"never"``; see
+    :func:`training.artifact_writer.write_artifact`). A strategy with too few setups on this
+    data is skipped, logged and listed in ``TrainingRun.skipped``; its previous artifact, if
+    any, stays published.
 
     Raises:
-        ValueError: the BTC pair is missing.
+        ValueError: the BTC pair is missing, or an unknown ``publish_mode``.
     """
     features = compute_pair_features(candle_sets, btc_pair)
     runs: dict[StrategyName, StrategyRun] = {}
@@ -94,15 +101,17 @@ def train_all(
         label_config = label_config_for(scoring)
         try:
             ds = build_dataset(strategy, features, fees=fees, label_config=label_config)
-            result = train_strategy(ds, scoring, n_folds=n_folds)
+            result = train_strategy(ds, scoring, n_folds=n_folds, null_run=null_run)
         except TooFewSetupsError as exc:
             log.warning("%s: not trained: %s", strategy, exc)
             skipped[strategy] = str(exc)
             continue
-        folder = None
+        folder, published = None, False
         if models_dir is not None:
             provenance = data_provenance(candle_sets, ds, fees, label_config)
-            folder = write_artifact(models_dir, ds, result, scoring, provenance)
-            log.info("%s: artifact %s", strategy, folder)
-        runs[strategy] = StrategyRun(ds, result, scoring, label_config, folder)
+            folder, published = write_artifact(models_dir, ds, result, scoring, provenance,
+                                               publish_mode=publish_mode)
+            log.info("%s: artifact %s (%s)", strategy, folder,
+                     "published as current" if published else "not published")
+        runs[strategy] = StrategyRun(ds, result, scoring, label_config, folder, published)
     return TrainingRun(candle_sets, btc_pair, features, fees, runs, skipped)

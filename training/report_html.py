@@ -32,6 +32,7 @@ from training.backtest import BacktestResult
 from training.backtest.stats import trade_stats as backtest_trade_stats
 from training.metrics import EvalMetrics, reliability_curve, trade_stats
 from training.pipeline import StrategyRun, TrainingRun
+from training.report_evidence import evidence_section
 
 SLICES: Final[tuple[tuple[str, str], ...]] = (
     ("oof", "Out-of-sample (walk-forward test folds)"),
@@ -192,12 +193,12 @@ def _usable(sr: StrategyRun) -> np.ndarray[Any, np.dtype[np.bool_]]:
 
 def _label_rows(sr: StrategyRun, slice_name: str, mode: str) -> pd.DataFrame:
     """The label rows the walk-forward evaluated for a slice: tested (or quarantined), usable
-    rows; ML keeps those whose confidence reached the threshold (as :mod:`training.train`)."""
+    rows; ML keeps those the ex-ante decision rule took (as :mod:`training.train`)."""
     oof = sr.result.oof
     fold = oof["fold"].to_numpy()
     rows = _usable(sr) & ((fold > 0) if slice_name == "oof" else (fold == -1))
     if mode == "ml":
-        rows &= oof["confidence"].to_numpy() >= sr.scoring.confidence_threshold
+        rows &= oof["take"].to_numpy(dtype=bool)
     frame = sr.dataset.frame.loc[rows].copy()
     frame["strategy"] = sr.dataset.strategy
     frame["confidence"] = oof.loc[rows, "confidence"]
@@ -231,7 +232,8 @@ def _stats(run: TrainingRun, backtests: Backtests | None, scope: str, mode: str,
     if rows is None:
         return None
     return trade_stats(rows["net_return_frac"].to_numpy(float),
-                       rows["net_pnl_quote"].to_numpy(float)).to_dict()
+                       rows["net_pnl_quote"].to_numpy(float),
+                       rows["filled_quote"].to_numpy(float)).to_dict()
 
 
 def _quote(run: TrainingRun) -> str:
@@ -267,8 +269,8 @@ def _header(run: TrainingRun, backtests: Backtests | None) -> str:
         ("Quarantine from", fmt_utc(min(q_starts)) if q_starts else DASH),
         ("Fees (labels)", f"maker {run.fees.maker_frac * 100:.2f} %, "
                           f"taker {run.fees.taker_frac * 100:.2f} %"),
-        ("ML thresholds", ", ".join(f"{s} {sr.scoring.confidence_threshold:.2f}"
-                                    for s, sr in run.strategies.items())),
+        ("Decision rules", ", ".join(f"{s} top {100 * sr.result.rule.keep_frac:.0f} %"
+                                     for s, sr in run.strategies.items())),
         ("Generated", fmt_utc(time.time())),
     ]
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in facts)
@@ -471,10 +473,11 @@ def _calibration(run: TrainingRun, figs: _Figures) -> str:
         oof, q = _label_rows(sr, "oof", "rules"), _label_rows(sr, "quarantine", "rules")
         bins = reliability_curve(oof["win"].to_numpy(bool), oof["confidence"].to_numpy(float))
         q_bins = reliability_curve(q["win"].to_numpy(bool), q["confidence"].to_numpy(float))
-        png = plots.reliability_figure(strategy, bins, sr.scoring.confidence_threshold, q_bins)
-        raw_folds = [str(f["fold"]) for f in res.fold_metrics if not f.get("calibrated", True)]
-        note = (f" Fold {', '.join(raw_folds)} scored with raw probabilities (no earlier fold to "
-                "calibrate on)." if raw_folds else "")
+        cut = float(res.calibration.apply(res.rule.min_rank))
+        png = plots.reliability_figure(strategy, bins, cut, q_bins)
+        warm = [str(f["fold"]) for f in res.fold_metrics if not f.get("ex_ante_rule", True)]
+        note = (f" Fold {', '.join(warm)}: no ex-ante rule or calibration yet (too few earlier "
+                "out-of-fold setups); it only feeds later folds." if warm else "")
         caption = (f"<b>{_e(strategy)}</b> · out-of-fold: {_metric_line(res.overall)}<br>"
                    f"quarantine: {_metric_line(res.quarantine)}. Numbers on the points are setups "
                    f"per bin.{_e(note)}")
@@ -553,13 +556,14 @@ def _folds(run: TrainingRun) -> str:
             cells = _fold_cells("quarantine", q_window, fmt_int(final_rows),
                                 res.quarantine.to_dict())
             rows.append(f'<tr class="quar">{cells}</tr>')
-        parts.append(f"<h3>{_e(strategy)} <small>threshold "
-                     f"{sr.scoring.confidence_threshold:.2f}</small></h3>")
+        parts.append(f"<h3>{_e(strategy)} <small>published rule: top "
+                     f"{100 * res.rule.keep_frac:.0f} % by score rank</small></h3>")
         parts.append(_table(FOLD_HEAD, rows, "folds"))
     parts.append(_caption(
         "Per-setup label statistics (each setup alone, no shared capital) "
         f"{_e(_fee_note(run))}. Base win = share of setups that won under the rules-only exits; "
-        "Prec@thr = win rate of setups at or above the ML threshold; Exp = mean net return per "
+        "Prec@thr = win rate of the setups the fold's ex-ante rule took; AUC of the raw score per "
+        "fold, of the score rank over all folds; Exp = mean net return per "
         "trade; PF = profit factor; all = every setup, ML = the approved ones. Quarantine row: "
         "the published model scored once on the newest 30 days; train rows = its training "
         "set.") + "</section>")
@@ -656,6 +660,7 @@ def write_html_report(
     scopes = _scopes(run, backtests)
     builders: list[Callable[[], str]] = [
         lambda: _headline(run, backtests, scopes),
+        lambda: evidence_section(run),
         lambda: _equity(run, backtests, scopes, figs),
         lambda: _exit_reasons(run, backtests, scopes, figs),
         lambda: _per_pair(run, backtests, scopes),

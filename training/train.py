@@ -1,27 +1,43 @@
-"""Walk-forward training and evaluation of one strategy's model set.
+"""Walk-forward training and evaluation of one strategy's model set, scored the way the
+published model will score.
 
-Per fold: fit the classifier and the three exit regressors on the purged past, predict the
-test block. Calibration for fold k is fitted on the (purged) out-of-fold predictions of folds
-before k, so no calibrated confidence ever saw its own outcome; fold 1 has no earlier folds and
-is reported with raw probabilities. The published model trains on every row resolved before
-the quarantine; its calibration uses all out-of-fold predictions; it then scores the
-quarantined newest 30 days once.
+Every model — each fold's and the published one — is fitted the same way
+(:func:`fit_model_set`): the classifier on its training rows minus an inner, time-ordered
+validation slice (the newest :data:`VAL_FRAC` of its window, purged by the embargo), stopping
+early on that slice, whose scores become the model's rank reference; the exit regressors on
+all its training rows.
+
+Fold ``k`` is then scored exactly as the published model scores new candles: raw score ->
+rank under its own reference -> calibrated confidence (Platt on pooled ``(rank, win)`` of
+earlier folds) -> take/skip by a rule whose share was chosen on earlier folds
+(:func:`training.decision.choose_keep`). Earlier means tested before fold ``k`` with labels
+resolved before its test start minus the embargo. A fold with fewer than
+:data:`training.decision.MIN_RULE_ROWS` such rows has no ex-ante rule: its scores count for AUC
+and feed later folds, but it is not in the "approved vs all" figures (``fold`` 0 in ``oof``,
+``scored_fold`` k). The published model's calibration and rule use every out-of-fold row; it
+then scores the quarantined newest 30 days once.
+
+A null run repeats the walk-forward with each setup's inputs replaced by those of the setup
+half the table away in time (labels untouched): the AUC it reaches is what chance gives here.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from ml_signals.scoring.calibration import IsotonicCalibration
+from ml_signals.scoring.calibration import PlattCalibration
 from ml_signals.scoring.config import ScoringConfig
+from ml_signals.scoring.rule import DecisionRule
 from training.dataset import SetupDataset
-from training.metrics import EvalMetrics, evaluate
+from training.decision import MIN_RULE_ROWS, GateVerdict, choose_keep, judge
+from training.evaluation import SelectionEvidence, selection_evidence
+from training.metrics import EvalMetrics, auc, evaluate
 from training.models import fit_classifier, fit_regressor, predict
 from training.walkforward import WalkForwardPlan, plan_walk_forward
 
@@ -32,12 +48,33 @@ REGRESSION_TARGETS = {
     "stop_loss": "best_stop_loss_frac",
     "hold": "best_hold_s",
 }
-MIN_TRAIN_ROWS = 30
+MIN_TRAIN_ROWS: Final = 30
+VAL_FRAC: Final = 0.2
+"""Newest share of a model's training window held out for early stopping and its reference."""
+MIN_VAL_ROWS: Final = 30
 
 
 class TooFewSetupsError(ValueError):
     """A strategy has too few labelled setups (or a single outcome) to train on this data."""
-MIN_CALIBRATION_ROWS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSet:
+    """One fitted model set.
+
+    Attributes:
+        models: boosters by role (classifier, take_profit, stop_loss, hold).
+        rule: rank reference from the validation slice (``keep_frac`` still the default).
+        train_auc: the classifier's AUC on the rows it was fitted on (in-sample).
+        rounds: boosting rounds the classifier kept.
+        label_end_s: latest label end among the rows it saw (fit and validation).
+    """
+
+    models: dict[str, xgb.Booster]
+    rule: DecisionRule
+    train_auc: float
+    rounds: int
+    label_end_s: int
 
 
 @dataclass
@@ -47,27 +84,38 @@ class TrainResult:
     Attributes:
         strategy: detector name.
         plan: the walk-forward split.
-        models: the published boosters by role (classifier, take_profit, stop_loss, hold).
-        calibration: isotonic calibration fitted on all out-of-fold predictions.
-        oof: per-row out-of-fold predictions: ``fold`` (k, -1 for the quarantine, 0 never
-            tested), ``raw`` and calibrated ``confidence``, the regressors' ``take_profit``,
-            ``stop_loss`` (fractions) and ``hold`` (s), and ``model_train_end_s``: the latest
-            label end among the rows that trained the scoring model (always before the row's
-            decision time minus the embargo). NaN / -1 where a row was never tested; quarantine
-            rows carry the published model's scores.
-        fold_metrics: metrics per fold; ``overall`` over all tested rows; ``quarantine``.
+        models: the published boosters by role.
+        calibration: Platt map from rank to P(win), fitted on all out-of-fold rows.
+        rule: the published decision rule (the published model's reference, share chosen on
+            all out-of-fold rows).
+        oof: per row: ``fold`` (k for a fold scored with an ex-ante rule, -1 quarantine, 0
+            otherwise), ``scored_fold`` (k for any fold that scored it), ``raw``, ``rank``,
+            ``min_rank``, ``confidence``, ``take``, the regressors' ``take_profit``,
+            ``stop_loss`` (fractions) and ``hold`` (s), and ``model_train_end_s``.
+        fold_metrics: per fold: raw-score AUC, train AUC, rounds, rule share, metrics.
+        overall, quarantine: :class:`EvalMetrics` of the ex-ante out-of-fold rows and of the
+            quarantine.
+        evidence: ``oof`` / ``quarantine`` / ``null`` :class:`SelectionEvidence`, plus
+            ``pooled_auc`` figures over every scored out-of-fold row.
+        verdict: the promotion gate's verdict.
         trainable: mask of rows usable as labels (filled and resolved).
+        final_label_end_s: latest label end the published model saw (UTC seconds); setups
+            decided after it are out of sample for it.
     """
 
     strategy: str
     plan: WalkForwardPlan
     models: dict[str, xgb.Booster]
-    calibration: IsotonicCalibration
+    calibration: PlattCalibration
+    rule: DecisionRule
     oof: pd.DataFrame
     fold_metrics: list[dict[str, Any]] = field(default_factory=list)
     overall: EvalMetrics | None = None
     quarantine: EvalMetrics | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    verdict: GateVerdict | None = None
     trainable: np.ndarray | None = None
+    final_label_end_s: int = -1
 
 
 def trainable_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -81,14 +129,115 @@ def trainable_rows(frame: pd.DataFrame) -> np.ndarray:
     )
 
 
-def _fit_set(ds: SetupDataset, rows: np.ndarray) -> dict[str, xgb.Booster]:
+def fit_model_set(ds: SetupDataset, rows: np.ndarray, x: np.ndarray, embargo_s: int,
+                  regressors: bool = True) -> ModelSet:
+    """Fit one model set on ``rows`` (see the module docstring).
+
+    Args:
+        ds: the dataset (labels, decision and label-end times).
+        rows: boolean mask of the training rows.
+        x: the input matrix of every dataset row, shape (n, len(ds.input_columns)).
+        embargo_s: purge gap between fit rows' label ends and the validation start.
+        regressors: also fit the exit regressors (the null run does not need them).
+
+    Raises:
+        TooFewSetupsError: too few rows, or one outcome only, in the fit or validation part.
+    """
+    frame = ds.frame
     cols = list(ds.input_columns)
-    x = ds.inputs(rows)
-    sub = ds.frame.loc[rows]
-    models = {"classifier": fit_classifier(x, sub["win"].to_numpy(dtype=bool), cols)}
-    for role, target in REGRESSION_TARGETS.items():
-        models[role] = fit_regressor(x, sub[target].to_numpy(dtype="float64"), cols)
-    return models
+    win = frame["win"].to_numpy(dtype=bool)
+    decision = frame["decision_s"].to_numpy(dtype="int64")
+    label_end = frame["label_end_s"].to_numpy(dtype="int64")
+    if rows.sum() < MIN_TRAIN_ROWS + MIN_VAL_ROWS:
+        raise TooFewSetupsError(f"{ds.strategy}: {int(rows.sum())} training rows")
+    val_start = int(np.quantile(decision[rows], 1.0 - VAL_FRAC))
+    val = rows & (decision >= val_start)
+    fit = rows & (label_end < val_start - embargo_s)
+    for name, part, need in (("fit", fit, MIN_TRAIN_ROWS), ("validation", val, MIN_VAL_ROWS)):
+        if part.sum() < need or win[part].all() or not win[part].any():
+            raise TooFewSetupsError(f"{ds.strategy}: {name} part has {int(part.sum())} rows "
+                                    f"({int(win[part].sum())} wins); need {need} of both kinds")
+    clf = fit_classifier(x[fit], win[fit], cols, x[val], win[val])
+    reference = predict(clf, x[val], cols)
+    try:
+        rule = DecisionRule.from_scores(reference)
+    except ValueError as exc:
+        raise TooFewSetupsError(f"{ds.strategy}: {exc} (the classifier learned nothing)") \
+            from None
+    models = {"classifier": clf}
+    if regressors:
+        for role, target in REGRESSION_TARGETS.items():
+            models[role] = fit_regressor(x[rows], frame.loc[rows, target].to_numpy("float64"),
+                                         cols)
+    return ModelSet(models, rule, auc(win[fit], predict(clf, x[fit], cols)),
+                    clf.num_boosted_rounds(), int(label_end[rows].max()))
+
+
+@dataclass
+class _Walk:
+    """Arrays filled by one walk-forward pass (see ``TrainResult.oof``)."""
+
+    fold: np.ndarray
+    scored_fold: np.ndarray
+    raw: np.ndarray
+    rank: np.ndarray
+    min_rank: np.ndarray
+    confidence: np.ndarray
+    take: np.ndarray
+    train_end: np.ndarray
+    preds: dict[str, np.ndarray]
+    fold_metrics: list[dict[str, Any]]
+
+    @classmethod
+    def empty(cls, n: int) -> _Walk:
+        nan = lambda: np.full(n, np.nan)  # noqa: E731
+        return cls(np.zeros(n, "int64"), np.zeros(n, "int64"), nan(), nan(), nan(), nan(),
+                   np.zeros(n, bool), np.full(n, -1, "int64"),
+                   {role: nan() for role in REGRESSION_TARGETS}, [])
+
+
+def _walk_forward(ds: SetupDataset, plan: WalkForwardPlan, usable: np.ndarray, x: np.ndarray,
+                  embargo_s: int, regressors: bool = True) -> _Walk:
+    """Score every fold ex ante (module docstring)."""
+    frame = ds.frame
+    cols = list(ds.input_columns)
+    win = frame["win"].to_numpy(dtype=bool)
+    pnl = frame["net_pnl_quote"].to_numpy(dtype="float64")
+    quote = frame["filled_quote"].to_numpy(dtype="float64")
+    label_end = frame["label_end_s"].to_numpy(dtype="int64")
+    w = _Walk.empty(len(frame))
+    for fold in plan.folds:
+        train, test = fold.train & usable, fold.test
+        if not (test & usable).any():
+            continue
+        try:
+            ms = fit_model_set(ds, train, x, embargo_s, regressors)
+        except TooFewSetupsError as exc:
+            log.info("%s fold %d: skipped (%s)", ds.strategy, fold.index, exc)
+            continue
+        w.raw[test] = predict(ms.models["classifier"], x[test], cols)
+        w.rank[test] = ms.rule.rank(w.raw[test])
+        for role in REGRESSION_TARGETS if regressors else ():
+            w.preds[role][test] = predict(ms.models[role], x[test], cols)
+        w.train_end[test] = ms.label_end_s
+        prior = (w.scored_fold > 0) & usable & (label_end < fold.test_start_s - embargo_s)
+        w.scored_fold[test] = fold.index
+        keep = None
+        if prior.sum() >= MIN_RULE_ROWS and win[prior].any() and not win[prior].all():
+            calibration = PlattCalibration.fit(w.rank[prior], win[prior])
+            keep = choose_keep(w.rank[prior], pnl[prior], quote[prior])
+            w.confidence[test] = calibration.apply(w.rank[test])
+            w.min_rank[test] = 1.0 - keep
+            w.take[test] = w.rank[test] >= 1.0 - keep - 1e-12
+            w.fold[test] = fold.index
+        rows = test & usable
+        w.fold_metrics.append({
+            "fold": fold.index, "test_start_s": fold.test_start_s, "test_end_s": fold.test_end_s,
+            "train_rows": int(train.sum()), "rounds": ms.rounds, "train_auc": ms.train_auc,
+            "ex_ante_rule": keep is not None, "keep_frac": keep, "rule_fitted_on": int(prior.sum()),
+            **_metrics(frame, rows, w.raw, w.confidence, w.take).to_dict(),
+        })
+    return w
 
 
 def train_strategy(
@@ -97,116 +246,102 @@ def train_strategy(
     n_folds: int = 5,
     embargo_s: int = 86_400,
     quarantine_s: int = 30 * 86_400,
+    null_run: bool = True,
 ) -> TrainResult:
-    """Run the walk-forward, then fit and calibrate the published model set.
+    """Run the walk-forward (and its null), fit the published model set, judge it.
+
+    ``scoring`` is accepted for symmetry with the artifact (bounds are applied when scores
+    become :class:`~ml_signals.scoring.score.Score`); the take/skip rule is learned here.
 
     Raises:
-        TooFewSetupsError: too few usable setups to train (fewer than 30 before the
-            quarantine, or a single outcome class).
+        TooFewSetupsError: too few usable setups to train (fewer than 60 before the
+            quarantine, or a single outcome class, in the fit or validation part).
     """
+    del scoring  # the rule is learned; bounds apply at scoring time
     frame = ds.frame
     usable = trainable_rows(frame)
-    plan = plan_walk_forward(
-        frame["decision_s"].to_numpy(),
-        frame["label_end_s"].to_numpy(),
-        ds.data_end_s,
-        n_folds,
-        embargo_s,
-        quarantine_s,
-    )
+    plan = plan_walk_forward(frame["decision_s"].to_numpy(), frame["label_end_s"].to_numpy(),
+                             ds.data_end_s, n_folds, embargo_s, quarantine_s)
+    x = ds.inputs()
     cols = list(ds.input_columns)
-    n = len(frame)
-    fold_of = np.zeros(n, dtype="int64")
-    raw = np.full(n, np.nan)
-    conf = np.full(n, np.nan)
-    label_end = frame["label_end_s"].to_numpy()
-    fold_metrics: list[dict[str, Any]] = []
-    preds = {role: np.full(n, np.nan) for role in REGRESSION_TARGETS}
-    train_end = np.full(n, -1, dtype="int64")
-    for fold in plan.folds:
-        train = fold.train & usable
-        test = fold.test  # every setup of the block is scored; metrics use the usable ones
-        if train.sum() < MIN_TRAIN_ROWS or not (test & usable).any() or _one_class(frame, train):
-            log.info("%s fold %d: skipped (%d train, %d test rows)", ds.strategy, fold.index,
-                     int(train.sum()), int(test.sum()))
-            continue
-        fold_models = _fit_set(ds, train)
-        x_test = ds.inputs(test)
-        fold_raw = predict(fold_models["classifier"], x_test, cols)
-        for role in REGRESSION_TARGETS:
-            preds[role][test] = predict(fold_models[role], x_test, cols)
-        prior = (fold_of > 0) & usable & (label_end < fold.test_start_s - embargo_s)
-        calibrated = _calibrate(raw[prior], frame.loc[prior, "win"].to_numpy(bool), fold_raw)
-        raw[test], conf[test], fold_of[test] = fold_raw, calibrated, fold.index
-        train_end[test] = int(label_end[train].max())
-        m = _evaluate(frame, test & usable, conf, scoring.confidence_threshold)
-        fold_metrics.append(
-            {
-                "fold": fold.index,
-                "test_start_s": fold.test_start_s,
-                "test_end_s": fold.test_end_s,
-                "train_rows": int(train.sum()),
-                "calibrated": bool(calibrated is not fold_raw),
-                **m.to_dict(),
-            }
-        )
-    tested = (fold_of > 0) & usable
-    overall = _evaluate(frame, tested, conf, scoring.confidence_threshold) if tested.any() else None
+    walk = _walk_forward(ds, plan, usable, x, embargo_s)
 
     final_rows = plan.final_train & usable
-    if final_rows.sum() < MIN_TRAIN_ROWS or _one_class(frame, final_rows):
+    try:
+        final = fit_model_set(ds, final_rows, x, embargo_s)
+    except TooFewSetupsError as exc:
         raise TooFewSetupsError(
             f"{ds.strategy}: only {int(final_rows.sum())} usable setups before the quarantine "
-            f"(need {MIN_TRAIN_ROWS} with wins and losses); add pairs or history"
-        )
-    models = _fit_set(ds, final_rows)
-    if tested.sum() >= MIN_CALIBRATION_ROWS and not _one_class(frame, tested):
-        calibration = IsotonicCalibration.fit(raw[tested], frame.loc[tested, "win"].to_numpy(bool))
+            f"({exc}); add pairs or history") from None
+    win = frame["win"].to_numpy(dtype=bool)
+    pooled = (walk.scored_fold > 0) & usable
+    if pooled.sum() >= MIN_RULE_ROWS and win[pooled].any() and not win[pooled].all():
+        calibration = PlattCalibration.fit(walk.rank[pooled], win[pooled])
+        keep = choose_keep(walk.rank[pooled], frame.loc[pooled, "net_pnl_quote"].to_numpy(float),
+                           frame.loc[pooled, "filled_quote"].to_numpy(float))
     else:
-        log.warning("%s: too few out-of-fold rows to calibrate; identity calibration", ds.strategy)
-        calibration = IsotonicCalibration((0.0, 1.0), (0.0, 1.0))
+        log.warning("%s: %d out-of-fold rows; base-rate calibration and the default rule",
+                    ds.strategy, int(pooled.sum()))
+        base = float(win[final_rows].mean())
+        calibration = PlattCalibration(0.0, float(np.log(base / (1 - base))), 0)
+        keep = 0.5
+    rule = final.rule.with_keep(keep, int(pooled.sum()))
 
     q = plan.quarantine
-    quarantine = None
-    if (q & usable).any():
-        x_q = ds.inputs(q)
-        q_raw = predict(models["classifier"], x_q, cols)
-        raw[q], conf[q] = q_raw, calibration.apply(q_raw)
+    if q.any():
+        walk.raw[q] = predict(final.models["classifier"], x[q], cols)
+        walk.rank[q] = rule.rank(walk.raw[q])
+        walk.confidence[q] = calibration.apply(walk.rank[q])
+        walk.min_rank[q] = rule.min_rank
+        walk.take[q] = rule.take(walk.rank[q])
         for role in REGRESSION_TARGETS:
-            preds[role][q] = predict(models[role], x_q, cols)
-        fold_of[q] = -1
-        train_end[q] = int(label_end[final_rows].max())
-        quarantine = _evaluate(frame, q & usable, conf, scoring.confidence_threshold)
-    oof = pd.DataFrame(
-        {"fold": fold_of, "raw": raw, "confidence": conf, **preds, "model_train_end_s": train_end},
-        index=frame.index,
-    )
-    return TrainResult(
-        ds.strategy, plan, models, calibration, oof, fold_metrics, overall, quarantine, usable
-    )
+            walk.preds[role][q] = predict(final.models[role], x[q], cols)
+        walk.fold[q] = -1
+        walk.train_end[q] = final.label_end_s
+    ex_ante = (walk.fold > 0) & usable
+    overall = _metrics(frame, ex_ante, walk.rank, walk.confidence, walk.take) \
+        if ex_ante.any() else None
+    quarantine = _metrics(frame, q & usable, walk.rank, walk.confidence, walk.take) \
+        if (q & usable).any() else None
+    evidence: dict[str, Any] = {
+        "oof": _selection(frame, ex_ante, walk),
+        "quarantine": _selection(frame, q & usable, walk) if (q & usable).any() else None,
+        "pooled_auc": _selection(frame, pooled, walk).to_dict(),
+        "train_auc": [m["train_auc"] for m in walk.fold_metrics],
+    }
+    if null_run:
+        shifted = np.roll(x, len(frame) // 2, axis=0)
+        null = _walk_forward(ds, plan, usable, shifted, embargo_s, regressors=False)
+        null_rows = (null.scored_fold > 0) & usable
+        evidence["null"] = _selection(frame, null_rows, null).to_dict()
+        evidence["null_ex_ante"] = _selection(frame, (null.fold > 0) & usable, null).to_dict()
+    verdict = judge(evidence["oof"], evidence["quarantine"])
+    evidence["oof"] = evidence["oof"].to_dict()
+    if evidence["quarantine"] is not None:
+        evidence["quarantine"] = evidence["quarantine"].to_dict()
+    oof = pd.DataFrame({"fold": walk.fold, "scored_fold": walk.scored_fold, "raw": walk.raw,
+                        "rank": walk.rank, "min_rank": walk.min_rank,
+                        "confidence": walk.confidence, "take": walk.take, **walk.preds,
+                        "model_train_end_s": walk.train_end}, index=frame.index)
+    return TrainResult(ds.strategy, plan, final.models, calibration, rule, oof,
+                       walk.fold_metrics, overall, quarantine, evidence, verdict, usable,
+                       final.label_end_s)
 
 
-def _one_class(frame: pd.DataFrame, rows: np.ndarray) -> bool:
-    wins = frame.loc[rows, "win"].to_numpy(dtype=bool)
-    return wins.size == 0 or wins.all() or not wins.any()
+def _selection(frame: pd.DataFrame, rows: np.ndarray, walk: _Walk) -> SelectionEvidence:
+    sub = frame.loc[rows]
+    return selection_evidence(
+        sub["win"].to_numpy(bool), walk.rank[rows], walk.take[rows],
+        sub["net_pnl_quote"].to_numpy(float), sub["filled_quote"].to_numpy(float),
+        sub["net_return_frac"].to_numpy(float), sub["decision_s"].to_numpy("int64"))
 
 
-def _calibrate(prior_raw: np.ndarray, prior_win: np.ndarray, raw: np.ndarray) -> np.ndarray:
-    """Calibrate ``raw`` with isotonic points fitted on earlier folds' predictions, or return
-    ``raw`` itself (the same object) when the earlier folds are too few or one-class."""
-    if prior_raw.size < MIN_CALIBRATION_ROWS or prior_win.all() or not prior_win.any():
-        return raw
-    return IsotonicCalibration.fit(prior_raw, prior_win).apply(raw)
-
-
-def _evaluate(
-    frame: pd.DataFrame, rows: np.ndarray, conf: np.ndarray, threshold: float
-) -> EvalMetrics:
+def _metrics(frame: pd.DataFrame, rows: np.ndarray, score: np.ndarray, confidence: np.ndarray,
+             take: np.ndarray) -> EvalMetrics:
     sub = frame.loc[rows]
     return evaluate(
-        sub["win"].to_numpy(dtype=bool),
-        conf[rows],
+        sub["win"].to_numpy(dtype=bool), score[rows], confidence[rows], take[rows],
         sub["net_return_frac"].to_numpy(dtype="float64"),
         sub["net_pnl_quote"].to_numpy(dtype="float64"),
-        threshold,
+        sub["filled_quote"].to_numpy(dtype="float64"),
     )

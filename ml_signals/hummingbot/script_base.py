@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 _PAIR = re.compile(r"^[A-Z0-9]{2,12}-[A-Z0-9]{2,12}$")
 
 
+StrategySetting = tuple[StrategyName, DetectorConfig, float | None]
+"""``(strategy, detector config, configured confidence threshold or None)``."""
+
+
 def _prompt(text: str) -> dict[str, Any]:
     """``json_schema_extra`` Hummingbot's config prompts read (``create --v2``)."""
     return {"prompt": text, "prompt_on_new": False}
@@ -224,8 +228,9 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
 
     # --- what the subclasses provide --------------------------------------------------------------
 
-    def strategy_settings(self) -> list[tuple[StrategyName, DetectorConfig, float]]:
-        """``(strategy, detector config, confidence threshold)`` per strategy to run."""
+    def strategy_settings(self) -> list[StrategySetting]:
+        """``(strategy, detector config, confidence threshold)`` per strategy to run; a
+        threshold of ``None`` takes setups by the artifact's own decision rule."""
         raise NotImplementedError
 
     def sizing(self) -> live.SizingConfig:

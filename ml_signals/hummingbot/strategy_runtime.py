@@ -540,10 +540,10 @@ def _utc(ts_s: int) -> str:
 def _model_line(engine: live.StrategyEngine, now_s: float) -> str:
     scorer = engine.scorer
     if scorer.rules_only:
-        return f"rules-only (threshold {engine.threshold:.2f} unused)"
+        return "rules-only (every setup taken with the detector's exits)"
     trained = scorer.trained_at_s
     age = "unknown age" if trained is None else f"age {(now_s - trained) / 86400:.1f} days"
-    return f"{scorer.model_version}, {age}, threshold {engine.threshold:.2f}"
+    return f"{scorer.model_version}, {age}, {engine.rule}"
 
 
 def _decimal_field(info: ExecutorInfo, key: str) -> float:

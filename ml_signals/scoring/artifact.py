@@ -6,10 +6,13 @@ Layout, one folder per strategy under a models directory::
     models/<strategy>/<version>/manifest.json  what was trained, on what, how well, file hashes
     models/<strategy>/<version>/classifier.ubj take/skip classifier (XGBoost's own format)
     models/<strategy>/<version>/take_profit.ubj, stop_loss.ubj, hold.ubj   regressors
-    models/<strategy>/<version>/calibration.json isotonic calibration points
+    models/<strategy>/<version>/calibration.json rank -> P(win) map (Platt or isotonic)
+    models/<strategy>/<version>/decision_rule.json the take/skip rule (score reference, keep share)
 
-The manifest's ``files`` map holds the sha256 of every other file; :func:`read_manifest`
-refuses an artifact whose files do not match, so a half-copied or edited artifact never scores.
+The manifest's ``files`` map holds the sha256 of every other file and must list every file the
+scorer reads (:data:`REQUIRED_FILES`); :func:`read_manifest` refuses an artifact with a file
+missing from the map, missing on disk or failing its hash, so a half-copied or edited artifact
+never scores.
 """
 
 from __future__ import annotations
@@ -28,7 +31,12 @@ MODEL_FILES: Final[dict[str, str]] = {
     "hold": "hold.ubj",
 }
 CALIBRATION: Final = "calibration.json"
-SCHEMA_VERSION: Final = 1
+DECISION_RULE: Final = "decision_rule.json"
+REQUIRED_FILES: Final[tuple[str, ...]] = (*MODEL_FILES.values(), CALIBRATION, DECISION_RULE)
+"""Every file the scorer reads; each must be listed and hashed in the manifest."""
+SCHEMA_VERSION: Final = 2
+"""2: rank decision rule, Platt calibration on the rank, gate verdict (1: isotonic on raw
+probabilities with a fixed threshold)."""
 
 
 class ArtifactError(RuntimeError):
@@ -64,8 +72,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     """Load ``manifest.json`` and verify the sha256 of every file it lists.
 
     Raises:
-        ArtifactError: manifest missing or unreadable, schema version unknown, a listed file
-            missing, or a hash mismatch (the message names the file).
+        ArtifactError: manifest missing or unreadable, schema version unknown, a file the
+            scorer reads not listed, a listed file missing, or a hash mismatch (the message
+            names the file and the field).
     """
     path = folder / MANIFEST
     try:
@@ -78,7 +87,14 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise ArtifactError(
             f"{path}: schema_version {manifest.get('schema_version')!r}, expected {SCHEMA_VERSION}"
         )
-    for name, expected in manifest.get("files", {}).items():
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise ArtifactError(f"{path}: field 'files' is missing or not a mapping")
+    unlisted = [name for name in REQUIRED_FILES if name not in files]
+    if unlisted:
+        raise ArtifactError(f"{path}: field 'files' does not list {', '.join(unlisted)}; every "
+                            f"file the scorer reads must be hashed")
+    for name, expected in files.items():
         file = folder / name
         if not file.is_file():
             raise ArtifactError(f"{file} listed in the manifest is missing")
@@ -89,7 +105,13 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def publish(models_dir: Path, strategy: str, version: str) -> None:
-    """Point ``models/<strategy>/current`` at ``version`` (atomic rename of the pointer file)."""
+    """Point ``models/<strategy>/current`` at ``version`` (atomic rename of the pointer file).
+
+    Raises:
+        ArtifactError: ``version`` is not a folder under ``models/<strategy>/``.
+    """
+    if not version or not (models_dir / strategy / version).is_dir():
+        raise ArtifactError(f"{models_dir / strategy / version} is not an artifact folder")
     pointer = models_dir / strategy / CURRENT
     tmp = pointer.with_suffix(".tmp")
     tmp.write_text(version + "\n", encoding="utf-8")

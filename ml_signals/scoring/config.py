@@ -9,14 +9,18 @@ class ScoringConfig(BaseModel):
     """How a model's raw outputs become a :class:`~ml_signals.scoring.score.Score`.
 
     Defaults follow the original plan's ``ML_CONFIG`` targets: take profit 3-15 %, stop loss
-    5-12 %, size multiplier 0.5-1.5x, hold 12-72 hours; confidence threshold 0.60
-    (``TRADING_RULES.entry_conditions.ml_confidence_minimum``; the plan's swing section asks
-    0.65, set per script).
+    5-12 %, size multiplier 0.5-1.5x, hold 12-72 hours.
+
+    ``confidence_threshold``: ``None`` (default) takes setups by the artifact's own decision
+    rule (:class:`~ml_signals.scoring.rule.DecisionRule`, chosen ex ante in the walk-forward).
+    A number overrides it: take when the calibrated confidence reaches it (the plan's
+    ``ml_confidence_minimum`` 0.60, 0.65 for swing); the scorer logs a warning when it does,
+    since a fixed threshold ignores how the model was validated.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    confidence_threshold: float = Field(0.60, ge=0, le=1)
+    confidence_threshold: float | None = Field(None, ge=0, le=1)
     take_profit_min_frac: float = Field(0.03, gt=0)
     take_profit_max_frac: float = Field(0.15, gt=0)
     stop_loss_min_frac: float = Field(0.05, gt=0, lt=1)
@@ -39,25 +43,26 @@ class ScoringConfig(BaseModel):
                 raise ValueError(f"{name}: min {lo} > max {hi}")
         return self
 
-    def size_multiplier(self, confidence: float) -> float:
-        """Position size multiplier from calibrated confidence, piecewise linear and monotone:
-        ``size_min`` at confidence 0, 1.0 at the threshold, ``size_max`` at confidence 1."""
-        t = self.confidence_threshold
-        if confidence >= t:
+    def size_multiplier(self, strength: float, cut: float) -> float:
+        """Position size multiplier, piecewise linear and monotone in the rule's ``strength``
+        (rank or confidence, in [0, 1]): ``size_min`` at 0, 1.0 at ``cut``, ``size_max`` at 1."""
+        t = cut
+        if strength >= t:
             span = 1.0 - t
-            mult = 1.0 + (self.size_max - 1.0) * ((confidence - t) / span if span > 0 else 1.0)
+            mult = 1.0 + (self.size_max - 1.0) * ((strength - t) / span if span > 0 else 1.0)
         else:
-            mult = self.size_min + (1.0 - self.size_min) * (confidence / t if t > 0 else 1.0)
+            mult = self.size_min + (1.0 - self.size_min) * (strength / t if t > 0 else 1.0)
         return float(min(max(mult, self.size_min), self.size_max))
 
 
 DEFAULT_SCORING: dict[str, ScoringConfig] = {
     "dca": ScoringConfig(),
-    "swing": ScoringConfig(confidence_threshold=0.65, stop_loss_min_frac=0.03),
+    "swing": ScoringConfig(stop_loss_min_frac=0.03),
     "channel": ScoringConfig(
         take_profit_min_frac=0.01, stop_loss_min_frac=0.01, stop_loss_max_frac=0.08,
         hold_max_s=48 * 3600,
     ),
 }
-"""Per-strategy defaults: the plan's bounds for DCA; swing takes its own 0.65 threshold and its
-5 % default stop; channel targets scale with the range height, so its bounds are wider."""
+"""Per-strategy defaults: the plan's bounds for DCA; swing's stop may go down to 3 %; channel
+targets scale with the range height, so its bounds are wider. Every strategy takes setups by its
+artifact's decision rule unless a script configures a confidence threshold."""

@@ -12,12 +12,18 @@ class Score:
     Attributes:
         confidence: calibrated probability in [0, 1] that the setup nets a profit after fees;
             ``None`` when no model is loaded (rules-only).
-        take: whether the setup passes the confidence threshold (always True rules-only).
+        take: whether the setup passes the decision rule (the artifact's rank rule, or a
+            configured confidence threshold); always True rules-only.
         take_profit_frac: take profit as a fraction of entry (0.05 = 5 %).
         stop_loss_frac: stop loss as a positive fraction of entry.
         size_multiplier: scales the configured quote size, within [0.5, 1.5].
         expected_hold_s: expected time in the position, seconds.
         model_version: artifact version string, or ``"rules-only"``.
+        strength: what the rule compared, in [0, 1]: the score's rank in the model's reference
+            (artifact rule) or the confidence (configured threshold); ``None`` rules-only.
+        cut: the value ``strength`` had to reach; ``None`` rules-only. Sizing and DCA spacing
+            scale with ``strength`` relative to ``cut``.
+        rule: one-line description of the rule applied (for logs and skip reasons).
     """
 
     confidence: float | None
@@ -27,6 +33,9 @@ class Score:
     size_multiplier: float
     expected_hold_s: int
     model_version: str
+    strength: float | None = None
+    cut: float | None = None
+    rule: str = "rules-only"
 
     @property
     def rules_only(self) -> bool:

@@ -7,39 +7,47 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xgboost as xgb
 
 from ml_signals.exits import ExitRules
 from ml_signals.features import FEATURE_COLUMNS, feature_code_hash
 from ml_signals.scoring.artifact import (
     CALIBRATION,
+    DECISION_RULE,
     MODEL_FILES,
     ArtifactError,
     current_version_dir,
     read_manifest,
 )
-from ml_signals.scoring.calibration import IsotonicCalibration
+from ml_signals.scoring.calibration import Calibration, calibration_from_json
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
 from ml_signals.scoring.inputs import input_columns, input_row
+from ml_signals.scoring.rule import DecisionRule
 from ml_signals.scoring.score import Score
 from ml_signals.setups.base import Setup
 
 log = logging.getLogger(__name__)
 
 RULES_ONLY = "rules-only"
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "raw", "rank", "min_rank", "confidence", "take", "take_profit", "stop_loss", "hold")
+"""Columns of :meth:`Scorer.predict_frame`."""
 
 
 class Scorer:
     """Scores setups of one strategy.
 
-    Build with :meth:`load` (artifact if published, else rules-only) or :meth:`rules_only`.
-    A rules-only scorer takes every setup with its detector's exits and size multiplier 1.
+    Build with :meth:`load` (artifact if published, else rules-only) or
+    :meth:`rules_only_scorer`. A rules-only scorer takes every setup with its detector's exits
+    and size multiplier 1. With a model, a setup is taken by the artifact's
+    :class:`~ml_signals.scoring.rule.DecisionRule` unless ``config.confidence_threshold`` is set.
     """
 
     def __init__(
@@ -47,15 +55,19 @@ class Scorer:
         strategy: str,
         config: ScoringConfig,
         models: dict[str, xgb.Booster] | None = None,
-        calibration: IsotonicCalibration | None = None,
+        calibration: Calibration | None = None,
         manifest: dict[str, Any] | None = None,
+        rule: DecisionRule | None = None,
     ) -> None:
         self.strategy = strategy
         self.config = config
         self._models = models or {}
         self._calibration = calibration
         self.manifest = manifest or {}
+        self.rule = rule
         self._columns: tuple[str, ...] = tuple(self.manifest.get("input_columns", ()))
+        if self._models and (calibration is None or rule is None):
+            raise ValueError(f"{strategy}: a scorer with models needs a calibration and a rule")
 
     @property
     def model_version(self) -> str:
@@ -73,6 +85,22 @@ class Scorer:
         """True when no model is loaded."""
         return not self._models
 
+    @property
+    def input_columns(self) -> tuple[str, ...]:
+        """Ordered model inputs (empty rules-only)."""
+        return self._columns
+
+    @property
+    def rule_text(self) -> str:
+        """The decision rule in one line."""
+        if self.rules_only:
+            return "rules-only: every setup"
+        if self.config.confidence_threshold is not None:
+            return f"confidence >= {self.config.confidence_threshold:.2f} (configured)"
+        assert self.rule is not None
+        return (f"score rank >= {self.rule.min_rank:.2f} (top {100 * self.rule.keep_frac:.0f} % "
+                f"of setups, chosen on {self.rule.fitted_on} out-of-fold setups)")
+
     @classmethod
     def rules_only_scorer(cls, strategy: str, config: ScoringConfig | None = None) -> Scorer:
         """A scorer that takes every setup with its rules-only exits."""
@@ -82,13 +110,18 @@ class Scorer:
     def load(
         cls, models_dir: Path | str, strategy: str, config: ScoringConfig | None = None
     ) -> Scorer:
-        """Load the current artifact of ``strategy`` under ``models_dir``.
+        """Load and verify the current artifact of ``strategy`` under ``models_dir``.
 
-        Without a published artifact the scorer runs rules-only and logs so.
+        Without a published artifact the scorer runs rules-only and logs so (callers that must
+        not trade rules-only check :func:`~ml_signals.scoring.artifact.current_version_dir`
+        first). A configured ``confidence_threshold`` overrides the artifact's rule, logged as
+        a warning.
 
         Raises:
-            ArtifactError: the artifact exists but a file is missing or tampered with, or it
-                was trained on other features (names, order or feature code hash differ).
+            ArtifactError: the artifact exists but a file is unlisted, missing or tampered
+                with; its calibration or rule is malformed (not monotone, outside [0, 1]); a
+                model's inputs differ from the manifest's; or it was trained on other features
+                (names, order or feature code hash differ). The message names file and field.
         """
         config = config or DEFAULT_SCORING.get(strategy, ScoringConfig())
         folder = current_version_dir(Path(models_dir), strategy)
@@ -97,30 +130,81 @@ class Scorer:
             return cls(strategy, config)
         manifest = read_manifest(folder)
         _check_schema(folder, manifest, strategy)
+        columns = list(manifest.get("input_columns", ()))
         models = {}
         for role, name in MODEL_FILES.items():
             booster = xgb.Booster()
-            booster.load_model(str(folder / name))
+            try:
+                booster.load_model(str(folder / name))
+            except xgb.core.XGBoostError as exc:
+                raise ArtifactError(f"{folder / name}: not a readable XGBoost model: "
+                                    f"{str(exc).splitlines()[0]}") from None
+            if list(booster.feature_names or ()) != columns:
+                raise ArtifactError(
+                    f"{folder / name}: model inputs {booster.feature_names} differ from the "
+                    f"manifest's field 'input_columns' ({len(columns)} columns)")
             # one row per call: extra OpenMP threads only spin and steal the tick's CPU
             booster.set_param({"nthread": 1})
             models[role] = booster
-        calibration = IsotonicCalibration.from_json(
-            json.loads((folder / CALIBRATION).read_text(encoding="utf-8"))
-        )
-        log.info("%s: loaded model %s from %s", strategy, manifest["version"], folder)
-        return cls(strategy, config, models, calibration, manifest)
+        calibration = _load_json(folder / CALIBRATION, calibration_from_json)
+        rule = _load_json(folder / DECISION_RULE, DecisionRule.from_json)
+        scorer = cls(strategy, config, models, calibration, manifest, rule)
+        if config.confidence_threshold is not None:
+            log.warning("%s: confidence_threshold %.2f from the configuration overrides the "
+                        "artifact's rule (%s)", strategy, config.confidence_threshold,
+                        Scorer(strategy, config.model_copy(
+                            update={"confidence_threshold": None}), models, calibration,
+                            manifest, rule).rule_text)
+        log.info("%s: loaded model %s from %s; rule: %s", strategy, manifest["version"], folder,
+                 scorer.rule_text)
+        return scorer
 
     def raw_predictions(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Model outputs for a batch of input rows, shape (n, len(input_columns)).
 
-        Returns ``classifier`` raw probability, ``confidence`` calibrated, ``take_profit`` and
-        ``stop_loss`` fractions, ``hold`` seconds, each shape (n,), unclipped.
+        Returns ``classifier`` raw probability, ``rank`` under the rule's reference,
+        ``confidence`` calibrated from the rank, ``take_profit`` and ``stop_loss`` fractions,
+        ``hold`` seconds, each shape (n,), unclipped.
         """
         matrix = xgb.DMatrix(rows, feature_names=list(self._columns))
-        out = {role: booster.predict(matrix) for role, booster in self._models.items()}
-        assert self._calibration is not None
-        out["confidence"] = self._calibration.apply(out["classifier"])
+        out = {role: booster.predict(matrix).astype("float64")
+               for role, booster in self._models.items()}
+        assert self._calibration is not None and self.rule is not None
+        out["rank"] = self.rule.rank(out["classifier"])
+        out["confidence"] = self._calibration.apply(out["rank"])
         return out
+
+    def predict_frame(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        """Batch scoring: one row of model inputs per setup in, one row of scores out.
+
+        Args:
+            inputs: frame holding at least :attr:`input_columns` (extra columns ignored).
+
+        Returns:
+            Frame with the index of ``inputs`` and :data:`PREDICTION_COLUMNS`: ``raw``
+            probability, ``rank``, the rule's ``min_rank``, ``confidence``, ``take`` (the same
+            decision :meth:`score` makes), ``take_profit`` / ``stop_loss`` fractions and
+            ``hold`` seconds, unclipped.
+
+        Raises:
+            ArtifactError: rules-only, or an input column is missing.
+        """
+        if self.rules_only:
+            raise ArtifactError(f"{self.strategy}: no model loaded; nothing to predict")
+        missing = [c for c in self._columns if c not in inputs.columns]
+        if missing:
+            raise ArtifactError(f"{self.strategy} model {self.model_version}: inputs lack "
+                                f"{len(missing)} columns, first {missing[0]!r}")
+        pred = self.raw_predictions(inputs[list(self._columns)].to_numpy(dtype="float64"))
+        assert self.rule is not None
+        out = pd.DataFrame({
+            "raw": pred["classifier"], "rank": pred["rank"],
+            "min_rank": np.full(len(inputs), self.rule.min_rank),
+            "confidence": pred["confidence"], "take_profit": pred["take_profit"],
+            "stop_loss": pred["stop_loss"], "hold": pred["hold"]}, index=inputs.index)
+        out["take"] = [score_from_predictions(row, self.config, self.model_version).take
+                       for row in out.to_dict("records")]
+        return out[list(PREDICTION_COLUMNS)]
 
     def score(self, setup: Setup, features: Mapping[str, float]) -> Score:
         """Score one setup given the feature row of its candle.
@@ -146,10 +230,12 @@ class Scorer:
                 f"setup {setup.setup_id} gives {columns}"
             )
         pred = self.raw_predictions(input_row(setup, features)[None, :])
-        return self.score_from_predictions({k: float(v[0]) for k, v in pred.items()})
+        assert self.rule is not None
+        row = {k: float(v[0]) for k, v in pred.items()}
+        return self.score_from_predictions({**row, "min_rank": self.rule.min_rank})
 
     def score_from_predictions(self, pred: Mapping[str, float]) -> Score:
-        """Clip one row of :meth:`raw_predictions` into a :class:`Score` (see
+        """Clip one row of predictions into a :class:`Score` (see
         :func:`score_from_predictions`)."""
         return score_from_predictions(pred, self.config, self.model_version)
 
@@ -157,28 +243,39 @@ class Scorer:
 def score_from_predictions(
     pred: Mapping[str, float], config: ScoringConfig, model_version: str
 ) -> Score:
-    """Turn one row of raw model outputs into a :class:`Score`: the live scorer and the
-    backtest (which scores with out-of-fold predictions) share this rule.
+    """Turn one row of model outputs into a :class:`Score`: the live scorer, the batch scorer
+    and the backtest (which scores with out-of-fold predictions) share this rule.
 
     Args:
-        pred: ``confidence`` (calibrated, clipped to [0, 1] here), ``take_profit`` and
-            ``stop_loss`` (fractions) and ``hold`` (seconds), unclipped.
-        config: bounds, threshold and size rule.
+        pred: ``rank`` and the rule's ``min_rank`` (both in [0, 1]), ``confidence``
+            (calibrated, clipped to [0, 1] here), ``take_profit`` and ``stop_loss`` (fractions)
+            and ``hold`` (seconds), unclipped.
+        config: bounds and size rule; a ``confidence_threshold`` replaces the rank rule.
         model_version: recorded in the score.
     """
     confidence = float(min(max(pred["confidence"], 0.0), 1.0))
+    if config.confidence_threshold is not None:
+        strength, cut = confidence, float(config.confidence_threshold)
+        rule = f"confidence {confidence:.2f} vs threshold {cut:.2f} (configured)"
+    else:
+        strength = float(min(max(pred["rank"], 0.0), 1.0))
+        cut = float(pred["min_rank"])
+        rule = f"score rank {strength:.2f} vs rule cut {cut:.2f}"
     return Score(
         confidence=confidence,
-        take=confidence >= config.confidence_threshold,
+        take=strength >= cut - 1e-12,
         take_profit_frac=float(
             np.clip(pred["take_profit"], config.take_profit_min_frac, config.take_profit_max_frac)
         ),
         stop_loss_frac=float(
             np.clip(pred["stop_loss"], config.stop_loss_min_frac, config.stop_loss_max_frac)
         ),
-        size_multiplier=config.size_multiplier(confidence),
+        size_multiplier=config.size_multiplier(strength, cut),
         expected_hold_s=int(np.clip(pred["hold"], config.hold_min_s, config.hold_max_s)),
         model_version=model_version,
+        strength=strength,
+        cut=cut,
+        rule=rule,
     )
 
 
@@ -212,3 +309,16 @@ def _check_schema(folder: Path, manifest: dict[str, Any], strategy: str) -> None
             f"{folder}: features were computed by other code (feature_code_hash "
             f"{manifest.get('feature_code_hash')} != {feature_code_hash()}); retrain the model"
         )
+
+
+
+
+def _load_json[T](path: Path, parse: Callable[[dict[str, Any]], T]) -> T:
+    """Parse one of the artifact's JSON files, naming the file on any error."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return parse(data)
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{path}: {exc}") from None

@@ -17,7 +17,7 @@ from training.labels import FeeSchedule
 from training.pipeline import TrainingRun, train_all
 
 PARITY_PAIRS = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "DOGE-USDT")
-TRAIN_PAIRS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
+TRAIN_PAIRS = ("BTC-USDT", "DOGE-USDT", "ETH-USDT", "LINK-USDT", "SOL-USDT", "XRP-USDT")
 HOUR = 3600
 
 # Exit variants beside each setup's own exits, chosen so that take profit, stop loss, trailing
@@ -36,7 +36,7 @@ def parity_features(sample_binance) -> dict[str, PairFeatures]:
 def sized_rules_only(setup: Setup) -> SizedEntry:
     """The live scripts' sized entry of ``setup`` under a rules-only score."""
     score = Scorer.rules_only_scorer(setup.strategy).score(setup, {})
-    return size_entry(setup, score, 0.6, SizingConfig())
+    return size_entry(setup, score, SizingConfig())
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +57,9 @@ def parity_cases(parity_features) -> list[tuple[Setup, SizedEntry]]:
 
 @pytest.fixture(scope="module")
 def training_run(sample_binance) -> TrainingRun:
-    """A real training run: DCA and channel on three sample pairs, three walk-forward folds,
-    no artifact written (swing has too few setups on three pairs to train)."""
+    """A real training run: DCA and channel on the six sample pairs, three walk-forward folds
+    (folds 2-3 get an ex-ante rule), no artifact written, no null run (swing has too few
+    setups on the sample to train)."""
     sets = {p: sample_binance[p] for p in TRAIN_PAIRS}
     return train_all(sets, "BTC-USDT", ["dca", "channel"], FeeSchedule(), None, n_folds=3,
-                     progress=False)
+                     progress=False, null_run=False)

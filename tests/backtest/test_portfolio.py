@@ -187,12 +187,13 @@ def test_ml_trades_use_only_out_of_fold_scores(default_results, training_run):
             assert (used["model_train_end_s"] < used["decision_s"]).all()
             assert (used["fold_oof"] > 0).all() if sl == "oof" else \
                 (used["fold_oof"] == -1).all()
-            threshold = sr.scoring.confidence_threshold
-            mine = r.trades[r.trades["strategy"] == strategy]
-            assert (mine["confidence"] >= threshold).all()
+            # every ML trade passed its fold's ex-ante rule and is sized by its rank
+            mine = r.trades[r.trades["strategy"] == strategy].merge(
+                oof[["setup_id", "rank", "min_rank", "take"]], on="setup_id")
+            assert mine["take"].all() and (mine["rank"] >= mine["min_rank"] - 1e-12).all()
             np.testing.assert_allclose(mine["size_multiplier"],
-                                       [sr.scoring.size_multiplier(c) for c in
-                                        mine["confidence"]])
+                                       [sr.scoring.size_multiplier(r_, c) for r_, c in
+                                        zip(mine["rank"], mine["min_rank"], strict=True)])
     assert len(default_results[("combined", "ml", "oof")].trades) > 0
 
 

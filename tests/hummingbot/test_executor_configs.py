@@ -43,9 +43,12 @@ def swing_setup(kraken_frames) -> Setup:
 
 
 def _score(confidence: float | None, size: float, tp: float = 0.06, sl: float = 0.07,
-           hold_s: int = 36 * 3600) -> Score:
+           hold_s: int = 36 * 3600, cut: float = 0.60) -> Score:
+    """A taken score whose rule strength is ``confidence`` against ``cut``."""
     return Score(confidence=confidence, take=True, take_profit_frac=tp, stop_loss_frac=sl,
-                 size_multiplier=size, expected_hold_s=hold_s, model_version="v-test")
+                 size_multiplier=size, expected_hold_s=hold_s, model_version="v-test",
+                 strength=confidence, cut=None if confidence is None else cut,
+                 rule="test rule")
 
 
 def test_to_decimal_keeps_the_short_repr():
@@ -56,7 +59,7 @@ def test_to_decimal_keeps_the_short_repr():
 
 
 def test_spacing_scale_formula():
-    # threshold 0.6, widen 0.5: 1.5 at the threshold, 1.25 half-way, 1.0 at confidence 1
+    # cut 0.6, widen 0.5: 1.5 at the cut, 1.25 half-way, 1.0 at strength 1
     assert live.spacing_scale(0.60, 0.60, 0.5) == pytest.approx(1.5)
     assert live.spacing_scale(0.80, 0.60, 0.5) == pytest.approx(1.25)
     assert live.spacing_scale(1.00, 0.60, 0.5) == pytest.approx(1.0)
@@ -65,7 +68,7 @@ def test_spacing_scale_formula():
 
 def test_dca_config_from_a_confident_score(dca_setup):
     score = _score(confidence=0.80, size=1.25)
-    sized = live.size_entry(dca_setup, score, threshold=0.60, sizing=live.SizingConfig())
+    sized = live.size_entry(dca_setup, score, sizing=live.SizingConfig())
     config = executor_configs.executor_config(sized, CONNECTOR, 1_700_000_000.0, price_quote=1.0)
 
     assert isinstance(config, DCAExecutorConfig)
@@ -91,7 +94,7 @@ def test_dca_config_from_a_confident_score(dca_setup):
 
 def test_dca_config_rules_only_is_the_detectors_grid(dca_setup):
     score = Scorer.rules_only_scorer("dca").score(dca_setup, {})
-    sized = live.size_entry(dca_setup, score, threshold=0.60, sizing=live.SizingConfig())
+    sized = live.size_entry(dca_setup, score, sizing=live.SizingConfig())
     config = executor_configs.dca_executor_config(sized, CONNECTOR, 1.0)
     assert [float(p) for p in config.prices] == pytest.approx(list(dca_setup.entry.prices))
     assert [float(a) for a in config.amounts_quote] == pytest.approx(
@@ -105,7 +108,7 @@ def test_dca_config_rules_only_is_the_detectors_grid(dca_setup):
 
 def test_position_config_from_a_swing_score(swing_setup):
     score = _score(confidence=0.9, size=1.4, tp=0.12, sl=0.04, hold_s=30 * 3600)
-    sized = live.size_entry(swing_setup, score, threshold=0.65, sizing=live.SizingConfig())
+    sized = live.size_entry(swing_setup, score, sizing=live.SizingConfig())
     price = swing_setup.reference_price * 1.002
     config = executor_configs.executor_config(sized, CONNECTOR, 1_700_000_000.0, price)
 
@@ -138,7 +141,8 @@ def test_below_threshold_is_a_confidence_skip(dca_setup, kraken_frames):
         def score(self, setup, features):
             return Score(confidence=0.41, take=False, take_profit_frac=0.05,
                          stop_loss_frac=0.06, size_multiplier=0.84, expected_hold_s=43200,
-                         model_version="v-test")
+                         model_version="v-test", strength=0.41, cut=0.60,
+                         rule="score rank 0.41 vs rule cut 0.60")
 
     btc, eth = kraken_frames["BTC-USD"], kraken_frames["ETH-USD"]
     window = eth.iloc[: dca_setup.bar_index + 1].tail(720).reset_index(drop=True)
@@ -154,8 +158,8 @@ def test_below_threshold_is_a_confidence_skip(dca_setup, kraken_frames):
 
 def test_wrong_entry_type_is_refused(dca_setup, swing_setup):
     rules = Scorer.rules_only_scorer
-    dca = live.size_entry(dca_setup, rules("dca").score(dca_setup, {}), 0.6, live.SizingConfig())
-    swing = live.size_entry(swing_setup, rules("swing").score(swing_setup, {}), 0.65,
+    dca = live.size_entry(dca_setup, rules("dca").score(dca_setup, {}), live.SizingConfig())
+    swing = live.size_entry(swing_setup, rules("swing").score(swing_setup, {}),
                             live.SizingConfig())
     with pytest.raises(ValueError, match="limit_grid"):
         executor_configs.dca_executor_config(swing, CONNECTOR, 1.0)

@@ -1,5 +1,6 @@
-"""Artifact round trip on real data: train -> save -> load -> identical predictions; a tampered
-file, a reordered feature list or other feature code is refused."""
+"""Artifact round trip on real data: train -> save -> load -> identical predictions; a tampered,
+unlisted or malformed file, a reordered feature list, other feature code or mismatched model
+inputs are refused at load, naming the file and the field."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def trained(sample_binance, tmp_path_factory):
     ds = build_dataset("dca", features, label_config=label_config)
     result = train_strategy(ds, scoring, n_folds=3)
     prov = data_provenance(sample_binance, ds, FeeSchedule(), label_config)
-    folder = write_artifact(models, ds, result, scoring, prov, now_s=1_760_000_000)
+    folder, published = write_artifact(models, ds, result, scoring, prov, now_s=1_760_000_000,
+                                       publish_mode="always")
+    assert published
     return models, folder, ds, result
 
 
@@ -45,8 +48,23 @@ def test_round_trip_identical_predictions(trained):
     from training.models import predict
 
     for role, booster in result.models.items():
-        np.testing.assert_array_equal(loaded[role], predict(booster, x, cols).astype("float32"))
-    np.testing.assert_allclose(loaded["confidence"], result.calibration.apply(loaded["classifier"]))
+        np.testing.assert_array_equal(loaded[role], predict(booster, x, cols))
+    np.testing.assert_allclose(loaded["rank"], result.rule.rank(loaded["classifier"]))
+    np.testing.assert_allclose(loaded["confidence"], result.calibration.apply(loaded["rank"]))
+
+
+def test_batch_scoring_makes_the_live_decision(trained):
+    """predict_frame (evaluate, backtests) and score (live) agree row for row."""
+    models, _, ds, _ = trained
+    scorer = Scorer.load(models, "dca")
+    frame = scorer.predict_frame(ds.frame)
+    assert list(frame.index) == list(ds.frame.index)
+    for i in range(0, len(ds.setups), max(1, len(ds.setups) // 25)):
+        score = scorer.score(ds.setups[i], ds.frame.iloc[i])
+        assert score.take == bool(frame["take"].iat[i])
+        assert score.confidence == pytest.approx(frame["confidence"].iat[i])
+        assert score.strength == pytest.approx(frame["rank"].iat[i])
+    assert 0 < frame["take"].mean() < 1  # the rule acts on real setups
 
 
 def test_score_of_a_real_setup_is_clipped_to_bounds(trained):
@@ -61,7 +79,18 @@ def test_score_of_a_real_setup_is_clipped_to_bounds(trained):
     assert cfg.stop_loss_min_frac <= score.stop_loss_frac <= cfg.stop_loss_max_frac
     assert 0.5 <= score.size_multiplier <= 1.5
     assert cfg.hold_min_s <= score.expected_hold_s <= cfg.hold_max_s
-    assert score.take == (score.confidence >= cfg.confidence_threshold)
+    assert score.take == (score.strength >= score.cut)
+    assert score.cut == pytest.approx(scorer.rule.min_rank)
+
+
+def test_configured_threshold_overrides_the_rule_with_a_warning(trained, caplog):
+    models, _, ds, _ = trained
+    cfg = DEFAULT_SCORING["dca"].model_copy(update={"confidence_threshold": 0.0})
+    with caplog.at_level("WARNING"):
+        scorer = Scorer.load(models, "dca", cfg)
+    assert "overrides the artifact's rule" in caplog.text
+    score = scorer.score(ds.setups[0], ds.frame.iloc[0])
+    assert score.take and score.cut == 0.0 and score.strength == score.confidence
 
 
 def _copy(folder, tmp_path):
@@ -85,6 +114,70 @@ def test_missing_file_is_refused(trained, tmp_path):
     models, copy = _copy(folder, tmp_path)
     (copy / "calibration.json").unlink()
     with pytest.raises(ArtifactError, match="missing"):
+        Scorer.load(models, "dca")
+
+
+def test_rewritten_calibration_is_refused(trained, tmp_path):
+    """A calibration edited to say 1.0 fails its hash; dropped from the manifest's list it is
+    refused as unlisted."""
+    _, folder, _, _ = trained
+    models, copy = _copy(folder, tmp_path)
+    (copy / "calibration.json").write_text(json.dumps({"method": "platt", "a": 0.0, "b": 50.0}))
+    with pytest.raises(ArtifactError, match="calibration.json fails its hash check"):
+        Scorer.load(models, "dca")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["files"]["calibration.json"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="does not list calibration.json"):
+        Scorer.load(models, "dca")
+
+
+def _rehash(copy, name, text):
+    from ml_signals.scoring.artifact import sha256_file
+
+    (copy / name).write_text(text)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"][name] = sha256_file(copy / name)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_malformed_calibration_and_rule_are_refused_naming_the_file(trained, tmp_path):
+    _, folder, _, _ = trained
+    models, copy = _copy(folder, tmp_path)
+    _rehash(copy, "calibration.json", json.dumps({"method": "platt", "a": -3.0, "b": 0.0}))
+    with pytest.raises(ArtifactError, match=r"calibration.json: .*slope must be >= 0"):
+        Scorer.load(models, "dca")
+    _rehash(copy, "calibration.json",
+            json.dumps({"method": "isotonic", "x": [0.0, 0.5, 1.0], "y": [0.2, 0.9, 0.4]}))
+    with pytest.raises(ArtifactError, match=r"calibration.json: .*non-decreasing"):
+        Scorer.load(models, "dca")
+    _rehash(copy, "calibration.json", json.dumps({"method": "platt", "a": 1.0, "b": 0.0}))
+    _rehash(copy, "decision_rule.json", json.dumps({"kind": "score_rank", "keep_frac": 0.0,
+                                                    "reference": [0.1, 0.2],
+                                                    "levels": [0.0, 1.0]}))
+    with pytest.raises(ArtifactError, match=r"decision_rule.json: keep_frac"):
+        Scorer.load(models, "dca")
+
+
+def test_model_with_other_inputs_is_refused_at_load(trained, tmp_path):
+    """A model whose inputs differ from the manifest's is refused when loaded, not with an
+    XGBoost error on every candle."""
+    _, folder, ds, _ = trained
+    models, copy = _copy(folder, tmp_path)
+    import xgboost as xgb
+
+    from ml_signals.scoring.artifact import sha256_file
+
+    cols = list(ds.input_columns)[:-1]
+    booster = xgb.train({"objective": "binary:logistic"},
+                        xgb.DMatrix(ds.inputs()[:, :-1], label=ds.frame["win"].to_numpy(float),
+                                    feature_names=cols), 2)
+    booster.save_model(str(copy / "hold.ubj"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"]["hold.ubj"] = sha256_file(copy / "hold.ubj")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"hold.ubj: model inputs .* differ from the "
+                                            r"manifest's field 'input_columns'"):
         Scorer.load(models, "dca")
 
 
@@ -130,7 +223,11 @@ def test_manifest_records_provenance(trained):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["input_columns"] == list(ds.input_columns)
     assert set(manifest["files"]) == {"classifier.ubj", "take_profit.ubj", "stop_loss.ubj",
-                                      "hold.ubj", "calibration.json"}
+                                      "hold.ubj", "calibration.json", "decision_rule.json"}
+    assert manifest["gate"]["verdict"] in ("pass", "fail") and manifest["gate"]["reasons"]
+    assert manifest["gate"]["publish_mode"] == "always" and manifest["gate"]["published"]
+    assert 0 < manifest["decision_rule"]["keep_frac"] < 1
+    assert manifest["train_label_end_s"] < manifest["walk_forward"]["quarantine_start_s"]
     assert "BTC_USDT-1h.feather" in manifest["data"]["file_sha256"]
     assert manifest["labels"]["fees"]["taker_frac"] == 0.0026
     assert manifest["walk_forward"]["quarantine_start_s"] == ds.data_end_s - 30 * 86400

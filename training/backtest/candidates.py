@@ -4,8 +4,9 @@ For one strategy and one mode every eligible dataset row becomes a candidate:
 
 * ``rules``: the rules-only score (every setup taken, the detector's exits and size);
 * ``ml``: the out-of-fold predictions clipped into a :class:`~ml_signals.scoring.score.Score`
-  by the scorer's own rule (``ml_signals.scoring.scorer.score_from_predictions``); a row below
-  the confidence threshold is not taken. A prediction whose model trained on labels that end
+  by the scorer's own rule (``ml_signals.scoring.scorer.score_from_predictions``): a row whose
+  score rank is below its fold's ex-ante rule cut (or, when configured, whose confidence is
+  below a threshold) is not taken. A prediction whose model trained on labels that end
   at or after the row's decision time is refused (:class:`LookAheadError`).
 
 A taken setup is sized exactly as the live scripts size it (``ml_signals.live.size_entry``: the
@@ -42,8 +43,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-PREDICTION_COLUMNS = ("fold", "confidence", "take_profit", "stop_loss", "hold",
-                      "model_train_end_s")
+PREDICTION_COLUMNS = ("fold", "rank", "min_rank", "confidence", "take_profit", "stop_loss",
+                      "hold", "model_train_end_s")
 """Columns a predictions frame needs (``training.train.TrainResult.oof``)."""
 
 
@@ -142,7 +143,8 @@ def build_candidates(dataset: SetupDataset, predictions: pd.DataFrame, scoring: 
     Args:
         dataset: the strategy's setups (``frame`` rows in ``setups`` order).
         predictions: per dataset row, :data:`PREDICTION_COLUMNS` (``TrainResult.oof``).
-        scoring: bounds and threshold (``config.confidence_thresholds`` overrides it).
+        scoring: bounds (``config.confidence_thresholds`` sets a confidence threshold in
+            place of the predictions' rank rule).
         mode: ``"rules"`` or ``"ml"``.
         market: candle arrays and slippage.
         config: sizing, order types.
@@ -166,6 +168,7 @@ def build_candidates(dataset: SetupDataset, predictions: pd.DataFrame, scoring: 
     threshold = config.confidence_thresholds.get(dataset.strategy,
                                                  scoring.confidence_threshold)
     scoring = scoring.model_copy(update={"confidence_threshold": threshold})
+
     idx = np.flatnonzero(rows)
     scores = _scores(dataset, predictions, scoring, mode, idx, model_version)
     sized_setups: list[Setup] = []
@@ -173,7 +176,7 @@ def build_candidates(dataset: SetupDataset, predictions: pd.DataFrame, scoring: 
     committed = np.zeros(idx.size)
     for k, (i, score) in enumerate(zip(idx, scores, strict=True)):
         setup = _scaled(dataset.setups[i], config.amount_scale)
-        sized = size_entry(setup, score, threshold, config.sizing)
+        sized = size_entry(setup, score, config.sizing)
         sized_setups.append(replace(setup, entry=sized.entry, exits=sized.exits))
         multipliers[k] = sized.size_multiplier
         committed[k] = sized.entry.total_quote
@@ -200,9 +203,9 @@ def _scores(dataset: SetupDataset, predictions: pd.DataFrame, scoring: ScoringCo
         return [scorer.score(dataset.setups[i], {}) for i in idx]
     pred = predictions.iloc[idx]
     values = {role: pred[role].to_numpy(dtype=np.float64)
-              for role in ("confidence", "take_profit", "stop_loss", "hold")}
+              for role in ("rank", "min_rank", "confidence", "take_profit", "stop_loss", "hold")}
     if any(np.isnan(v).any() for v in values.values()):
-        bad = int(np.flatnonzero(np.isnan(values["confidence"]) | np.isnan(values["hold"]))[0])
+        bad = int(np.flatnonzero(np.any([np.isnan(v) for v in values.values()], axis=0))[0])
         raise ValueError(f"{dataset.strategy}: row {int(idx[bad])} selected for an ML "
                          f"backtest has no prediction")
     folds = pred["fold"].to_numpy(dtype=np.int64)

@@ -1,0 +1,110 @@
+"""The evidence table and gate verdicts, as console text and as an HTML section.
+
+One set of rows (:func:`evidence_rows`) feeds the printed table, ``summary.md`` and the HTML
+report, so the three always show the same figures. Inputs come from
+``TrainResult.evidence`` (see :mod:`training.train`) or an ``evaluate`` run; intervals are the
+95 % week-block bootstrap intervals of :mod:`training.evaluation`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+EVIDENCE_HEADER: Final = (
+    "strategy", "slice", "setups", "weeks", "AUC [95%]", "taken", "cap. all [95%]",
+    "cap. taken [95%]", "taken-all [95%]", "mean all", "mean taken",
+)
+"""Capital-weighted returns ("cap.") are net PnL / committed quote; means are per setup."""
+
+
+def _num(v: Any, digits: int = 3) -> str:
+    return "-" if v is None or not math.isfinite(float(v)) else f"{float(v):.{digits}f}"
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None or not math.isfinite(float(v)) else f"{100 * float(v):+.2f}%"
+
+
+def _ci(pair: Any, pct: bool) -> str:
+    if not pair:
+        return ""
+    lo, hi = pair
+    f = _pct if pct else _num
+    return f" [{f(lo)}, {f(hi)}]"
+
+
+def evidence_cells(strategy: str, slice_name: str, ev: Mapping[str, Any] | None,
+                   auc_from: Mapping[str, Any] | None = None) -> list[str]:
+    """One row of :data:`EVIDENCE_HEADER` from a ``SelectionEvidence`` dict; ``auc_from``
+    supplies the AUC (e.g. pooled over every scored fold) when given."""
+    if not ev or not ev.get("setups"):
+        return [strategy, slice_name, "0", *["-"] * (len(EVIDENCE_HEADER) - 3)]
+    a = auc_from or ev
+    share = ev.get("approved_share")
+    return [
+        strategy, slice_name, str(ev["setups"]), str(ev["weeks"]),
+        _num(a.get("auc")) + _ci(a.get("auc_ci"), False),
+        f"{ev['approved']} ({_pct(share).lstrip('+')})",
+        _pct(ev["all_capital_frac"]) + _ci(ev.get("all_capital_ci"), True),
+        _pct(ev["approved_capital_frac"]) + _ci(ev.get("approved_capital_ci"), True),
+        _pct(ev["diff_capital_frac"]) + _ci(ev.get("diff_capital_ci"), True),
+        _pct(ev["all_mean_frac"]), _pct(ev["approved_mean_frac"]),
+    ]
+
+
+def evidence_rows(strategy: str, evidence: Mapping[str, Any]) -> list[list[str]]:
+    """Rows of one strategy: out of fold (ex-ante rule; AUC over every scored fold), the
+    newest 30 days, and the null (inputs shifted far in time)."""
+    rows = [evidence_cells(strategy, "out-of-fold", evidence.get("oof"),
+                           evidence.get("pooled_auc"))]
+    if "quarantine" in evidence:
+        rows.append(evidence_cells(strategy, "newest 30d", evidence.get("quarantine")))
+    if evidence.get("null"):
+        rows.append(evidence_cells(strategy, "null (shifted)", evidence.get("null_ex_ante"),
+                                   evidence.get("null")))
+    return rows
+
+
+def verdict_lines(strategy: str, gate: Mapping[str, Any] | None) -> list[str]:
+    """Console lines: the verdict and one line per check."""
+    if not gate:
+        return [f"{strategy}: no gate verdict"]
+    head = f"{strategy}: gate {'PASS' if gate.get('passed') else 'FAIL'}"
+    if "published" in gate:
+        head += " - published as current" if gate["published"] else " - not published"
+    lines = [head, *(f"  {r}" for r in gate.get("reasons", ()))]
+    plan = gate.get("plan_gates") or {}
+    for scope, gates in plan.items():
+        cells = ", ".join(f"{k} {'pass' if v['passed'] else 'fail'} ({_num(v['value'], 3)})"
+                          for k, v in gates.items())
+        lines.append(f"  plan gates, {scope} ML backtest (reported, not gating): {cells}")
+    return lines
+
+
+def evidence_section(run: Any) -> str:
+    """HTML section: the evidence table and each strategy's gate verdict."""
+    rows: list[list[str]] = []
+    verdicts: list[str] = []
+    for strategy, sr in run.strategies.items():
+        rows.extend(evidence_rows(strategy, sr.result.evidence))
+        verdict = sr.result.verdict
+        gate = verdict.to_dict() if verdict is not None else None
+        if gate is not None:
+            gate["published"] = getattr(sr, "published", False)
+        verdicts.append("<li><pre>" + html.escape("\n".join(verdict_lines(strategy, gate)))
+                        + "</pre></li>")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in EVIDENCE_HEADER)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return ('<section id="evidence"><h2>Does the model beat the rules? Evidence and gate</h2>'
+            f'<table class="evidence"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            "</table><p class=\"caption\">Out-of-fold = setups of folds scored with an ex-ante "
+            "rule (share and calibration chosen on earlier folds only); its AUC is over every "
+            "scored fold. cap. = net PnL / committed quote after fees; taken-all = the rule's "
+            "setups minus all setups. Intervals: 95 %, resampling whole calendar weeks. Null = "
+            "the same pipeline with each setup's inputs taken from a setup half the data away "
+            f"in time: the AUC chance gives here.</p><ul class=\"verdicts\">{''.join(verdicts)}"
+            "</ul></section>")
