@@ -57,6 +57,7 @@ from ml_signals.scoring.scorer import Scorer, scored_exits
 from ml_signals.setups.base import EntryPlan, Setup, SetupDetector, StrategyName
 
 if TYPE_CHECKING:
+    from ml_signals.candle_guard_live import CandleGuardSkip
     from ml_signals.risk.ledger import TradeLedger
 
 log = logging.getLogger(__name__)
@@ -438,7 +439,8 @@ class RuntimeObserver:
     ``entry_placed`` for each evaluated setup, ``position_filled`` when an entry's first fill is
     seen, ``executor_closed`` when an executor terminates (after the ledger has the trade), and
     ``guard_locked`` for each lock a close sets; ``tick`` once per clock tick (scheduled reports,
-    feed watchdog). Keep them fast (queue work elsewhere); an exception is logged by the runtime
+    feed watchdog); ``bad_candles`` when a pair's decisions start being skipped for a bad
+candle. Keep them fast (queue work elsewhere); an exception is logged by the runtime
     and does not stop trading.
     """
 
@@ -463,6 +465,10 @@ class RuntimeObserver:
 
     def model_in_use(self, strategy: str, scorer: Scorer, now_s: float) -> None:
         """Announced once at start-up per strategy: the model version (or rules-only)."""
+
+    def bad_candles(self, event: CandleGuardSkip) -> None:
+        """A pair's decisions started being skipped for a bad candle in the features' window
+        (once per episode; :mod:`ml_signals.candle_guard_live`)."""
 
     def start(self) -> None:
         """The strategy starts: acquire what the observer needs (threads, files)."""

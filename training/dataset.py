@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from ml_signals.scoring.config import ScoringConfig
 from ml_signals.scoring.inputs import input_columns, input_row
 from ml_signals.setups import DetectorConfig, Setup, StrategyName, make_detector
 from training.data import CandleSet
+from training.data.bad_windows import touches_bad_candles
 from training.labels import FeeSchedule, LabelConfig, label_setups
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,13 @@ class PairFeatures:
     Attributes:
         candles: the pair's canonical candle set.
         features: ``compute_features`` output aligned with ``candles.frame``.
+        reference: the BTC reference's candle set the features used (``None`` for BTC itself);
+            its bad candles also drop setups (:mod:`training.data.bad_windows`).
     """
 
     candles: CandleSet
     features: pd.DataFrame
+    reference: CandleSet | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,9 @@ class SetupDataset:
             label columns of :func:`training.labels.label_setups`, and the model inputs.
         input_columns: ordered model input names (columns of ``frame``).
         data_end_s: close time of the newest candle over all pairs.
+        dropped_bad_candles: ``{pair: setups}`` left out because their feature or label window
+            touches a candle the candle guard flags (:mod:`training.data.bad_windows`); pairs
+            with none dropped are absent.
     """
 
     strategy: StrategyName
@@ -55,6 +62,7 @@ class SetupDataset:
     frame: pd.DataFrame
     input_columns: tuple[str, ...]
     data_end_s: int
+    dropped_bad_candles: dict[str, int] = field(default_factory=dict)
 
     def inputs(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Model input matrix, float64, shape (rows, len(input_columns))."""
@@ -79,7 +87,8 @@ def compute_pair_features(
     btc = candle_sets[btc_pair].frame
     out = {}
     for pair, cs in candle_sets.items():
-        out[pair] = PairFeatures(cs, compute_features(cs.frame, btc, cs.interval_s))
+        reference = None if pair == btc_pair else candle_sets[btc_pair]
+        out[pair] = PairFeatures(cs, compute_features(cs.frame, btc, cs.interval_s), reference)
     return out
 
 
@@ -105,12 +114,16 @@ def build_dataset(
 ) -> SetupDataset:
     """Detect, label and tabulate the setups of ``strategy`` on every pair.
 
+    Setups whose feature or label window touches a bad candle are left out, logged and counted
+    per pair in ``dropped_bad_candles``.
+
     Raises:
         training.train.TooFewSetupsError: no pair produced a setup.
     """
     fees = fees or FeeSchedule()
     label_config = label_config or LabelConfig()
     frames, all_setups = [], []
+    dropped: dict[str, int] = {}
     columns: tuple[str, ...] | None = None
     data_end = 0
     for pair in pairs or sorted(pair_features):
@@ -131,6 +144,9 @@ def build_dataset(
         frame["decision_s"] = frame["timestamp"] + interval_s
         frame["label_end_s"] = _label_end(frame, setups, interval_s)
         frame = pd.concat([frame, pd.DataFrame(inputs, columns=list(columns))], axis=1)
+        frame, setups = _drop_bad(strategy, pair, pf, frame, setups, dropped)
+        if not setups:
+            continue
         frames.append(frame)
         all_setups.extend(setups)
     if not frames or columns is None:
@@ -142,7 +158,23 @@ def build_dataset(
     table = table.iloc[order].reset_index(drop=True)
     ordered = tuple(all_setups[i] for i in order)
     log.info("%s: %d setups on %d pairs", strategy, len(table), len(frames))
-    return SetupDataset(strategy, ordered, table, columns, data_end)
+    return SetupDataset(strategy, ordered, table, columns, data_end, dropped)
+
+
+def _drop_bad(strategy: str, pair: str, pf: PairFeatures, frame: pd.DataFrame,
+              setups: list[Setup], dropped: dict[str, int]) -> tuple[pd.DataFrame, list[Setup]]:
+    """``frame`` and ``setups`` without the setups whose windows touch a bad candle; the count
+    goes to ``dropped[pair]`` and a WARNING."""
+    bad = touches_bad_candles(frame["timestamp"].to_numpy(), frame["label_end_s"].to_numpy(),
+                              pf.candles, pf.reference)
+    if not bad.any():
+        return frame, setups
+    dropped[pair] = int(bad.sum())
+    log.warning("%s %s: %d of %d setups dropped: their feature or label window touches a bad "
+                "candle", strategy, pair, dropped[pair], len(setups))
+    keep = ~bad
+    return (frame.loc[keep].reset_index(drop=True),
+            [s for s, kept in zip(setups, keep, strict=True) if kept])
 
 
 def _label_end(frame: pd.DataFrame, setups: list[Setup], interval_s: int) -> np.ndarray:

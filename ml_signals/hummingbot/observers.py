@@ -17,6 +17,8 @@ runtime hook           journal                                 alert (Slack)
 ``position_filled``    ``TradeRecord`` (open)                  ``TradeOpened``
 ``executor_closed``    ``TradeRecord`` (closed; if filled)     ``TradeClosed`` (if filled)
 ``guard_locked``       -                                       ``GuardTripped``
+``bad_candles``        -                                       ``GuardTripped`` (guard
+                                                               ``candle_guard``, the pair)
 ``model_in_use``       -                                       ``ModelLoaded`` (with a model)
 ``tick``               ``DailyPerformanceRecord`` per strategy ``DailySummary`` at 07:00 /
                        at the 19:00 report                     19:00 LA and Sunday 19:00;
@@ -40,6 +42,7 @@ from ml_signals.alerts import AlertSender, GuardTripped, ModelLoaded, TradeClose
 from ml_signals.alerts.events import quote_of
 from ml_signals.alerts.schedule import ReportScheduleConfig, ReportTimer, ScheduledReport
 from ml_signals.alerts.watchdog import PLAN_MAX_SILENCE_S, CandleWatchdog
+from ml_signals.candle_guard_live import CandleGuardSkip
 from ml_signals.journal import Journal, PredictionRecord, SetupRecord, TradeRecord
 from ml_signals.journal.summary import PeriodStats, daily_record, period_stats, summary_event
 from ml_signals.live import (
@@ -308,6 +311,12 @@ class AlertsObserver(RuntimeObserver):
         self.sender.submit(GuardTripped(guard=lock.guard, reason=lock.reason,
                                         occurred_s=float(lock.locked_at_s),
                                         kill_switch=lock.guard == "kill_switch"))
+
+    def bad_candles(self, event: CandleGuardSkip) -> None:
+        """``GuardTripped`` (guard ``candle_guard``, the pair, the bad candle's time, rule and
+        values): once per episode of skipped decisions."""
+        self.sender.submit(GuardTripped(guard="candle_guard", reason=event.reason,
+                                        occurred_s=event.occurred_s, pair=event.pair))
 
     def model_in_use(self, strategy: str, scorer: Scorer, now_s: float) -> None:
         """``ModelLoaded`` when a model artifact is in use (nothing for rules-only)."""

@@ -37,6 +37,7 @@ from hummingbot.strategy_v2.models.executor_actions import CreateExecutorAction,
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ml_signals import live
+from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candles import INTERVAL_SECONDS
 from ml_signals.features import MAX_LIVE_BARS, warmup_bars
 from ml_signals.hummingbot import paper_trading, strategy_runtime
@@ -151,6 +152,9 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         "Skip candles first seen later than this after their close, seconds"))
     cancel_unfilled_after_s: int | None = Field(default=None, gt=0, json_schema_extra=_prompt(
         "Stop executors whose entry has not filled after this many seconds (empty: never)"))
+    max_candle_move_frac: float = Field(
+        default=DEFAULT_MAX_MOVE_FRAC, gt=0, allow_inf_nan=False, json_schema_extra=_prompt(
+            "Candle guard: a one-candle move beyond this fraction is bad data (0.5 = 50 %)"))
     risk: RiskConfig = Field(default_factory=RiskConfig, json_schema_extra=_prompt("Risk limits"))
     paper_trading_rules: paper_trading.PaperTradingRules = Field(
         default_factory=paper_trading.PaperTradingRules,
@@ -253,6 +257,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             candle_close_delay_s=self.candle_close_delay_s,
             max_decision_delay_s=self.max_decision_delay_s,
             cancel_unfilled_after_s=self.cancel_unfilled_after_s,
+            max_candle_move_frac=self.max_candle_move_frac,
         )
 
     def engines(self) -> list[live.StrategyEngine]:

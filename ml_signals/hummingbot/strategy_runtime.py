@@ -19,7 +19,11 @@ Decisions happen once per closed candle and pair: a candle is processed when
 candle's last trades) and it is newer than the last processed one; BTC's candle for the same
 time must be closed too (features use it). A candle first seen more than
 ``max_decision_delay_s`` after it closed (start-up, a feed outage) is skipped, logged, so an
-entry never acts on a stale signal.
+entry never acts on a stale signal. Before the features, the candle guard
+(:mod:`ml_signals.candle_guard_live`) checks the window they read (the pair's and BTC's last
+``warmup + 1`` candles): a bad candle there skips the pair's decision, logged once per bad candle,
+counted in :meth:`StrategyRuntime.format_status`, and the observers' ``bad_candles``
+(a system alert) runs once per episode.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from hummingbot.strategy_v2.models.executor_actions import (
 from hummingbot.strategy_v2.models.executors_info import ExecutorInfo
 
 from ml_signals import live
+from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
+from ml_signals.candle_guard_live import LiveCandleGuard
 from ml_signals.features import compute_features, warmup_bars
 from ml_signals.hummingbot import executor_configs
 from ml_signals.regime import BtcRegime
@@ -69,6 +75,8 @@ class RuntimeSettings:
         max_decision_delay_s: skip a candle first seen later than this after its close.
         cancel_unfilled_after_s: stop an executor whose entry has not filled after this many
             seconds; ``None``: only the executor's own time limit.
+        max_candle_move_frac: candle guard bound on a one-candle move (close-to-close and open
+            vs previous close), fraction; 0.50 = 50 %, the original plan's.
     """
 
     connector_name: str
@@ -82,6 +90,7 @@ class RuntimeSettings:
     candle_close_delay_s: int = 5
     max_decision_delay_s: int = 900
     cancel_unfilled_after_s: int | None = None
+    max_candle_move_frac: float = DEFAULT_MAX_MOVE_FRAC
 
     @property
     def feed_pairs(self) -> tuple[str, ...]:
@@ -187,6 +196,8 @@ class StrategyRuntime:
         self._blocked: list[GuardResult] = []
         self._halt: GuardResult | None = None
         self._warmup = warmup_bars(settings.interval_s)
+        self.candle_guard = LiveCandleGuard(settings.interval_s, self._warmup + 1,
+                                            settings.btc_pair, settings.max_candle_move_frac)
         self._newest_closed: dict[str, int] = {}
         self._feeds = live.FeedStatus(settings.interval_s, MappingProxyType(self._newest_closed))
 
@@ -330,8 +341,24 @@ class StrategyRuntime:
             if len(frame) <= self._warmup:
                 state.note = f"warming up: {len(frame)} of {self._warmup + 1} candles"
                 continue
+            if self._guard_candles(pair, state, frame, btc, now_s):
+                continue
             evaluations.extend(self._evaluate_pair(pair, state, frame, btc))
         return evaluations
+
+    def _guard_candles(self, pair: str, state: PairState, frame: pd.DataFrame, btc: pd.DataFrame,
+                     now_s: float) -> bool:
+        """True (decision skipped, noted, alerted once per episode) when the candle guard finds
+        a bad candle in the window the features would read."""
+        last = frame["timestamp"].iat[-1]
+        reference = None if pair == self.settings.btc_pair else btc[btc["timestamp"] <= last]
+        skip = self.candle_guard.check(pair, frame, reference, now_s)
+        if skip is None:
+            return False
+        state.note = f"decision skipped: bad candle {skip.bad.when} ({skip.bad.rule})"
+        if skip.episode_start:
+            self._notify("bad_candles", skip)
+        return True
 
     def _saw(self, pair: str, candle_ts: int) -> None:
         """Note the newest closed candle read from ``pair``'s feed (for the observers' tick)."""
@@ -489,6 +516,7 @@ class StrategyRuntime:
         for pair, state in self.pairs.items():
             infos = [i for i in ours if i.trading_pair == pair]
             lines.extend(self._pair_status(pair, state, infos))
+        lines.append(self.candle_guard.summary_line())
         lines.append("Models:")
         for strategy, engine in self.engines.items():
             lines.append(f"  {strategy}: {_model_line(engine, now_s)}")
@@ -513,6 +541,9 @@ class StrategyRuntime:
         last = _utc(state.last_candle_ts) if state.last_candle_ts is not None else "none yet"
         lines = [f"{pair}: last closed candle {last}, {state.candles} candles"
                  + (f" ({state.note})" if state.note else "")]
+        guard_line = self.candle_guard.status_line(pair)
+        if guard_line is not None:
+            lines.append(f"  {guard_line}")
         for strategy, ev in state.evaluations.items():
             conf = "rules-only" if ev.score.confidence is None else f"{ev.score.confidence:.2f}"
             exits = ev.sized.exits if ev.sized else None

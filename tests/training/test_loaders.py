@@ -335,8 +335,8 @@ def test_hummingbot_frame_rows_are_positional(sample_dir: Path) -> None:
     bad_low.loc[10, "low"] = bad_low.loc[10, "high"] + 1
     with pytest.raises(CandleDataError) as info:
         load_hummingbot_candles(bad_low, "SOL-USDT", 3600)
-    assert (info.value.path, info.value.row, info.value.rule) == (None, 10,
-                                                                  "low_above_open_close")
+    # low above high: the candle guard names the more specific rule first
+    assert (info.value.path, info.value.row, info.value.rule) == (None, 10, "high_below_low")
     milliseconds = real.assign(timestamp=real["timestamp"] * 1000)
     with pytest.raises(CandleDataError) as info:
         load_hummingbot_candles(milliseconds, "SOL-USDT", "1h")

@@ -7,10 +7,15 @@ raises :class:`CandleDataError` naming the file, the row, the rule and the pair 
 
 Missing bars (Kraken writes none for an interval without trades) are inserted with
 OHLC = previous close and volume 0, and counted in ``CandleSet.filled_bars``.
+
+Candles the candle guard (:mod:`ml_signals.candle_guard`) flags - in a validated frame, a
+one-candle move beyond 50 % - are kept unchanged, listed with time and rule in
+``CandleSet.bad_candles`` and logged per pair; :func:`load_dir` also lists the files it skipped
+(misnamed candle files, pairs shorter than the feature warm-up) in ``CandleDir.skipped``.
 """
 
 from training.data.candleset import CandleSet
-from training.data.discover import load_candles, load_dir
+from training.data.discover import CandleDir, SkippedFile, load_candles, load_dir
 from training.data.errors import CandleDataError
 from training.data.freqtrade import load_freqtrade_feather
 from training.data.hummingbot import HUMMINGBOT_EXTRA_COLUMNS, load_hummingbot_candles
@@ -20,7 +25,9 @@ from training.data.names import kraken_pair
 __all__ = [
     "HUMMINGBOT_EXTRA_COLUMNS",
     "CandleDataError",
+    "CandleDir",
     "CandleSet",
+    "SkippedFile",
     "kraken_pair",
     "load_candles",
     "load_dir",

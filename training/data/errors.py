@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from ml_signals import candle_guard as guard
+
 EMPTY: Final = "empty"
 """The file or frame holds no candle rows."""
 FILE_NAME: Final = "file_name"
@@ -24,17 +26,21 @@ FIELD_COUNT: Final = "field_count"
 MISSING_COLUMN: Final = "missing_column"
 EXTRA_COLUMN: Final = "extra_column"
 NON_NUMERIC: Final = "non_numeric"
-NAN: Final = "nan"
+# Rules about single candles: the candle guard's names (ml_signals.candle_guard.RULES), so a
+# file refused here and a candle flagged live carry the same rule name.
+NAN: Final = guard.NAN
 """A NaN, empty or infinite value (also NaT in a datetime column)."""
-NON_POSITIVE_PRICE: Final = "non_positive_price"
-NEGATIVE_VOLUME: Final = "negative_volume"
-HIGH_BELOW_BODY: Final = "high_below_open_close"
+NON_POSITIVE_PRICE: Final = guard.NON_POSITIVE_PRICE
+NEGATIVE_VOLUME: Final = guard.NEGATIVE_VOLUME
+HIGH_BELOW_LOW: Final = guard.HIGH_BELOW_LOW
+"""``high < low``."""
+HIGH_BELOW_BODY: Final = guard.HIGH_BELOW_BODY
 """``high < max(open, close)``."""
-LOW_ABOVE_BODY: Final = "low_above_open_close"
+LOW_ABOVE_BODY: Final = guard.LOW_ABOVE_BODY
 """``low > min(open, close)``."""
-DUPLICATE_TIMESTAMP: Final = "duplicate_timestamp"
-UNSORTED_TIMESTAMP: Final = "unsorted_timestamp"
-OFF_GRID: Final = "off_grid"
+DUPLICATE_TIMESTAMP: Final = guard.DUPLICATE_TIMESTAMP
+UNSORTED_TIMESTAMP: Final = guard.UNSORTED_TIMESTAMP
+OFF_GRID: Final = guard.OFF_GRID
 """A timestamp that is not a whole multiple of the interval (or not a whole second)."""
 TIMESTAMP_RANGE: Final = "timestamp_range"
 """A timestamp outside 2009..2100 in seconds: usually milliseconds passed as seconds."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml_signals import candle_guard as guard
 from ml_signals.candles import CANDLE_COLUMNS
 from training.data import errors as rules
 from training.data.errors import CandleDataError
@@ -86,50 +87,40 @@ def _first(mask: np.ndarray) -> int | None:
     return int(np.argmax(mask)) if mask.any() else None
 
 
-def _value_errors(v: dict[str, np.ndarray]) -> list[tuple[int, str, str]]:
-    """(first row, rule, detail) for every value rule that some row breaks."""
+_VALUE_CODES = np.array(sorted(guard.RULES.index(r) + 1 for r in guard.VALUE_RULES))
+_TIME_CODES = np.array(sorted(guard.RULES.index(r) + 1 for r in guard.TIMESTAMP_RULES))
+
+
+def _candle_errors(v: dict[str, np.ndarray], interval_s: int) -> list[tuple[int, str, str]]:
+    """(first row, rule, detail) from the candle guard (:mod:`ml_signals.candle_guard`): the
+    first row breaking a value rule, then a timestamp range error, then the first row breaking
+    a timestamp rule (the order ties resolve in). One-candle moves are not refused here; the
+    loaders flag them (:attr:`~training.data.candleset.CandleSet.bad_candles`)."""
+    frame = pd.DataFrame(v)
+    flags = guard.flag_candles(frame, interval_s)
     found: list[tuple[int, str, str]] = []
-
-    def add(mask: np.ndarray, rule: str, detail: str) -> None:
-        pos = _first(mask)
-        if pos is not None:
-            found.append((pos, rule, detail))
-
-    for col in CANDLE_COLUMNS:
-        add(~np.isfinite(v[col]), rules.NAN, f"column {col!r} is NaN, empty or infinite")
-    prices = np.column_stack([v[c] for c in PRICE_COLUMNS])
-    add((prices <= 0).any(axis=1), rules.NON_POSITIVE_PRICE, "a price is zero or negative")
-    add(v["volume"] < 0, rules.NEGATIVE_VOLUME, "volume is negative")
-    body_hi = np.maximum(v["open"], v["close"])
-    body_lo = np.minimum(v["open"], v["close"])
-    add(v["high"] < body_hi, rules.HIGH_BELOW_BODY, "high is below max(open, close)")
-    add(v["low"] > body_lo, rules.LOW_ABOVE_BODY, "low is above min(open, close)")
-    return found
-
-
-def _timestamp_errors(ts: np.ndarray, interval_s: int) -> list[tuple[int, str, str]]:
-    """(first row, rule, detail) for the timestamp rules; ``ts`` is finite float64 seconds."""
-    found: list[tuple[int, str, str]] = []
-    out_of_range = _first((ts < MIN_TIMESTAMP_S) | (ts >= MAX_TIMESTAMP_S))
+    value_pos = _first(np.isin(flags.codes, _VALUE_CODES))
+    if value_pos is not None:
+        bad = flags.bad_candles(frame, np.array([value_pos]))[0]
+        found.append((value_pos, bad.rule, bad.detail))
+    ts = v["timestamp"]
+    with np.errstate(invalid="ignore"):
+        out_of_range = _first((ts < MIN_TIMESTAMP_S) | (ts >= MAX_TIMESTAMP_S))
     if out_of_range is not None:
         found.append((out_of_range, rules.TIMESTAMP_RANGE,
                       f"timestamp {ts[out_of_range]:.0f} is not seconds in 2009..2100 "
                       "(milliseconds?)"))
-    # Epoch-aligned grid for intervals that divide a day (every interval the package uses).
-    anchor = 0.0 if 86_400 % interval_s == 0 else ts[0]
-    off = _first((np.floor(ts) != ts) | (np.mod(ts - anchor, interval_s) != 0))
-    if off is not None:
-        found.append((off, rules.OFF_GRID,
-                      f"timestamp {ts[off]} is not on the {interval_s} s grid"))
+    time_pos = _first(np.isin(flags.codes, _TIME_CODES))
+    if time_pos is not None:
+        bad = flags.bad_candles(frame, np.array([time_pos]))[0]
+        found.append((time_pos, bad.rule, f"{bad.detail} ({interval_s} s candles)"))
     step = np.diff(ts)
-    bad_step = _first(step <= 0)
-    if bad_step is not None:
-        pos = bad_step + 1
-        rule = rules.DUPLICATE_TIMESTAMP if step[bad_step] == 0 else rules.UNSORTED_TIMESTAMP
-        found.append((pos, rule, f"timestamp {ts[pos]:.0f} follows {ts[pos - 1]:.0f}"))
-    elif len(step) and step.min() > interval_s:
+    finite_step = step[np.isfinite(step)]
+    if (len(finite_step) and not (finite_step <= 0).any()
+            and finite_step.min() > interval_s):
         found.append((1, rules.INTERVAL_MISMATCH,
-                      f"no two rows are {interval_s} s apart (smallest step {step.min():.0f} s)"))
+                      f"no two rows are {interval_s} s apart (smallest step "
+                      f"{finite_step.min():.0f} s)"))
     return found
 
 
@@ -145,22 +136,23 @@ def validate_candles(raw: pd.DataFrame, interval_s: int, origin: Origin) -> pd.D
 
     Returns:
         New frame, columns ``CANDLE_COLUMNS``, ``timestamp`` int64, the rest float64, RangeIndex.
-        Gaps are not filled here (see :func:`ml_signals.candles.fill_gaps`).
+        Gaps are not filled here (see :func:`ml_signals.candles.fill_gaps`), nor are
+        one-candle moves refused (the loaders flag them).
 
     Raises:
-        CandleDataError: ``empty``, ``missing_column``, ``non_numeric``, ``nan``,
-            ``non_positive_price``, ``negative_volume``, ``high_below_open_close``,
-            ``low_above_open_close``, ``timestamp_range``, ``off_grid``, ``duplicate_timestamp``,
-            ``unsorted_timestamp`` or ``interval_mismatch``, reporting the earliest offending row
-            (ties: the order above).
+        CandleDataError: ``empty``, ``missing_column``, ``non_numeric``, the candle guard's
+            value rules (``nan``, ``non_positive_price``, ``negative_volume``,
+            ``high_below_low``, ``high_below_open_close``, ``low_above_open_close``; see
+            :mod:`ml_signals.candle_guard`), ``timestamp_range``, its timestamp rules
+            (``off_grid``, ``duplicate_timestamp``, ``unsorted_timestamp``) or
+            ``interval_mismatch``, reporting the earliest offending row (ties: the order
+            above).
     """
     if len(raw) == 0:
         raise origin.error("no candle rows", rules.EMPTY)
     check_columns(raw.columns, CANDLE_COLUMNS, raw.columns, origin)
     values = _numeric(raw, origin)
-    found = _value_errors(values)
-    if not any(rule == rules.NAN for _, rule, _ in found):
-        found += _timestamp_errors(values["timestamp"], interval_s)
+    found = _candle_errors(values, interval_s)
     if found:
         pos, rule, detail = min(found, key=lambda item: item[0])
         raise origin.error(detail, rule, pos)

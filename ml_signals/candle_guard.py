@@ -1,0 +1,288 @@
+"""Candle guard: the one rule set that marks a candle as bad, for training and the live scripts.
+
+:func:`flag_candles` looks at a canonical candle frame (:mod:`ml_signals.candles`; any extra
+columns are ignored) and returns, per candle, the first rule it breaks, in this order:
+
+==  ==========================  ===============================================================
+ #  rule                        the candle is bad when
+==  ==========================  ===============================================================
+ 1  ``nan``                     a price, the volume or the timestamp is NaN or +-inf
+ 2  ``non_positive_price``      open, high, low or close <= 0
+ 3  ``negative_volume``         volume < 0
+ 4  ``high_below_low``          high < low
+ 5  ``high_below_open_close``   high < max(open, close)
+ 6  ``low_above_open_close``    low > min(open, close)
+ 7  ``off_grid``                timestamp not a whole multiple of the interval (epoch-aligned for
+                                intervals that divide a day, else aligned on the first candle)
+ 8  ``duplicate_timestamp``     timestamp equal to the previous row's
+ 9  ``unsorted_timestamp``      timestamp earlier than the previous row's
+10  ``close_move``              ``|close / previous close - 1| > max_move_frac``
+11  ``open_gap``                ``|open / previous close - 1| > max_move_frac``
+==  ==========================  ===============================================================
+
+The one-candle move (rules 10 and 11) is measured two ways against the **previous row's close**:
+close-to-close (the candle's own return, as the features' ``ret_1_bar_frac``) and open versus the
+previous close (a jump between candles: a redenomination, a halt that reopens elsewhere). Both
+are absolute fractions, so the default bound :data:`DEFAULT_MAX_MOVE_FRAC` = 0.50 flags a rise
+above +50 % and a fall below -50 % (original plan: "a price change > 50 % in one candle is bad
+data"). A move is only measured where the previous close is finite and > 0; the first row has
+no move. A bad spike is usually flagged twice: the spike and the candle after it, whose move
+is measured from the spike's close.
+
+A high below the low always breaks rule 5 or 6 as well; it is listed first so it is named.
+
+Everything is vectorised (NumPy): about 10 array passes over the frame, so a 300-candle live
+window costs tens of microseconds and a 50,000-candle history a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_MAX_MOVE_FRAC: Final[float] = 0.50
+"""Largest one-candle move accepted, as a fraction (0.50 = 50 %); original plan, data quality:
+"a price change > 50 % in one candle is bad data"."""
+
+NAN: Final = "nan"
+NON_POSITIVE_PRICE: Final = "non_positive_price"
+NEGATIVE_VOLUME: Final = "negative_volume"
+HIGH_BELOW_LOW: Final = "high_below_low"
+HIGH_BELOW_BODY: Final = "high_below_open_close"
+LOW_ABOVE_BODY: Final = "low_above_open_close"
+OFF_GRID: Final = "off_grid"
+DUPLICATE_TIMESTAMP: Final = "duplicate_timestamp"
+UNSORTED_TIMESTAMP: Final = "unsorted_timestamp"
+CLOSE_MOVE: Final = "close_move"
+OPEN_GAP: Final = "open_gap"
+
+RULES: Final[tuple[str, ...]] = (
+    NAN, NON_POSITIVE_PRICE, NEGATIVE_VOLUME, HIGH_BELOW_LOW, HIGH_BELOW_BODY, LOW_ABOVE_BODY,
+    OFF_GRID, DUPLICATE_TIMESTAMP, UNSORTED_TIMESTAMP, CLOSE_MOVE, OPEN_GAP,
+)
+"""Every rule, in the order they are checked (the first one a candle breaks is reported).
+``flag_candles(...).codes`` holds ``RULES.index(rule) + 1`` per candle, 0 for a good one."""
+
+VALUE_RULES: Final[frozenset[str]] = frozenset(RULES[:6])
+"""Rules about one candle's own values (1-6)."""
+TIMESTAMP_RULES: Final[frozenset[str]] = frozenset(RULES[6:9])
+"""Rules about a candle's time (7-9)."""
+MOVE_RULES: Final[frozenset[str]] = frozenset(RULES[9:])
+"""Rules about the move from the previous candle (10-11)."""
+
+_PRICES = ("open", "high", "low", "close")
+
+
+def _code(rule: str) -> int:
+    return RULES.index(rule) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class BadCandle:
+    """One flagged candle.
+
+    Attributes:
+        row: 0-based position in the frame that was checked (``frame.iloc[row]``).
+        timestamp_s: the candle's open time (s, UTC); ``None`` when the timestamp is NaN.
+        rule: the first rule it breaks (one of :data:`RULES`).
+        detail: the values that break it, e.g. ``"close 0.0102 is +97700.0 % from the previous
+            close 1.04e-05 (bound 50 %)"``.
+    """
+
+    row: int
+    timestamp_s: int | None
+    rule: str
+    detail: str
+
+    @property
+    def when(self) -> str:
+        """``"2021-01-23 03:00 UTC"`` (or ``"row 12, no timestamp"``)."""
+        if self.timestamp_s is None:
+            return f"row {self.row}, no timestamp"
+        return datetime.fromtimestamp(self.timestamp_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def describe(self, pair: str) -> str:
+        """One line: ``"<pair> candle <time>: <rule>: <detail>"``."""
+        return f"{pair} candle {self.when}: {self.rule}: {self.detail}"
+
+
+@dataclass(frozen=True, eq=False)
+class CandleFlags:
+    """What :func:`flag_candles` found.
+
+    Attributes:
+        codes: uint8 array, one per candle: 0 good, ``k`` the rule ``RULES[k - 1]``.
+        max_move_frac: the move bound used (fraction).
+    """
+
+    codes: np.ndarray
+    max_move_frac: float
+
+    @property
+    def bad(self) -> np.ndarray:
+        """Boolean mask of the bad candles."""
+        return self.codes > 0
+
+    @property
+    def n_bad(self) -> int:
+        """Number of bad candles."""
+        return int(np.count_nonzero(self.codes))
+
+    def rules(self) -> np.ndarray:
+        """Rule name per candle (object array), ``""`` for a good candle."""
+        names = np.array(("", *RULES), dtype=object)
+        return names[self.codes]
+
+    def counts(self) -> dict[str, int]:
+        """``{rule: candles}`` for the rules that flagged something, in :data:`RULES` order."""
+        found = np.bincount(self.codes, minlength=len(RULES) + 1)
+        return {rule: int(found[k + 1]) for k, rule in enumerate(RULES) if found[k + 1]}
+
+    def bad_candles(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> list[BadCandle]:
+        """The flagged candles of ``frame`` (the frame these flags were computed on), oldest
+        first, each with its values; ``rows`` limits the list to those positions."""
+        positions = np.flatnonzero(self.codes) if rows is None else np.asarray(rows)
+        return [_bad_candle(frame, int(row), RULES[int(self.codes[row]) - 1], self.max_move_frac)
+                for row in positions if self.codes[row]]
+
+
+def flag_candles(
+    frame: pd.DataFrame, interval_s: int, max_move_frac: float = DEFAULT_MAX_MOVE_FRAC
+) -> CandleFlags:
+    """Flag every bad candle of ``frame`` with the first rule it breaks (module docstring).
+
+    Args:
+        frame: candles with ``timestamp`` (open time, s UTC; int or float) and ``open high low
+            close volume``, in the order received; extra columns are ignored.
+        interval_s: candle length in seconds.
+        max_move_frac: one-candle move bound, fraction > 0 (0.50 = 50 %).
+
+    Returns:
+        :class:`CandleFlags` with one code per row of ``frame``.
+
+    Raises:
+        ValueError: ``interval_s`` or ``max_move_frac`` not positive, or a column is missing.
+    """
+    if interval_s <= 0:
+        raise ValueError(f"interval_s must be > 0 seconds, got {interval_s}")
+    if not (max_move_frac > 0 and np.isfinite(max_move_frac)):
+        raise ValueError(f"max_move_frac must be a finite fraction > 0, got {max_move_frac}")
+    missing = [c for c in ("timestamp", *_PRICES, "volume") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"candles lack column(s) {missing}; have {list(frame.columns)}")
+    v = {c: frame[c].to_numpy(dtype="float64", na_value=np.nan)
+         for c in ("timestamp", *_PRICES, "volume")}
+    codes = np.zeros(len(frame), dtype=np.uint8)
+    # Written from the last rule to the first: a candle keeps the first rule it breaks.
+    for rule, mask in reversed(_masks(v, interval_s, max_move_frac)):
+        codes[mask] = _code(rule)
+    return CandleFlags(codes, max_move_frac)
+
+
+def _masks(v: dict[str, np.ndarray], interval_s: int,
+           max_move_frac: float) -> list[tuple[str, np.ndarray]]:
+    """(rule, mask) in :data:`RULES` order."""
+    ts, o, h, lo, c = v["timestamp"], v["open"], v["high"], v["low"], v["close"]
+    finite = np.isfinite(np.column_stack([v[k] for k in ("timestamp", *_PRICES, "volume")]))
+    prices = np.column_stack([o, h, lo, c])
+    ts_ok = np.isfinite(ts)
+    anchor = 0.0 if 86_400 % interval_s == 0 or not ts_ok.any() else ts[ts_ok][0]
+    with np.errstate(invalid="ignore"):
+        off_grid = ts_ok & ((np.floor(ts) != ts) | (np.mod(ts - anchor, interval_s) != 0))
+    step = np.diff(ts, prepend=np.nan)
+    open_move, close_move = _moves(o, c)
+    return [
+        (NAN, ~finite.all(axis=1)),
+        (NON_POSITIVE_PRICE, (prices <= 0).any(axis=1)),
+        (NEGATIVE_VOLUME, v["volume"] < 0),
+        (HIGH_BELOW_LOW, h < lo),
+        (HIGH_BELOW_BODY, h < np.maximum(o, c)),
+        (LOW_ABOVE_BODY, lo > np.minimum(o, c)),
+        (OFF_GRID, off_grid),
+        (DUPLICATE_TIMESTAMP, step == 0),
+        (UNSORTED_TIMESTAMP, step < 0),
+        (CLOSE_MOVE, np.abs(close_move) > max_move_frac),
+        (OPEN_GAP, np.abs(open_move) > max_move_frac),
+    ]
+
+
+def _moves(open_: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(open / previous close - 1, close / previous close - 1); NaN where the previous close is
+    not a finite price > 0, and on the first row."""
+    prev = np.concatenate(([np.nan], close[:-1]))
+    usable = np.isfinite(prev) & (prev > 0)
+    safe_prev = np.where(usable, prev, 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        open_move = np.where(usable, open_ / safe_prev - 1.0, np.nan)
+        close_move = np.where(usable, close / safe_prev - 1.0, np.nan)
+    return open_move, close_move
+
+
+def _bad_candle(frame: pd.DataFrame, row: int, rule: str, max_move_frac: float) -> BadCandle:
+    """The :class:`BadCandle` for ``frame.iloc[row]`` flagged by ``rule``."""
+    get = frame.iloc[row]
+    ts = float(get["timestamp"])
+    o, h, lo, c, vol = (float(get[k]) for k in (*_PRICES, "volume"))
+    prev = float(frame["close"].iat[row - 1]) if row > 0 else float("nan")
+    details = {
+        NAN: f"open {o}, high {h}, low {lo}, close {c}, volume {vol}, timestamp {ts}",
+        NON_POSITIVE_PRICE: f"open {o}, high {h}, low {lo}, close {c}",
+        NEGATIVE_VOLUME: f"volume {vol}",
+        HIGH_BELOW_LOW: f"high {h} < low {lo}",
+        HIGH_BELOW_BODY: f"high {h} < max(open {o}, close {c})",
+        LOW_ABOVE_BODY: f"low {lo} > min(open {o}, close {c})",
+        OFF_GRID: f"timestamp {ts:.0f} is not on the grid of the candle interval",
+        DUPLICATE_TIMESTAMP: "same timestamp as the previous row",
+        UNSORTED_TIMESTAMP: (f"timestamp {ts:.0f} is before the previous row's "
+                             f"{float(frame['timestamp'].iat[row - 1]):.0f}" if row else ""),
+        CLOSE_MOVE: _move_text("close", c, prev, max_move_frac),
+        OPEN_GAP: _move_text("open", o, prev, max_move_frac),
+    }
+    return BadCandle(row=row, timestamp_s=int(ts) if np.isfinite(ts) else None, rule=rule,
+                     detail=details[rule])
+
+
+def _move_text(name: str, price: float, prev_close: float, bound: float) -> str:
+    move = price / prev_close - 1.0
+    return (f"{name} {price:.6g} is {move:+.1%} from the previous close {prev_close:.6g} "
+            f"(bound {bound:.0%})")
+
+
+def window_rows(n_rows: int, window_bars: int) -> slice:
+    """Rows of the last ``window_bars`` candles of an ``n_rows`` frame (all when shorter)."""
+    return slice(max(n_rows - window_bars, 0), n_rows)
+
+
+def newest_bad_in_window(
+    frame: pd.DataFrame, interval_s: int, window_bars: int,
+    max_move_frac: float = DEFAULT_MAX_MOVE_FRAC,
+) -> tuple[BadCandle | None, int]:
+    """The newest bad candle among the last ``window_bars`` rows of ``frame``, and how many of
+    those rows are bad.
+
+    Only the window and the candle before it are checked (that candle's close is the first
+    window candle's previous close), so the cost does not grow with the frame.
+
+    Returns:
+        ``(None, 0)`` when the window is clean, else ``(newest bad candle, bad candles)``; the
+        candle's ``row`` is its position in ``frame``.
+
+    Raises:
+        ValueError: as :func:`flag_candles`, or ``window_bars`` < 1.
+    """
+    if window_bars < 1:
+        raise ValueError(f"window_bars must be >= 1, got {window_bars}")
+    start = max(len(frame) - window_bars - 1, 0)
+    part = frame.iloc[start:]
+    flags = flag_candles(part, interval_s, max_move_frac)
+    codes = flags.codes[window_rows(len(part), window_bars)]
+    if not codes.any():
+        return None, 0
+    newest = len(part) - len(codes) + int(np.flatnonzero(codes)[-1])
+    found = flags.bad_candles(part, np.array([newest]))[0]
+    return (BadCandle(start + found.row, found.timestamp_s, found.rule, found.detail),
+            int(np.count_nonzero(codes)))

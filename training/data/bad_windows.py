@@ -1,0 +1,67 @@
+"""Which setups' windows touch a bad candle, so the dataset can leave them out.
+
+A setup on the candle opening at ``t`` (seconds, UTC) reads, and is labelled from:
+
+- its **feature window**: the candles opening in ``[t - warmup * interval, t]``, the decision
+  candle and the feature warm-up before it (:func:`ml_signals.features.warmup_bars`: 300 at 1h,
+  so 301 candles). The live scripts guard exactly this window before deciding
+  (:class:`ml_signals.candle_guard_live.LiveCandleGuard`);
+- the BTC reference's candles over the same feature window (regime and BTC features);
+- its **label window**: the candles opening in ``[t + interval, label_end]``, from the decision
+  (the decision candle's close) to the time its labels resolved (``label_end_s`` of
+  :func:`training.dataset.build_dataset`; the last candle the label replay read opens at or
+  before it).
+
+The pair's own windows are contiguous, ``[t - warmup * interval, label_end]``. The candles
+themselves are never altered; only the setups are left out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ml_signals.features import warmup_bars
+from training.data.candleset import CandleSet
+
+
+def _bad_times(candles: CandleSet | None) -> np.ndarray:
+    if candles is None:
+        return np.empty(0, dtype="int64")
+    return np.sort(np.array([b.timestamp_s for b in candles.bad_candles
+                             if b.timestamp_s is not None], dtype="int64"))
+
+
+def _any_between(bad_s: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+    """Per window: does a bad time fall in ``[start_s, end_s]`` (inclusive)?"""
+    if len(bad_s) == 0:
+        return np.zeros(len(start_s), dtype=bool)
+    return np.searchsorted(bad_s, end_s, side="right") > np.searchsorted(bad_s, start_s,
+                                                                          side="left")
+
+
+def touches_bad_candles(
+    timestamps_s: np.ndarray, label_end_s: np.ndarray, candles: CandleSet,
+    reference: CandleSet | None = None,
+) -> np.ndarray:
+    """Boolean per setup: True when its feature or label window (module docstring) holds a
+    candle ``candles`` flags, or its feature window a candle ``reference`` (the BTC pair, when
+    ``candles`` is another pair) flags.
+
+    Args:
+        timestamps_s: decision candles' open times (s, UTC), shape (setups,).
+        label_end_s: when each setup's labels resolved (s, UTC), shape (setups,).
+        candles: the pair's candle set, with its ``bad_candles``.
+        reference: the BTC reference's candle set; ``None`` for BTC itself.
+
+    Raises:
+        ValueError: the arrays differ in length, or the interval has no feature warm-up.
+    """
+    ts = np.asarray(timestamps_s, dtype="int64")
+    end = np.asarray(label_end_s, dtype="int64")
+    if ts.shape != end.shape:
+        raise ValueError(f"{len(ts)} setup times but {len(end)} label ends")
+    start = ts - warmup_bars(candles.interval_s) * candles.interval_s
+    touched = _any_between(_bad_times(candles), start, np.maximum(end, ts))
+    if reference is not None and reference is not candles:
+        touched |= _any_between(_bad_times(reference), start, ts)
+    return touched
