@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ml_signals import live
 from ml_signals.candles import INTERVAL_SECONDS
 from ml_signals.features import MAX_LIVE_BARS, warmup_bars
-from ml_signals.hummingbot import paper_trading, strategy_runtime
+from ml_signals.hummingbot import candle_history, paper_trading, strategy_runtime
 from ml_signals.orchestration import StrategyOrchestrator
 from ml_signals.risk import RiskConfig, RiskManager
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
@@ -135,8 +135,9 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
     btc_pair: str = Field(default="BTC-USD", json_schema_extra=_prompt(
         "BTC pair for the market regime"))
     candles_interval: str = Field(default="1h", json_schema_extra=_prompt("Candle interval"))
-    max_records: int = Field(default=720, json_schema_extra=_prompt(
-        "Candles kept per feed (at most 720)"))
+    max_records: int = Field(default=candle_history.DEFAULT_MAX_RECORDS,
+                             json_schema_extra=_prompt(
+                                 "Candles kept per feed (705..718 at 1h on Kraken)"))
     models_dir: str = Field(default="models", json_schema_extra=_prompt(
         "Model artifacts directory"))
     capital_quote: float = Field(default=5000.0, gt=0, json_schema_extra=_prompt(
@@ -205,17 +206,16 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
 
     @model_validator(mode="after")
     def _check_max_records(self) -> MlScriptConfigBase:
-        warmup = warmup_bars(INTERVAL_SECONDS[self.candles_interval])
         if self.max_records > MAX_LIVE_BARS:
             raise ValueError(
                 f"max_records {self.max_records} exceeds {MAX_LIVE_BARS}: Kraken's candles API "
                 f"returns at most {MAX_LIVE_BARS} candles (Hummingbot KrakenSpotCandles refuses "
                 f"more) and the features are validated on {MAX_LIVE_BARS}-candle windows"
             )
-        if self.max_records <= warmup:
-            raise ValueError(f"max_records {self.max_records} leaves no candle after the "
-                             f"{warmup}-candle feature warm-up at {self.candles_interval}; "
-                             f"use {warmup + 1}..{MAX_LIVE_BARS}")
+        # the warm-up, training-equal EMAs, the detectors' windows; Kraken's history limit
+        candle_history.check_max_records(
+            self.max_records, self.candles_interval, INTERVAL_SECONDS[self.candles_interval],
+            self.candles_connector, [c for _, c, _ in self.strategy_settings()], MAX_LIVE_BARS)
         return self
 
     def update_markets(self, markets: MarketDict) -> MarketDict:
