@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ml_signals import live
 from ml_signals.candles import INTERVAL_SECONDS
 from ml_signals.features import MAX_LIVE_BARS, warmup_bars
-from ml_signals.hummingbot import candle_history, paper_trading, strategy_runtime
+from ml_signals.hummingbot import candle_history, logging_setup, paper_trading, strategy_runtime
 from ml_signals.orchestration import StrategyOrchestrator
 from ml_signals.risk import RiskConfig, RiskManager
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
@@ -308,6 +308,7 @@ class MlScriptBase(StrategyV2Base):
     @classmethod
     def init_markets(cls, config: MlScriptConfigBase) -> None:  # type: ignore[override]
         """Declare the markets; prepare paper connectors for executors (before they exist)."""
+        logging_setup.enable_ml_loggers()  # after the logging reload of `start`
         super().init_markets(config)
         if paper_trading.is_paper_trade(config.connector_name):
             paper_trading.install_paper_trade_factory(config.paper_trading_rules)
@@ -337,6 +338,7 @@ class MlScriptBase(StrategyV2Base):
 
     def start(self, clock: Any, timestamp: float) -> None:
         """Hummingbot start, then announce models and fetch the real trading rules (paper)."""
+        logging_setup.enable_ml_loggers()  # after the headless quickstart's second reload
         super().start(clock, timestamp)
         self.runtime.start(timestamp)
         if self.config.alerts.enabled:
@@ -365,6 +367,7 @@ class MlScriptBase(StrategyV2Base):
 
     def on_tick(self) -> None:
         """Sync executors into the ledger; when ready, run the executor action proposals."""
+        logging_setup.keep_ml_loggers_enabled()
         self.update_executors_info()
         self.runtime.sync(self.current_timestamp, self.get_all_executors())
         if self.market_data_provider.ready and not self._is_stop_triggered:
