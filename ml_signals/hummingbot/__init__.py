@@ -13,5 +13,9 @@ usable without the compiled Hummingbot build):
 - :mod:`~ml_signals.hummingbot.script_base` - the config base (shared fields, validation) and the
   ``StrategyV2Base`` subclass every script extends;
 - :mod:`~ml_signals.hummingbot.observers` - runtime events -> trade journal and Slack alerts (no
-  Hummingbot import; here because the runtime is its only caller).
+  Hummingbot import; here because the runtime is its only caller);
+- :mod:`~ml_signals.hummingbot.candle_history` - the bounds of ``max_records`` (training-equal
+  features, Kraken's history limit);
+- :mod:`~ml_signals.hummingbot.logging_setup` - the ``ml_signals`` loggers kept alive through
+  Hummingbot's logging reloads.
 """

@@ -40,7 +40,7 @@ from ml_signals import live
 from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candles import INTERVAL_SECONDS
 from ml_signals.features import MAX_LIVE_BARS, warmup_bars
-from ml_signals.hummingbot import paper_trading, strategy_runtime
+from ml_signals.hummingbot import candle_history, logging_setup, paper_trading, strategy_runtime
 from ml_signals.orchestration import StrategyOrchestrator
 from ml_signals.risk import RiskConfig, RiskManager
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
@@ -140,8 +140,9 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
     btc_pair: str = Field(default="BTC-USD", json_schema_extra=_prompt(
         "BTC pair for the market regime"))
     candles_interval: str = Field(default="1h", json_schema_extra=_prompt("Candle interval"))
-    max_records: int = Field(default=720, json_schema_extra=_prompt(
-        "Candles kept per feed (at most 720)"))
+    max_records: int = Field(default=candle_history.DEFAULT_MAX_RECORDS,
+                             json_schema_extra=_prompt(
+                                 "Candles kept per feed (705..718 at 1h on Kraken)"))
     models_dir: str = Field(default="models", json_schema_extra=_prompt(
         "Model artifacts directory"))
     capital_quote: float = Field(default=5000.0, gt=0, json_schema_extra=_prompt(
@@ -213,17 +214,16 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
 
     @model_validator(mode="after")
     def _check_max_records(self) -> MlScriptConfigBase:
-        warmup = warmup_bars(INTERVAL_SECONDS[self.candles_interval])
         if self.max_records > MAX_LIVE_BARS:
             raise ValueError(
                 f"max_records {self.max_records} exceeds {MAX_LIVE_BARS}: Kraken's candles API "
                 f"returns at most {MAX_LIVE_BARS} candles (Hummingbot KrakenSpotCandles refuses "
                 f"more) and the features are validated on {MAX_LIVE_BARS}-candle windows"
             )
-        if self.max_records <= warmup:
-            raise ValueError(f"max_records {self.max_records} leaves no candle after the "
-                             f"{warmup}-candle feature warm-up at {self.candles_interval}; "
-                             f"use {warmup + 1}..{MAX_LIVE_BARS}")
+        # the warm-up, training-equal EMAs, the detectors' windows; Kraken's history limit
+        candle_history.check_max_records(
+            self.max_records, self.candles_interval, INTERVAL_SECONDS[self.candles_interval],
+            self.candles_connector, [c for _, c, _ in self.strategy_settings()], MAX_LIVE_BARS)
         return self
 
     def update_markets(self, markets: MarketDict) -> MarketDict:
@@ -318,6 +318,7 @@ class MlScriptBase(StrategyV2Base):
     @classmethod
     def init_markets(cls, config: MlScriptConfigBase) -> None:  # type: ignore[override]
         """Declare the markets; prepare paper connectors for executors (before they exist)."""
+        logging_setup.enable_ml_loggers()  # after the logging reload of `start`
         super().init_markets(config)
         if paper_trading.is_paper_trade(config.connector_name):
             paper_trading.install_paper_trade_factory(config.paper_trading_rules)
@@ -347,6 +348,7 @@ class MlScriptBase(StrategyV2Base):
 
     def start(self, clock: Any, timestamp: float) -> None:
         """Hummingbot start, then announce models and fetch the real trading rules (paper)."""
+        logging_setup.enable_ml_loggers()  # after the headless quickstart's second reload
         super().start(clock, timestamp)
         self.runtime.start(timestamp)
         if self.config.alerts.enabled:
@@ -375,6 +377,7 @@ class MlScriptBase(StrategyV2Base):
 
     def on_tick(self) -> None:
         """Sync executors into the ledger; when ready, run the executor action proposals."""
+        logging_setup.keep_ml_loggers_enabled()
         self.update_executors_info()
         self.runtime.sync(self.current_timestamp, self.get_all_executors())
         if self.market_data_provider.ready and not self._is_stop_triggered:

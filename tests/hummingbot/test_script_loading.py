@@ -163,5 +163,6 @@ def test_loaded_strategy_starts_on_the_connector_hummingbot_creates(repo_root, m
     assert runtime.controller_ids == ("dca", "swing", "channel")
     assert runtime._halt is None  # the connector supports executors
     assert [c.trading_pair for c in runtime.candles_configs()] == ["BTC-USD", "ETH-USD", "SOL-USD"]
-    assert {c.max_records for c in runtime.candles_configs()} == {720}
+    shipped = yaml.safe_load(conf_file(repo_root, "ml_portfolio").read_text())["max_records"]
+    assert {c.max_records for c in runtime.candles_configs()} == {shipped}
     assert runtime.planner.orchestrator is not None
