@@ -1,15 +1,15 @@
 """The candle guard on the live decision path: skip a pair's decision while bad candles are in
 the window its features read, log each bad candle once, and mark the start of each episode.
 
-Window: the decision candle and the feature warm-up before it, ``warmup_bars + 1`` candles
-(:func:`ml_signals.features.warmup_bars`: 301 at 1h), of the pair and of the BTC reference
+Window: the decision candle and every candle its features read,
+(:func:`ml_signals.features.lookback_bars`: 704 at 1h), of the pair and of the BTC reference
 (BTC's candles up to the decision candle's time feed the regime and BTC features). Training
 drops the setups whose feature window touches a bad candle over the same window
 (:mod:`training.data.bad_windows`), so live and training skip the same decisions.
 
 An **episode** starts with the first skipped decision of a pair and ends at the pair's next
 decision whose window is clean. A bad candle stays in the window until ``window_bars`` newer
-candles closed (about 12.5 days at 1h), so one bad candle skips up to that many decisions in
+candles closed (about 29 days at 1h), so one bad candle skips up to that many decisions in
 one episode: each bad candle is logged once (WARNING, with pair, candle time, rule and values),
 every skip is counted, and the runtime sends one system alert per episode.
 

@@ -98,7 +98,12 @@ import pandas as pd
 from ml_signals.feature_parts.btc import btc_features, btc_own_features
 from ml_signals.feature_parts.inputs import check_candle_frame
 from ml_signals.feature_parts.pair import pair_features
-from ml_signals.feature_parts.windows import MAX_LIVE_BARS, windows_for
+from ml_signals.feature_parts.windows import (
+    EMA_SLOPE_BARS,
+    EMA_WINDOW_BARS,
+    MAX_LIVE_BARS,
+    windows_for,
+)
 
 __all__ = [
     "FEATURE_COLUMNS",
@@ -168,6 +173,19 @@ def warmup_bars(interval_s: int) -> int:
             :data:`MAX_LIVE_BARS` candles (e.g. 1d, 5m).
     """
     return windows_for(interval_s).warmup_bars
+
+
+def lookback_bars(interval_s: int) -> int:
+    """Closed candles the newest row's features read, the newest included: every EMA weighs the
+    newest ``EMA_WINDOW_BARS`` (700) closes and the slopes read it a few candles back (4 at 1h,
+    16 at 15m), so 704 at 1h; never fewer than ``warmup_bars + 1``. A candle older than this
+    cannot move the newest row; a bad candle inside it can (the candle guard's window).
+
+    Raises:
+        ValueError: as :func:`warmup_bars`.
+    """
+    w = windows_for(interval_s)
+    return max(w.warmup_bars + 1, EMA_WINDOW_BARS + max(EMA_SLOPE_BARS, w.htf_slope_bars))
 
 
 WARMUP_BARS: Final[int] = warmup_bars(3600)

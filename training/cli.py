@@ -120,6 +120,13 @@ def _load(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     if btc_pair not in candle_sets:
         raise UsageError(f"--btc-pair {btc_pair}: not among the loaded pairs")
     log.info("loaded %d pairs from %s; BTC reference %s", len(candle_sets), args.data, btc_pair)
+    for skipped in getattr(candle_sets, "skipped", ()):
+        print(skipped.describe())
+    bad = {p: len(cs.bad_candles) for p, cs in candle_sets.items() if cs.bad_candles}
+    if bad:
+        print(f"candle guard: {sum(bad.values())} bad candles on {len(bad)} pairs (kept, never "
+              f"altered; setups whose windows touch them are dropped): "
+              + ", ".join(f"{p} {n}" for p, n in sorted(bad.items())))
     return candle_sets, btc_pair
 
 
@@ -137,9 +144,12 @@ def run_train(args: argparse.Namespace) -> int:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     rows: list[list[str]] = []
     ev_rows: list[list[str]] = []
-    summary: dict[str, Any] = {"data": str(args.data), "pairs": sorted(candle_sets),
-                               "btc_pair": btc_pair, "strategies": {},
-                               "not_trained": run.skipped}
+    summary: dict[str, Any] = {
+        "data": str(args.data), "pairs": sorted(candle_sets), "btc_pair": btc_pair,
+        "strategies": {}, "not_trained": run.skipped,
+        "skipped_files": [s.describe() for s in getattr(candle_sets, "skipped", ())],
+        "bad_candles": {p: [b.describe(p) for b in cs.bad_candles]
+                        for p, cs in candle_sets.items() if cs.bad_candles}}
     for strategy, sr in run.strategies.items():
         result = sr.result
         rows.append(metric_row(strategy, "out-of-fold", result.overall))
@@ -148,6 +158,7 @@ def run_train(args: argparse.Namespace) -> int:
         summary["strategies"][strategy] = {
             "artifact": str(sr.artifact), "published": sr.published,
             "setups": len(sr.dataset.frame),
+            "dropped_bad_candles": sr.dataset.dropped_bad_candles,
             "decision_rule": {"keep_frac": result.rule.keep_frac,
                               "min_rank": result.rule.min_rank},
             "evidence": result.evidence,
@@ -158,6 +169,11 @@ def run_train(args: argparse.Namespace) -> int:
         }
     for strategy, reason in run.skipped.items():
         print(f"{strategy}: not trained ({reason})")
+    for strategy, sr in run.strategies.items():
+        dropped = sr.dataset.dropped_bad_candles
+        if dropped:
+            print(f"{strategy}: {sum(dropped.values())} setups dropped, their windows touch a "
+                  "bad candle: " + ", ".join(f"{p} {n}" for p, n in sorted(dropped.items())))
     evidence_table = render_rows(EVIDENCE_HEADER, ev_rows)
     print("Does the model beat the rules? Capital-weighted, after fees, 95 % intervals over "
           "resampled weeks:")

@@ -88,8 +88,13 @@ def evidence_section(run: Any) -> str:
     """HTML section: the evidence table and each strategy's gate verdict."""
     rows: list[list[str]] = []
     verdicts: list[str] = []
+    dropped: list[str] = []
     for strategy, sr in run.strategies.items():
         rows.extend(evidence_rows(strategy, sr.result.evidence))
+        counts = getattr(sr.dataset, "dropped_bad_candles", {})
+        if counts:
+            dropped.append(f"{strategy}: " + ", ".join(f"{p} {n}"
+                                                         for p, n in sorted(counts.items())))
         verdict = sr.result.verdict
         gate = verdict.to_dict() if verdict is not None else None
         if gate is not None:
@@ -107,4 +112,7 @@ def evidence_section(run: Any) -> str:
             "setups minus all setups. Intervals: 95 %, resampling whole calendar weeks. Null = "
             "the same pipeline with each setup's inputs taken from a setup half the data away "
             f"in time: the AUC chance gives here.</p><ul class=\"verdicts\">{''.join(verdicts)}"
-            "</ul></section>")
+            "</ul>" + (("<p>Setups dropped because their feature or label window touches a bad "
+                        "candle (the candles are kept as they are): "
+                        + html.escape("; ".join(dropped)) + "</p>") if dropped else "")
+            + "</section>")

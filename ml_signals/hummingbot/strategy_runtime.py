@@ -21,7 +21,7 @@ time must be closed too (features use it). A candle first seen more than
 ``max_decision_delay_s`` after it closed (start-up, a feed outage) is skipped, logged, so an
 entry never acts on a stale signal. Before the features, the candle guard
 (:mod:`ml_signals.candle_guard_live`) checks the window they read (the pair's and BTC's last
-``warmup + 1`` candles): a bad candle there skips the pair's decision, logged once per bad candle,
+``lookback_bars`` candles, 704 at 1h): a bad candle there skips the pair's decision, logged once,
 counted in :meth:`StrategyRuntime.format_status`, and the observers' ``bad_candles``
 (a system alert) runs once per episode.
 """
@@ -51,7 +51,7 @@ from hummingbot.strategy_v2.models.executors_info import ExecutorInfo
 from ml_signals import live
 from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candle_guard_live import LiveCandleGuard
-from ml_signals.features import compute_features, warmup_bars
+from ml_signals.features import compute_features, lookback_bars, warmup_bars
 from ml_signals.hummingbot import executor_configs
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import ClosedTrade, GuardResult, OpenPosition, PortfolioState
@@ -196,7 +196,8 @@ class StrategyRuntime:
         self._blocked: list[GuardResult] = []
         self._halt: GuardResult | None = None
         self._warmup = warmup_bars(settings.interval_s)
-        self.candle_guard = LiveCandleGuard(settings.interval_s, self._warmup + 1,
+        self.candle_guard = LiveCandleGuard(settings.interval_s,
+                                            lookback_bars(settings.interval_s),
                                             settings.btc_pair, settings.max_candle_move_frac)
         self._newest_closed: dict[str, int] = {}
         self._feeds = live.FeedStatus(settings.interval_s, MappingProxyType(self._newest_closed))

@@ -22,11 +22,11 @@ import hummingbot_scripts.ml_dca_grid as dca_script
 import hummingbot_scripts.ml_portfolio as portfolio_script
 import hummingbot_scripts.ml_swing as swing_script
 from ml_signals.alerts.outbox import Outbox, OutboxRow
-from ml_signals.features import warmup_bars
+from ml_signals.features import lookback_bars, warmup_bars
 from training.data import load_candles
 
 HOUR = 3600
-WINDOW_BARS = warmup_bars(HOUR) + 1
+WINDOW_BARS = lookback_bars(HOUR)
 NO_MODELS = str(Path(__file__).parent / "no_models")
 BAD_BAR = 2061
 """Row of the sample's ETH-USD frame made bad (2021-03-27 21:00 UTC): there, a +500 % candle
@@ -238,7 +238,7 @@ def test_real_breaks_are_skipped_when_replayed(long_history, tmp_path, caplog, p
     frame = frames[pair]
     break_s = int(pd.Timestamp(when, tz="UTC").timestamp())
     row = int(frame.index[frame["timestamp"] == break_s][0])
-    assert row > WINDOW_BARS + 2  # decisions (past the warm-up) before the break
+    assert row > warmup_bars(HOUR) + 2  # decisions (past the warm-up) before the break
     start, end = decision_time(frame, row - 2), decision_time(frame, row + WINDOW_BARS + 2)
     runtime = build("portfolio", tmp_path / "guarded", [pair], btc_pair="BTC-USDT")
     with caplog.at_level(logging.WARNING, logger="ml_signals"):

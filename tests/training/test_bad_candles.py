@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_signals.features import compute_features, warmup_bars
+from ml_signals.features import compute_features, lookback_bars, warmup_bars
 from ml_signals.setups import STRATEGIES, make_detector
 from training.data import CandleSet, load_candles, load_dir, load_freqtrade_feather
 from training.dataset import build_dataset, compute_pair_features
 
 HOUR = 3600
-WARMUP_S = warmup_bars(HOUR) * HOUR
+WINDOW_S = (lookback_bars(HOUR) - 1) * HOUR  # what the newest row's features read
 PRICES = ["open", "high", "low", "close"]
 
 
@@ -111,8 +111,8 @@ def test_load_dir_lists_misnamed_files_and_short_pairs(sample_dir, tmp_path, cap
 
 
 def _touches(ts: int, label_end: int, bad_own: list[int], bad_btc: list[int]) -> bool:
-    own = any(ts - WARMUP_S <= b <= max(label_end, ts) for b in bad_own)
-    return own or any(ts - WARMUP_S <= b <= ts for b in bad_btc)
+    own = any(ts - WINDOW_S <= b <= max(label_end, ts) for b in bad_own)
+    return own or any(ts - WINDOW_S <= b <= ts for b in bad_btc)
 
 
 def _bad_times(cs: CandleSet) -> list[int]:

@@ -2,9 +2,10 @@
 
 A setup on the candle opening at ``t`` (seconds, UTC) reads, and is labelled from:
 
-- its **feature window**: the candles opening in ``[t - warmup * interval, t]``, the decision
-  candle and the feature warm-up before it (:func:`ml_signals.features.warmup_bars`: 300 at 1h,
-  so 301 candles). The live scripts guard exactly this window before deciding
+- its **feature window**: the candles opening in ``[t - (lookback - 1) * interval, t]``, the
+  decision candle and every candle its features read (:func:`ml_signals.features.lookback_bars`:
+  704 at 1h; a ÷900 redenomination still moved ``close_vs_ema200_frac`` by 0.9 550 candles
+  later, inside the EMA's 700-close window). The live scripts guard exactly this window
   (:class:`ml_signals.candle_guard_live.LiveCandleGuard`);
 - the BTC reference's candles over the same feature window (regime and BTC features);
 - its **label window**: the candles opening in ``[t + interval, label_end]``, from the decision
@@ -12,7 +13,7 @@ A setup on the candle opening at ``t`` (seconds, UTC) reads, and is labelled fro
   :func:`training.dataset.build_dataset`; the last candle the label replay read opens at or
   before it).
 
-The pair's own windows are contiguous, ``[t - warmup * interval, label_end]``. The candles
+The pair's own windows are contiguous, ``[t - (lookback - 1) * interval, label_end]``. The candles
 themselves are never altered; only the setups are left out.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml_signals.features import warmup_bars
+from ml_signals.features import lookback_bars
 from training.data.candleset import CandleSet
 
 
@@ -60,7 +61,7 @@ def touches_bad_candles(
     end = np.asarray(label_end_s, dtype="int64")
     if ts.shape != end.shape:
         raise ValueError(f"{len(ts)} setup times but {len(end)} label ends")
-    start = ts - warmup_bars(candles.interval_s) * candles.interval_s
+    start = ts - (lookback_bars(candles.interval_s) - 1) * candles.interval_s
     touched = _any_between(_bad_times(candles), start, np.maximum(end, ts))
     if reference is not None and reference is not candles:
         touched |= _any_between(_bad_times(reference), start, ts)
