@@ -522,12 +522,17 @@ FOLD_HEAD: Final = ("Fold", "Test window (UTC)", "Train rows", "Setups", "Base w
 def _fold_cells(label: str, window: str, train_rows: str, m: Mapping[str, Any]) -> str:
     a, ml = m["all_setups"], m["ml_approved"]
     cells = [_td(fmt_int(m["setups"])), _td(fmt_rate(m["base_win_rate"])),
-             _td(fmt_num(m["auc"], 3)), _td(fmt_num(m["brier"], 3)),
+             _td(fmt_num(m["auc"], 3) + _auc_ci(m)), _td(fmt_num(m["brier"], 3)),
              _td(fmt_num(m["calibration_error"], 3)), _td(fmt_rate(m["precision_at_threshold"])),
              _td(fmt_int(m["approved"])), _td(fmt_signed_pct(a["expectancy_frac"]), True),
              _td(fmt_signed_pct(ml["expectancy_frac"]), True), _td(fmt_num(a["profit_factor"])),
              _td(fmt_num(ml["profit_factor"]))]
     return f"<th>{_e(label)}</th>{_td(window)}{_td(train_rows)}{''.join(cells)}"
+
+
+def _auc_ci(m: Mapping[str, Any]) -> str:
+    ci = m.get("auc_ci")
+    return f" [{fmt_num(ci[0], 3)}, {fmt_num(ci[1], 3)}]" if ci else ""
 
 
 def _folds(run: TrainingRun) -> str:

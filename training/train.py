@@ -231,11 +231,14 @@ def _walk_forward(ds: SetupDataset, plan: WalkForwardPlan, usable: np.ndarray, x
             w.take[test] = w.rank[test] >= 1.0 - keep - 1e-12
             w.fold[test] = fold.index
         rows = test & usable
+        fold_ev = _selection(frame, rows, w, w.raw) if rows.any() else None
         w.fold_metrics.append({
             "fold": fold.index, "test_start_s": fold.test_start_s, "test_end_s": fold.test_end_s,
             "train_rows": int(train.sum()), "rounds": ms.rounds, "train_auc": ms.train_auc,
             "ex_ante_rule": keep is not None, "keep_frac": keep, "rule_fitted_on": int(prior.sum()),
             **_metrics(frame, rows, w.raw, w.confidence, w.take).to_dict(),
+            "auc_ci": fold_ev.auc_ci if fold_ev is not None else None,
+            "weeks": fold_ev.weeks if fold_ev is not None else 0,
         })
     return w
 
@@ -328,10 +331,14 @@ def train_strategy(
                        final.label_end_s)
 
 
-def _selection(frame: pd.DataFrame, rows: np.ndarray, walk: _Walk) -> SelectionEvidence:
+def _selection(frame: pd.DataFrame, rows: np.ndarray, walk: _Walk,
+               score: np.ndarray | None = None) -> SelectionEvidence:
+    """Evidence over ``rows``; AUC of ``score`` (default the rank: comparable across the
+    folds' models; one fold's raw score ranks the same as its rank, without the end ties)."""
     sub = frame.loc[rows]
+    s = walk.rank if score is None else score
     return selection_evidence(
-        sub["win"].to_numpy(bool), walk.rank[rows], walk.take[rows],
+        sub["win"].to_numpy(bool), s[rows], walk.take[rows],
         sub["net_pnl_quote"].to_numpy(float), sub["filled_quote"].to_numpy(float),
         sub["net_return_frac"].to_numpy(float), sub["decision_s"].to_numpy("int64"))
 
