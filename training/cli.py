@@ -88,13 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", type=Path, default=None, help="write the figures as one JSON object")
     e.add_argument("--reports", type=Path, default=None,
                    help="write an HTML report into REPORTS/evaluate/<stamp>/")
+    c = sub.add_parser("compare", help="compare training candidates on the same folds")
+    add_data_args(c)
+    c.add_argument("--candidates", default=None,
+                   help="comma-separated (default: all; see training/compare.py)")
+    c.add_argument("--folds", type=int, default=5)
+    c.add_argument("--reports", type=Path, default=Path("reports"))
     j = sub.add_parser("journal-compare",
                        help="closed paper/live trades from the journal vs the backtest")
     j.add_argument("--models", type=Path, default=Path("models"))
     j.add_argument("--env-file", type=Path, default=Path(".env"),
                    help="git-ignored file with SUPABASE_URL / SUPABASE_SERVICE_KEY (optional)")
     j.add_argument("--sqlite", type=Path, default=None, help="journal SQLite file to read")
-    for parser in (t, e, j):
+    for parser in (t, e, c, j):
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
@@ -243,6 +249,34 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_compare(args: argparse.Namespace) -> int:
+    """Train every candidate on the same folds and print the comparison."""
+    from training.compare import CANDIDATES, COMPARE_HEADER, compare_candidates, compare_rows
+
+    names = [n.strip() for n in args.candidates.split(",")] if args.candidates \
+        else list(CANDIDATES)
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        raise UsageError(f"unknown candidate {', '.join(unknown)}; choose from "
+                         f"{', '.join(CANDIDATES)}")
+    candle_sets, btc_pair = _load(args)
+    results = compare_candidates(candle_sets, btc_pair, args.strategies, FeeSchedule(), names,
+                                 args.folds)
+    table = render_rows(COMPARE_HEADER, compare_rows(results))
+    print("Candidates on the same folds (out of fold, ex-ante rule, capital-weighted after fees, "
+          "95 % intervals over resampled weeks):")
+    print(table)
+    run_dir = args.reports / "compare" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "summary.json").write_text(json.dumps(_finite(
+        {"data": str(args.data), "candidates": names, "results": results}), indent=2,
+        default=str), "utf-8")
+    (run_dir / "summary.md").write_text(f"# Candidates on {args.data}\n\n```\n{table}\n```\n",
+                                        "utf-8")
+    print(f"report: {run_dir / 'summary.md'}")
+    return 0
+
+
 def _pct(v: Any) -> str:
     return "-" if v is None or v != v else f"{100 * float(v):+.2f}%"
 
@@ -297,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     commands = {"journal-compare": run_journal_compare, "evaluate": run_evaluate,
-                "train": run_train}
+                "compare": run_compare, "train": run_train}
     try:
         return commands[args.command or "train"](args)
     except USER_ERRORS as exc:

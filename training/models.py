@@ -32,7 +32,9 @@ EARLY_STOPPING_ROUNDS: Final = 25
 
 def fit_classifier(x: np.ndarray, win: np.ndarray, columns: list[str],
                    x_val: np.ndarray | None = None,
-                   win_val: np.ndarray | None = None) -> xgb.Booster:
+                   win_val: np.ndarray | None = None,
+                   weight: np.ndarray | None = None,
+                   weight_val: np.ndarray | None = None) -> xgb.Booster:
     """Binary take/skip classifier: P(net return after fees > 0).
 
     Args:
@@ -42,6 +44,8 @@ def fit_classifier(x: np.ndarray, win: np.ndarray, columns: list[str],
         x_val, win_val: an inner validation slice (newer than every training row); when
             given, boosting stops after :data:`EARLY_STOPPING_ROUNDS` rounds without a better
             validation log-loss and the model keeps the best round's trees.
+        weight, weight_val: optional non-negative row weights (e.g. committed quote, so a
+            full DCA grid counts more than one filled level), shapes (n,) and (n_val,).
 
     Raises:
         ValueError: fewer than 2 rows or a single class.
@@ -50,10 +54,11 @@ def fit_classifier(x: np.ndarray, win: np.ndarray, columns: list[str],
     if y.size < 2 or y.min() == y.max():
         raise ValueError(f"classifier needs both outcomes; got {y.size} rows, {y.sum():.0f} wins")
     params = {**BASE_PARAMS, "objective": "binary:logistic", "eval_metric": "logloss"}
-    train = xgb.DMatrix(x, label=y, feature_names=columns)
+    train = xgb.DMatrix(x, label=y, feature_names=columns, weight=weight)
     if x_val is None or win_val is None or len(win_val) == 0:
         return xgb.train(params, train, ROUNDS)
-    val = xgb.DMatrix(x_val, label=np.asarray(win_val, dtype="float64"), feature_names=columns)
+    val = xgb.DMatrix(x_val, label=np.asarray(win_val, dtype="float64"), feature_names=columns,
+                      weight=weight_val)
     booster = xgb.train(params, train, ROUNDS, evals=[(val, "val")],
                         early_stopping_rounds=EARLY_STOPPING_ROUNDS, verbose_eval=False)
     return booster[: booster.best_iteration + 1]

@@ -1,0 +1,117 @@
+"""Candidate training configurations compared on the same folds by the same evidence.
+
+Every candidate (:data:`CANDIDATES`) trains each strategy with the same setups, labels,
+walk-forward split, ex-ante rule procedure and gate as ``train``; only the classifier's
+fitting differs (:class:`training.train.TrainSettings`). A candidate *wins* over ``current``
+for a strategy when its gate passes and its out-of-fold capital-weighted uplift (the rule's
+setups minus all setups) is higher; the table shows every figure with its interval, so a win
+inside the noise is visible as such. ``train`` uses ``current`` unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from ml_signals.scoring.config import DEFAULT_SCORING
+from ml_signals.setups import StrategyName
+from training.data import CandleSet
+from training.dataset import build_dataset, compute_pair_features, label_config_for
+from training.labels import FeeSchedule
+from training.train import TooFewSetupsError, TrainSettings, train_strategy
+
+log = logging.getLogger(__name__)
+
+CANDIDATES: Final[dict[str, TrainSettings]] = {
+    "current": TrainSettings(),
+    "no_early_stopping": TrainSettings(early_stopping=False),
+    "capital_weight": TrainSettings(capital_weight=True),
+}
+"""``current``: early stopping, every setup weighs the same. ``no_early_stopping``: the fixed
+200 rounds used before. ``capital_weight``: rows weighted by the quote they committed."""
+
+COMPARE_HEADER: Final = ("strategy", "candidate", "setups", "AUC [95%]", "train AUC", "taken",
+                         "cap. taken [95%]", "taken-all [95%]", "newest 30d taken-all",
+                         "gate", "wins")
+
+
+def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
+                       strategies: Sequence[StrategyName], fees: FeeSchedule,
+                       names: Sequence[str] = tuple(CANDIDATES),
+                       n_folds: int = 5) -> dict[str, dict[str, dict[str, Any]]]:
+    """Train every candidate for every strategy on the same setups and folds.
+
+    Returns:
+        ``{strategy: {candidate: {"evidence": ..., "gate": ..., "train_auc": ...,
+        "wins": bool}}}``; a strategy with too few setups is left out (logged).
+
+    Raises:
+        KeyError: an unknown candidate name (the message lists the known ones).
+    """
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        raise KeyError(f"unknown candidate {', '.join(unknown)}; known: {', '.join(CANDIDATES)}")
+    features = compute_pair_features(candle_sets, btc_pair)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for strategy in strategies:
+        scoring = DEFAULT_SCORING[strategy]
+        try:
+            ds = build_dataset(strategy, features, fees=fees,
+                               label_config=label_config_for(scoring))
+        except TooFewSetupsError as exc:
+            log.warning("%s: %s", strategy, exc)
+            continue
+        results: dict[str, dict[str, Any]] = {}
+        for name in names:
+            try:
+                res = train_strategy(ds, scoring, n_folds=n_folds, null_run=False,
+                                     settings=CANDIDATES[name])
+            except TooFewSetupsError as exc:
+                log.warning("%s %s: %s", strategy, name, exc)
+                continue
+            train_auc = [a for a in res.evidence["train_auc"] if math.isfinite(a)]
+            results[name] = {
+                "evidence": res.evidence["oof"], "quarantine": res.evidence["quarantine"],
+                "pooled_auc": res.evidence["pooled_auc"],
+                "train_auc": sum(train_auc) / len(train_auc) if train_auc else float("nan"),
+                "gate": res.verdict.to_dict() if res.verdict else None,
+            }
+        base = results.get("current")
+        for name, r in results.items():
+            r["wins"] = bool(name != "current" and base is not None and r["gate"]
+                             and r["gate"]["passed"]
+                             and _uplift(r) > _uplift(base))
+        out[strategy] = results
+    return out
+
+
+def _uplift(result: Mapping[str, Any]) -> float:
+    v = result["evidence"].get("diff_capital_frac")
+    return float(v) if v is not None and math.isfinite(float(v)) else -math.inf
+
+
+def compare_rows(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[list[str]]:
+    """Rows of :data:`COMPARE_HEADER`."""
+    pct = lambda v: "-" if v is None or not math.isfinite(v) else f"{100 * v:+.2f}%"  # noqa: E731
+    num = lambda v: "-" if v is None or not math.isfinite(v) else f"{v:.3f}"  # noqa: E731
+    rows = []
+    for strategy, by_name in results.items():
+        for name, r in by_name.items():
+            ev, pooled, q = r["evidence"], r["pooled_auc"], r["quarantine"] or {}
+            lo, hi = pooled["auc_ci"]
+            dlo, dhi = ev["diff_capital_ci"]
+            clo, chi = ev["approved_capital_ci"]
+            rows.append([
+                strategy, name, str(ev["setups"]),
+                f"{num(pooled['auc'])} [{num(lo)}, {num(hi)}]", num(r["train_auc"]),
+                f"{ev['approved']} ({100 * ev['approved_share']:.0f}%)"
+                if ev["setups"] else "0",
+                f"{pct(ev['approved_capital_frac'])} [{pct(clo)}, {pct(chi)}]",
+                f"{pct(ev['diff_capital_frac'])} [{pct(dlo)}, {pct(dhi)}]",
+                pct(q.get("diff_capital_frac")),
+                "PASS" if r["gate"] and r["gate"]["passed"] else "FAIL",
+                "yes" if r["wins"] else "",
+            ])
+    return rows
