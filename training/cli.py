@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated (default: all; see training/compare.py)")
     c.add_argument("--folds", type=int, default=5)
     c.add_argument("--reports", type=Path, default=Path("reports"))
+    c.add_argument("--vol-exits", action="store_true",
+                   help="also compare volatility-scaled exits with the fixed ones (rules only)")
     j = sub.add_parser("journal-compare",
                        help="closed paper/live trades from the journal vs the backtest")
     j.add_argument("--models", type=Path, default=Path("models"))
@@ -268,13 +270,42 @@ def run_compare(args: argparse.Namespace) -> int:
     print(table)
     run_dir = args.reports / "compare" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     run_dir.mkdir(parents=True, exist_ok=True)
+    exits = _compare_exits(candle_sets, btc_pair, args.strategies) if args.vol_exits else {}
     (run_dir / "summary.json").write_text(json.dumps(_finite(
-        {"data": str(args.data), "candidates": names, "results": results}), indent=2,
-        default=str), "utf-8")
+        {"data": str(args.data), "candidates": names, "results": results, "vol_exits": exits}),
+        indent=2, default=str), "utf-8")
     (run_dir / "summary.md").write_text(f"# Candidates on {args.data}\n\n```\n{table}\n```\n",
                                         "utf-8")
     print(f"report: {run_dir / 'summary.md'}")
     return 0
+
+
+def _compare_exits(candle_sets: dict[str, Any], btc_pair: str,
+                   strategies: list[str]) -> dict[str, Any]:
+    """Fixed vs volatility-scaled exits per strategy, printed and returned."""
+    from ml_signals.scoring.config import DEFAULT_SCORING
+    from training.dataset import build_dataset, compute_pair_features, label_config_for
+    from training.train import TooFewSetupsError
+    from training.vol_exits import compare_vol_exits
+
+    features = compute_pair_features(candle_sets, btc_pair)
+    out = {}
+    print("\nRules-only exits, multiples chosen on the earlier half, judged on the later half:")
+    for strategy in strategies:
+        scoring = DEFAULT_SCORING[strategy]
+        label_config = label_config_for(scoring)
+        try:
+            ds = build_dataset(strategy, features, fees=FeeSchedule(), label_config=label_config)
+        except TooFewSetupsError:
+            continue
+        res = compare_vol_exits(ds, features, scoring, FeeSchedule(), label_config)
+        late = res["late"]
+        lo, hi = late["diff_ci"]
+        print(f"{strategy}: chosen {res['chosen']['name']}; later half {late['setups']} setups "
+              f"over {late['weeks']} weeks: fixed {_pct(late['fixed'])}, volatility "
+              f"{_pct(late['vol'])}, difference {_pct(late['diff'])} [{_pct(lo)}, {_pct(hi)}]")
+        out[strategy] = res
+    return out
 
 
 def _pct(v: Any) -> str:
