@@ -59,7 +59,7 @@ class Recorder(live.RuntimeObserver):
 
 def build_runtime(tmp_path: Path):
     config = dca_script.MlDcaGridConfig(
-        trading_pairs=PAIRS, models_dir=NO_MODELS,
+        trading_pairs=PAIRS, models_dir=NO_MODELS, no_model_policy="rules_only",
         alerts={"enabled": True, "destination": "log",
                 "outbox_path": str(tmp_path / "outbox.sqlite")},
         journal={"enabled": True, "backend": "sqlite",
