@@ -76,7 +76,12 @@ def _prompt(text: str) -> dict[str, Any]:
 class MlScriptConfigBase(StrategyV2ConfigBase):
     """Fields every ``ml_*`` script shares. Money in quote, times in seconds.
 
-    Subclasses add their strategy settings and implement :meth:`strategy_settings`.
+    Subclasses add their strategy settings and implement :meth:`strategy_settings`. Besides
+    markets, timing and risk: ``no_model_policy`` (``"skip"``: no entries for a strategy without
+    a published model; ``"rules_only"``: every setup at the detector's size), ``fees`` (the
+    fees the bot trades at; a model trained at others is refused) and ``max_scoring_failures``
+    (setups in a row that fail to score before the strategy halts), see :mod:`.model_policy`
+    and :mod:`.scoring_faults`. ``btc_pair`` must be BTC (or XBT) in the trading pairs' quote.
     """
 
     connector_name: str = Field(default="kraken_paper_trade", json_schema_extra=_prompt(
