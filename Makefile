@@ -42,7 +42,8 @@ models/dca/current models/swing/current models/channel/current: | $(STAMP)
 REPLAY := $(PY) -m training.replay --all --jobs 2 --data $(DATA) --pairs BTC-USDT,ETH-USDT,SOL-USDT
 replay: $(STAMP) models/dca/current models/swing/current models/channel/current
 	$(REPLAY) --out reports/replay/ml
-	$(REPLAY) --out reports/replay/rules-only --models-dir runtime/no-models
+	$(REPLAY) --out reports/replay/rules-only --models-dir runtime/no-models \
+		--set no_model_policy=rules_only
 
 ## Benchmarks print figures; they assert nothing.
 bench: $(STAMP)

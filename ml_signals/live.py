@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -425,10 +425,33 @@ class FeedStatus:
         newest_closed_s: feed pair -> open time (s) of the newest closed candle read from its
             feed so far; a pair is absent until its feed delivered one. A read-only view of the
             runtime's own table (valid during the call).
+        feed_pairs: every pair with a candles feed (trading pairs and the BTC pair), whether it
+            delivered or not, so a feed that never delivers is watched too.
     """
 
     interval_s: int
     newest_closed_s: Mapping[str, int]
+    feed_pairs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeNotice:
+    """Something an operator must know that is not a trade: the model mode at start, a strategy
+    that cannot score, a halt (the alerts observer sends it to ``#system-alerts``).
+
+    Attributes:
+        title: one line.
+        detail: the figures and what to do.
+        occurred_s: when (s, UTC).
+        key: natural id; two notices with one key are one alert.
+        severity: ``"info"``, ``"warning"`` or ``"critical"`` (mentions the channel).
+    """
+
+    title: str
+    detail: str
+    occurred_s: float
+    key: str
+    severity: Literal["info", "warning", "critical"] = "info"
 
 
 class RuntimeObserver:
@@ -469,6 +492,8 @@ candle. Keep them fast (queue work elsewhere); an exception is logged by the run
     def bad_candles(self, event: CandleGuardSkip) -> None:
         """A pair's decisions started being skipped for a bad candle in the features' window
         (once per episode; :mod:`ml_signals.candle_guard_live`)."""
+    def runtime_notice(self, notice: RuntimeNotice) -> None:
+        """A system notice (model mode at start, scoring failures, a strategy halted)."""
 
     def start(self) -> None:
         """The strategy starts: acquire what the observer needs (threads, files)."""

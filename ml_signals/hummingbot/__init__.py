@@ -11,7 +11,14 @@ usable without the compiled Hummingbot build):
   ``hummingbot_scripts/`` delegate to (candles -> features -> detector -> scorer -> risk ->
   executor actions, per-pair state, ``format_status`` text);
 - :mod:`~ml_signals.hummingbot.script_base` - the config base (shared fields, validation) and the
-  ``StrategyV2Base`` subclass every script extends;
+  ``StrategyV2Base`` subclass every script extends; :mod:`~ml_signals.hummingbot.script_settings`
+  its alerts / journal sections; :mod:`~ml_signals.hummingbot.config_file` the strict YAML
+  reading (an empty, non-mapping or missing file is one error naming it);
+- :mod:`~ml_signals.hummingbot.model_policy` - ``no_model_policy`` (skip or rules-only without a
+  published model) and the fee check of a model against the script's fees;
+- :mod:`~ml_signals.hummingbot.scoring_faults` - a strategy whose model raises at run time:
+  skipped per pair, alerted once per episode, halted after N failures in a row;
+- :mod:`~ml_signals.hummingbot.risk_state` - the risk ledger restored from the journal at start;
 - :mod:`~ml_signals.hummingbot.observers` - runtime events -> trade journal and Slack alerts (no
   Hummingbot import; here because the runtime is its only caller);
 - :mod:`~ml_signals.hummingbot.candle_history` - the bounds of ``max_records`` (training-equal

@@ -16,13 +16,18 @@ runtime hook           journal                                 alert (Slack)
                        + ``PredictionRecord``
 ``position_filled``    ``TradeRecord`` (open)                  ``TradeOpened``
 ``executor_closed``    ``TradeRecord`` (closed; if filled)     ``TradeClosed`` (if filled)
-``guard_locked``       -                                       ``GuardTripped``
+``guard_locked``       ``GuardLockRecord`` (with the trade     ``GuardTripped``
+                       that tripped it)
 ``bad_candles``        -                                       ``GuardTripped`` (guard
                                                                ``candle_guard``, the pair)
 ``model_in_use``       -                                       ``ModelLoaded`` (with a model)
+``runtime_notice``     -                                       ``SystemNotice`` (model mode,
+                                                               scoring faults, halts)
 ``tick``               ``DailyPerformanceRecord`` per strategy ``DailySummary`` at 07:00 /
                        at the 19:00 report                     19:00 LA and Sunday 19:00;
-                                                               ``CandlesStale`` (watchdog)
+                                                               ``CandlesStale`` (watchdog,
+                                                               every fed pair from the
+                                                               first tick)
 =====================  ======================================  ==============================
 
 Scheduled reports (original plan, "Report Schedule") are computed with
@@ -38,12 +43,20 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ml_signals.alerts import AlertSender, GuardTripped, ModelLoaded, TradeClosed, TradeOpened
+from ml_signals.alerts import (
+    AlertSender,
+    GuardTripped,
+    ModelLoaded,
+    SystemNotice,
+    TradeClosed,
+    TradeOpened,
+)
 from ml_signals.alerts.events import quote_of
 from ml_signals.alerts.schedule import ReportScheduleConfig, ReportTimer, ScheduledReport
 from ml_signals.alerts.watchdog import PLAN_MAX_SILENCE_S, CandleWatchdog
 from ml_signals.candle_guard_live import CandleGuardSkip
 from ml_signals.journal import Journal, PredictionRecord, SetupRecord, TradeRecord
+from ml_signals.journal.records import GuardLockRecord
 from ml_signals.journal.summary import PeriodStats, daily_record, period_stats, summary_event
 from ml_signals.live import (
     EntryPlaced,
@@ -51,6 +64,7 @@ from ml_signals.live import (
     ExecutorClosed,
     FeedStatus,
     PositionFilled,
+    RuntimeNotice,
     RuntimeObserver,
 )
 from ml_signals.risk import GuardLock, GuardResult
@@ -151,12 +165,25 @@ class JournalObserver(RuntimeObserver):
     At each evening report slot (19:00 America/Los_Angeles by default) it upserts one
     ``daily_performance`` row per strategy for the slot's local date (the trading day since the
     previous evening slot); a restart during the day rewrites the row with what it saw since.
+
+    Guard locks are journaled (``guard_locks``) with the executor whose close set them and the
+    ``scope`` (the runtime's strategies, comma-separated), so a restart restores them
+    (:mod:`ml_signals.hummingbot.risk_state`).
+
+    Args:
+        journal: the journal to write to.
+        schedule: report times; the original plan's when ``None``.
+        scope: the strategies of the runtime this observer serves, e.g. ``"dca"`` or
+            ``"dca,swing,channel"``.
     """
 
-    def __init__(self, journal: Journal, schedule: ReportScheduleConfig | None = None) -> None:
+    def __init__(self, journal: Journal, schedule: ReportScheduleConfig | None = None,
+                 scope: str = "") -> None:
         self.journal = journal
         self.tally = ReportTally(schedule)
+        self.scope = scope
         self._strategies: set[str] = set()
+        self._last_closed: str | None = None
 
     def start(self) -> None:
         """Start the journal's writer thread (records are spooled until then)."""
@@ -193,9 +220,17 @@ class JournalObserver(RuntimeObserver):
     def executor_closed(self, event: ExecutorClosed) -> None:
         """Closed trade row; nothing for an entry that never filled."""
         record = closed_trade_record(event)
+        if event.trade is not None:
+            self._last_closed = event.executor_id
         if record is not None:
             self.journal.record(record)
             self.tally.add_trade(record)
+
+    def guard_locked(self, lock: GuardLock) -> None:
+        """``guard_locks`` row linked to the close just before it (the runtime calls this hook
+        right after ``executor_closed`` of the trade that set the lock)."""
+        self.journal.record(GuardLockRecord.from_lock(lock, self._last_closed, self.scope,
+                                                      lock.locked_at_s))
 
     def model_in_use(self, strategy: str, scorer: Scorer, now_s: float) -> None:
         """Remember the strategy: it gets a ``daily_performance`` row even on a quiet day."""
@@ -251,7 +286,10 @@ class AlertsObserver(RuntimeObserver):
         self.tally.add_setup(*_records(event.evaluation, True, None, event.placed_s))
 
     def tick(self, now_s: float, feeds: FeedStatus) -> None:
-        """Reports that fell due, then stalled candle feeds."""
+        """Reports that fell due, then stalled candle feeds. Every pair of ``feeds.feed_pairs``
+        is watched from the first tick: one that never delivers alerts ``max_silence_s`` after
+        it (its baseline is one interval before the first tick, as if a candle had just
+        closed)."""
         any_pair = next(iter(feeds.newest_closed_s), None)  # the reports' P&L currency
         if any_pair is not None:
             self._quote = quote_of(any_pair) or self._quote
@@ -261,6 +299,9 @@ class AlertsObserver(RuntimeObserver):
             # the watchdog measures from the newest candle's close: allow one interval for the
             # next candle to form, then the plan's silence
             self._watchdog = CandleWatchdog(feeds.interval_s + self.max_silence_s)
+            for pair in feeds.feed_pairs:
+                if pair not in feeds.newest_closed_s:
+                    self._watchdog.observe(pair, now_s - feeds.interval_s)
         for pair, candle_ts in feeds.newest_closed_s.items():
             self._watchdog.observe(pair, float(candle_ts + feeds.interval_s))
         for stale in self._watchdog.check(now_s):
@@ -325,6 +366,12 @@ class AlertsObserver(RuntimeObserver):
         self.sender.submit(ModelLoaded(model_version=scorer.model_version,
                                        artifact_path=f"{self.models_dir}/{strategy}",
                                        occurred_s=now_s))
+
+    def runtime_notice(self, notice: RuntimeNotice) -> None:
+        """``SystemNotice`` to ``#system-alerts`` (critical ones mention the channel)."""
+        self.sender.submit(SystemNotice(title=notice.title, detail=notice.detail,
+                                        occurred_s=notice.occurred_s, key=notice.key,
+                                        severity=notice.severity))
 
     def close(self) -> None:
         """Stop delivering; pending alerts stay in the outbox for the next start."""

@@ -9,12 +9,16 @@ script's namespace, so the loader cannot pick them.
 
 Lifecycle (Hummingbot ``start --v2 conf_<script>.yml``):
 
-1. the loader builds the config from the YAML (pydantic validation, errors name the field);
+1. the loader builds the config from the YAML (an empty, non-mapping or missing file is an
+   error naming it, :mod:`.config_file`; pydantic validation errors name the field);
 2. ``init_markets`` declares the markets (connector -> pairs) and, for a ``*_paper_trade``
    connector, installs the executor-capable paper exchange (:mod:`.paper_trading`) before
    Hummingbot creates the connectors;
-3. ``__init__`` builds the :class:`~.strategy_runtime.StrategyRuntime` (loads models; an
-   artifact that does not match the feature code refuses to start) and starts the candles feeds;
+3. ``__init__`` builds the :class:`~.strategy_runtime.StrategyRuntime` (loads models as
+   ``no_model_policy`` says, :mod:`.model_policy`; an artifact that does not match the feature
+   code or the script's fees refuses to start) and starts the candles feeds;
+3b. ``start`` restores the risk ledger from the journal (:mod:`.risk_state`), then announces
+   the model mode of each strategy (log, status, system alert);
 4. every tick: ``on_tick`` syncs executors into the risk ledger and, once connectors and feeds
    are ready, executes ``create_actions_proposal`` + ``stop_actions_proposal`` +
    ``store_actions_proposal`` (Hummingbot's base class does this only for controllers);
@@ -26,30 +30,45 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from hummingbot.client.settings import AllConnectorSettings
 from hummingbot.core.data_type.common import MarketDict
 from hummingbot.core.utils.async_utils import safe_ensure_future
 from hummingbot.data_feed.candles_feed.candles_factory import CandlesFactory
 from hummingbot.strategy.strategy_v2_base import StrategyV2Base, StrategyV2ConfigBase
 from hummingbot.strategy_v2.models.executor_actions import CreateExecutorAction, StopExecutorAction
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ml_signals import live
 from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candles import INTERVAL_SECONDS
 from ml_signals.features import MAX_LIVE_BARS, warmup_bars
-from ml_signals.hummingbot import candle_history, logging_setup, paper_trading, strategy_runtime
+from ml_signals.hummingbot import (
+    candle_history,
+    config_file,
+    logging_setup,
+    model_policy,
+    paper_trading,
+    risk_state,
+    scoring_faults,
+    strategy_runtime,
+)
+from ml_signals.hummingbot.script_settings import AlertSettings, JournalSettings, check_connector
 from ml_signals.orchestration import StrategyOrchestrator
 from ml_signals.risk import RiskConfig, RiskManager
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
-from ml_signals.scoring.scorer import Scorer
 from ml_signals.setups import DetectorConfig, StrategyName, make_detector
 
 log = logging.getLogger(__name__)
 
+# Hummingbot imports the script (and so this module) before it reads the script's YAML: from
+# here on an empty, non-mapping or missing config file is one error naming the file.
+config_file.install_strict_yaml_loader()
+
 _PAIR = re.compile(r"^[A-Z0-9]{2,12}-[A-Z0-9]{2,12}$")
+
+BTC_BASES = frozenset({"BTC", "XBT"})
+"""Base assets ``btc_pair`` may have (Kraken's own name for bitcoin is XBT)."""
 
 
 StrategySetting = tuple[StrategyName, DetectorConfig, float | None]
@@ -61,74 +80,15 @@ def _prompt(text: str) -> dict[str, Any]:
     return {"prompt": text, "prompt_on_new": False}
 
 
-class AlertSettings(BaseModel):
-    """Slack alerts (:mod:`ml_signals.alerts`); secrets come only from the environment or a
-    git-ignored env file (``SLACK_BOT_TOKEN`` or ``SLACK_WEBHOOK_URL``...).
-
-    Attributes:
-        enabled: send trade and system alerts.
-        destination: ``"slack"``: deliver as the Slack secrets say (bot token, webhook, or the
-            log when none is set; :meth:`~ml_signals.alerts.SlackConfig.from_env`). ``"log"``:
-            the same outbox and delivery thread, but every alert goes to the log (logger
-            ``ml_signals.alerts.delivery``, INFO) and Slack secrets in the environment or
-            ``env_file`` are never read, so nothing can reach Slack; without Slack there is no
-            per-channel rate limit either. Replays use ``"log"``.
-        env_file: optional env file with the Slack secrets (``"slack"`` only).
-        outbox_path: SQLite outbox (one sender process per file).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = False
-    destination: Literal["slack", "log"] = "slack"
-    env_file: str | None = None
-    outbox_path: str = "data/ml_alerts_outbox.sqlite"
-
-
-class JournalSettings(BaseModel):
-    """Trade journal (:mod:`ml_signals.journal`): local SQLite, or Supabase when
-    ``SUPABASE_URL`` and ``SUPABASE_SERVICE_KEY`` are set in the environment / env file.
-
-    Attributes:
-        enabled: journal setups, predictions and trades.
-        backend: ``"auto"``: Supabase when its URL and key are found (``JOURNAL_BACKEND``
-            forces one; :meth:`~ml_signals.journal.JournalConfig.from_env`), else SQLite.
-            ``"sqlite"``: always the local SQLite file ``sqlite_path``; Supabase secrets in the
-            environment or ``env_file`` are never read. Replays use ``"sqlite"``.
-        env_file: optional env file with the Supabase secrets (``"auto"`` only).
-        sqlite_path: journal file of the SQLite backend.
-        spool_path: local spool every record waits in until the backend has it.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = False
-    backend: Literal["auto", "sqlite"] = "auto"
-    env_file: str | None = None
-    sqlite_path: str = "data/ml_journal.sqlite"
-    spool_path: str = "data/ml_journal_spool.sqlite"
-
-
-def check_connector(name: str) -> str:
-    """Accept a Hummingbot connector name (``AllConnectorSettings``) or ``<exchange>_paper_trade``.
-
-    Raises:
-        ValueError: unknown name; the message lists what is accepted.
-    """
-    known = AllConnectorSettings.get_connector_settings()
-    base = name.removesuffix(paper_trading.PAPER_TRADE_SUFFIX)
-    if base not in known:
-        raise ValueError(
-            f"unknown connector {name!r}: not one of Hummingbot's {len(known)} connectors "
-            f"(e.g. kraken, binance, coinbase_advanced_trade) nor <exchange>_paper_trade"
-        )
-    return name
-
-
 class MlScriptConfigBase(StrategyV2ConfigBase):
     """Fields every ``ml_*`` script shares. Money in quote, times in seconds.
 
-    Subclasses add their strategy settings and implement :meth:`strategy_settings`.
+    Subclasses add their strategy settings and implement :meth:`strategy_settings`. Besides
+    markets, timing and risk: ``no_model_policy`` (``"skip"``: no entries for a strategy without
+    a published model; ``"rules_only"``: every setup at the detector's size), ``fees`` (the
+    fees the bot trades at; a model trained at others is refused) and ``max_scoring_failures``
+    (setups in a row that fail to score before the strategy halts), see :mod:`.model_policy`
+    and :mod:`.scoring_faults`. ``btc_pair`` must be BTC (or XBT) in the trading pairs' quote.
     """
 
     connector_name: str = Field(default="kraken_paper_trade", json_schema_extra=_prompt(
@@ -145,6 +105,14 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
                                  "Candles kept per feed (705..718 at 1h on Kraken)"))
     models_dir: str = Field(default="models", json_schema_extra=_prompt(
         "Model artifacts directory"))
+    no_model_policy: model_policy.NoModelPolicy = Field(default="skip", json_schema_extra=_prompt(
+        "Strategy without a published model: skip (no entries) or rules_only"))
+    fees: model_policy.TradingFees = Field(default_factory=model_policy.TradingFees,
+                                           json_schema_extra=_prompt(
+                                               "Fees the bot trades at (maker, taker fractions)"))
+    max_scoring_failures: int = Field(
+        default=scoring_faults.DEFAULT_MAX_SCORING_FAILURES, ge=1, le=1000,
+        json_schema_extra=_prompt("Setups in a row that fail to score before a strategy halts"))
     capital_quote: float = Field(default=5000.0, gt=0, json_schema_extra=_prompt(
         "Capital the bot manages, quote"))
     candle_close_delay_s: int = Field(default=5, ge=0, le=600,
@@ -188,6 +156,17 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         if not _PAIR.match(value):
             raise ValueError(f"btc_pair must look like BASE-QUOTE (BTC-USD), got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _check_btc_feed(self) -> MlScriptConfigBase:
+        base, quote = self.btc_pair.split("-")
+        quotes = sorted({p.split("-")[1] for p in self.trading_pairs})
+        if base not in BTC_BASES or quote not in quotes:
+            raise ValueError(
+                f"btc_pair {self.btc_pair} is not among the candle feeds of these trading pairs: "
+                f"it must be BTC quoted in {' or '.join(quotes)} (the BTC features read BTC's "
+                f"candles of the same hour from {self.candles_connector}), e.g. BTC-{quotes[0]}")
+        return self
 
     @field_validator("connector_name")
     @classmethod
@@ -258,22 +237,30 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             max_decision_delay_s=self.max_decision_delay_s,
             cancel_unfilled_after_s=self.cancel_unfilled_after_s,
             max_candle_move_frac=self.max_candle_move_frac,
+            max_scoring_failures=self.max_scoring_failures,
         )
 
+    def model_source(self) -> model_policy.ModelSource:
+        """Models folder, no-model policy and fees (:mod:`.model_policy`)."""
+        return model_policy.ModelSource(Path(self.models_dir), self.no_model_policy, self.fees)
+
     def engines(self) -> list[live.StrategyEngine]:
-        """Detector + scorer (model from ``models_dir`` or rules-only) + sizing per strategy.
+        """Detector + scorer + sizing per strategy; without a published model the strategy skips
+        every setup or runs rules-only, as ``no_model_policy`` says (:mod:`.model_policy`).
 
         Raises:
-            ArtifactError: a published model does not match this code (refuse to start).
+            ArtifactError: a published model does not match this code or these fees (refuse to
+                start).
+            ScriptConfigError: ``models_dir`` missing or unreadable under ``skip``.
         """
         interval_s = INTERVAL_SECONDS[self.candles_interval]
         result = []
         for strategy, detector_config, threshold in self.strategy_settings():
             scoring = ScoringConfig.model_validate(
                 {**DEFAULT_SCORING[strategy].model_dump(), "confidence_threshold": threshold})
-            scorer = Scorer.load(Path(self.models_dir), strategy, scoring)
+            scorer = model_policy.load_scorer(self.model_source(), strategy, scoring)
             detector = make_detector(strategy, detector_config, interval_s)
-            result.append(live.StrategyEngine(detector, scorer, self.sizing()))
+            result.append(model_policy.make_engine(detector, scorer, self.sizing()))
         return result
 
     def observers(self) -> list[live.RuntimeObserver]:
@@ -282,16 +269,11 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
 
         result: list[live.RuntimeObserver] = []
         if self.journal.enabled:
-            from ml_signals.journal import Journal, JournalConfig
+            from ml_signals.journal import Journal
 
-            paths = {"sqlite_path": Path(self.journal.sqlite_path),
-                     "spool_path": Path(self.journal.spool_path)}
-            if self.journal.backend == "sqlite":  # no secrets read: Supabase is never reached
-                journal_config = JournalConfig(backend="sqlite", **paths)
-            else:
-                env = Path(self.journal.env_file) if self.journal.env_file else None
-                journal_config = JournalConfig.from_env(env_file=env, **paths)
-            result.append(observers.JournalObserver(Journal(journal_config)))
+            scope = risk_state.scope_of(name for name, _, _ in self.strategy_settings())
+            result.append(observers.JournalObserver(Journal(self.journal_config()),
+                                                    scope=scope))
         if self.alerts.enabled:
             from ml_signals.alerts import AlertSender, SlackConfig
 
@@ -304,6 +286,30 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
                 slack_config = SlackConfig.from_env(env_file=env, outbox_path=outbox)
             result.append(observers.AlertsObserver(AlertSender(slack_config), self.models_dir))
         return result
+
+    def journal_config(self) -> Any:
+        """The :class:`~ml_signals.journal.JournalConfig` of ``journal`` (secrets read only for
+        backend ``"auto"``)."""
+        from ml_signals.journal import JournalConfig
+
+        paths = {"sqlite_path": Path(self.journal.sqlite_path),
+                 "spool_path": Path(self.journal.spool_path)}
+        if self.journal.backend == "sqlite":  # no secrets read: Supabase is never reached
+            return JournalConfig(backend="sqlite", **paths)
+        env = Path(self.journal.env_file) if self.journal.env_file else None
+        return JournalConfig.from_env(env_file=env, **paths)
+
+    def start_runtime(self, runtime: strategy_runtime.StrategyRuntime, now_s: float) -> None:
+        """Restore the risk state from the journal (when ``journal.enabled`` and
+        ``journal.restore_risk``; :mod:`.risk_state`), then start the runtime (observers,
+        model announcements)."""
+        if self.journal.enabled and self.journal.restore_risk:
+            from ml_signals.hummingbot.observers import JournalObserver
+
+            spool = next((o.journal.spool for o in runtime.observers
+                          if isinstance(o, JournalObserver)), None)
+            risk_state.restore_from_journal(runtime, self.journal_config(), spool, now_s)
+        runtime.start(now_s)
 
     def build_runtime(self) -> strategy_runtime.StrategyRuntime:
         """The runtime this config describes (models loaded; observers start with it)."""
@@ -350,7 +356,7 @@ class MlScriptBase(StrategyV2Base):
         """Hummingbot start, then announce models and fetch the real trading rules (paper)."""
         logging_setup.enable_ml_loggers()  # after the headless quickstart's second reload
         super().start(clock, timestamp)
-        self.runtime.start(timestamp)
+        self.config.start_runtime(self.runtime, timestamp)
         if self.config.alerts.enabled:
             self._attach_slack_notifier()
         connector = self.connectors.get(self.config.connector_name)

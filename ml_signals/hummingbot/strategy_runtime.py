@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,7 +53,7 @@ from ml_signals import live
 from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candle_guard_live import LiveCandleGuard
 from ml_signals.features import compute_features, lookback_bars, warmup_bars
-from ml_signals.hummingbot import executor_configs
+from ml_signals.hummingbot import executor_configs, model_policy, scoring_faults
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import ClosedTrade, GuardResult, OpenPosition, PortfolioState
 
@@ -77,6 +78,8 @@ class RuntimeSettings:
             seconds; ``None``: only the executor's own time limit.
         max_candle_move_frac: candle guard bound on a one-candle move (close-to-close and open
             vs previous close), fraction; 0.50 = 50 %, the original plan's.
+        max_scoring_failures: setups in a row a strategy may fail to evaluate before it halts
+            (:mod:`.scoring_faults`).
     """
 
     connector_name: str
@@ -91,6 +94,7 @@ class RuntimeSettings:
     max_decision_delay_s: int = 900
     cancel_unfilled_after_s: int | None = None
     max_candle_move_frac: float = DEFAULT_MAX_MOVE_FRAC
+    max_scoring_failures: int = scoring_faults.DEFAULT_MAX_SCORING_FAILURES
 
     @property
     def feed_pairs(self) -> tuple[str, ...]:
@@ -200,7 +204,10 @@ class StrategyRuntime:
                                             lookback_bars(settings.interval_s),
                                             settings.btc_pair, settings.max_candle_move_frac)
         self._newest_closed: dict[str, int] = {}
-        self._feeds = live.FeedStatus(settings.interval_s, MappingProxyType(self._newest_closed))
+        self._feeds = live.FeedStatus(settings.interval_s, MappingProxyType(self._newest_closed),
+                                      settings.feed_pairs)
+        self._faults = scoring_faults.ScoringFaults(
+            settings.max_scoring_failures, lambda notice: self._notify("runtime_notice", notice))
 
     # --- set-up ----------------------------------------------------------------------------------
 
@@ -217,19 +224,40 @@ class StrategyRuntime:
                 for pair in s.feed_pairs]
 
     def start(self, now_s: float) -> None:
-        """Start the observers (journal, alert threads), then announce the models in use."""
+        """Start the observers (journal, alert threads), then announce the models in use: the
+        log, and a system notice for a strategy without a model (rules-only or skipping)."""
         self._notify("start")
         for strategy, engine in self.engines.items():
+            mode = model_policy.mode_of(engine.scorer)
+            text = model_policy.describe(engine.scorer)
+            log.log(logging.INFO if mode == "model" else logging.WARNING, "%s: %s", strategy, text)
             self._notify("model_in_use", strategy, engine.scorer, now_s)
+            if mode != "model":
+                self._notify("runtime_notice", live.RuntimeNotice(
+                    title=f"{strategy}: {'no new entries' if mode == 'skip' else 'rules-only'}",
+                    detail=text, occurred_s=now_s, key=f"model-mode:{strategy}:{int(now_s)}",
+                    severity="warning"))
+
+    def resume(self, realised_quote: float, last_close_s: int) -> None:
+        """Continue from journaled closes (:mod:`.risk_state`): ``realised_quote`` counts in
+        equity as if realised since start; closes older than ``last_close_s`` are not
+        expected (the ledger takes closes in time order)."""
+        self._realised_quote = realised_quote
+        self._last_close_s = max(self._last_close_s, last_close_s)
 
     def close(self) -> None:
         """Close the observers (journal, alerts): call once when the strategy stops."""
         self._notify("close")
 
-    def halt(self, guard: str, reason: str) -> None:
-        """Refuse every new entry from now on (e.g. a connector executors cannot trade on)."""
+    def halt(self, guard: str, reason: str, now_s: float | None = None) -> None:
+        """Refuse every new entry from now on (e.g. a connector executors cannot trade on),
+        with a critical system notice; ``now_s`` (default: the wall clock) dates it."""
         self._halt = GuardResult(guard, reason)
         log.error("new entries halted: %s: %s", guard, reason)
+        at_s = time.time() if now_s is None else now_s
+        self._notify("runtime_notice", live.RuntimeNotice(
+            title="new entries halted", detail=f"{guard}: {reason}", occurred_s=at_s,
+            key=f"halt:{guard}:{int(at_s)}", severity="critical"))
 
     # --- per tick ------------------------------------------------------------------------------
 
@@ -260,7 +288,7 @@ class StrategyRuntime:
         equity = self.settings.capital_quote + self._realised_quote + unrealised
         if equity <= 0:
             if self._halt is None:
-                self.halt("equity", f"equity {equity:.2f} quote <= 0")
+                self.halt("equity", f"equity {equity:.2f} quote <= 0", now_s)
             equity = 1e-9  # PortfolioState needs > 0; the halt blocks every entry
         self._state = self.planner.snapshot(int(now_s), equity, open_positions, self._btc_regime)
         self._blocked = self.planner.blocking_now(self._state)
@@ -271,7 +299,7 @@ class StrategyRuntime:
                        executors: Sequence[ExecutorInfo]) -> list[CreateExecutorAction]:
         """Executors to create for the candles closed since the last call (usually none)."""
         state = self._state if self._state is not None else self.sync(now_s, executors)
-        evaluations = self._evaluate_new_candles(now_s, view)
+        evaluations = self._faults.apply(self._evaluate_new_candles(now_s, view))
         if not evaluations:
             return []
         state = self.planner.snapshot(int(now_s), state.equity_quote, state.open_positions,
@@ -344,7 +372,7 @@ class StrategyRuntime:
                 continue
             if self._guard_candles(pair, state, frame, btc, now_s):
                 continue
-            evaluations.extend(self._evaluate_pair(pair, state, frame, btc))
+            evaluations.extend(self._evaluate_pair(pair, state, frame, btc, now_s))
         return evaluations
 
     def _guard_candles(self, pair: str, state: PairState, frame: pd.DataFrame, btc: pd.DataFrame,
@@ -381,7 +409,7 @@ class StrategyRuntime:
             return None
 
     def _evaluate_pair(self, pair: str, state: PairState, frame: pd.DataFrame,
-                       btc: pd.DataFrame) -> list[live.Evaluation]:
+                       btc: pd.DataFrame, now_s: float) -> list[live.Evaluation]:
         s = self.settings
         try:
             last = frame["timestamp"].iat[-1]
@@ -392,7 +420,7 @@ class StrategyRuntime:
                 self._btc_regime = BtcRegime(int(regime))
             found = []
             for strategy, engine in self.engines.items():
-                evaluation = engine.evaluate(pair, frame, features)
+                evaluation = self._faults.evaluate(engine, pair, frame, features, now_s)
                 if evaluation is not None:
                     state.evaluations[strategy] = evaluation
                     found.append(evaluation)
@@ -529,7 +557,7 @@ class StrategyRuntime:
                          f"realised {self._realised_quote:+.2f}, unrealised {unrealised:+.2f}); "
                          f"open {len(st.open_positions)} positions, "
                          f"{st.open_exposure_quote:.2f} committed; BTC regime {st.btc_regime.name}")
-        blocks = ([self._halt] if self._halt else []) + self._blocked
+        blocks = ([self._halt] if self._halt else []) + self._blocked + self._faults.halts()
         if blocks:
             lines.append("Blocking new entries:")
             lines.extend(f"  {b.guard}: {b.reason}" for b in blocks)
@@ -571,8 +599,8 @@ def _utc(ts_s: int) -> str:
 
 def _model_line(engine: live.StrategyEngine, now_s: float) -> str:
     scorer = engine.scorer
-    if scorer.rules_only:
-        return "rules-only (every setup taken with the detector's exits)"
+    if model_policy.mode_of(scorer) != "model":
+        return model_policy.describe(scorer)
     trained = scorer.trained_at_s
     age = "unknown age" if trained is None else f"age {(now_s - trained) / 86400:.1f} days"
     return f"{scorer.model_version}, {age}, {engine.rule}"

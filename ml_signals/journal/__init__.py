@@ -7,7 +7,9 @@ unreachable backend only delays writes; they replay in order when it returns.
 
 PostgreSQL migrations for Supabase live in ``migrations/`` at the repository root;
 :mod:`~ml_signals.journal.sqlite_schema` is their SQLite equivalent.
-:func:`~ml_signals.journal.readback.load_closed_trades` reads closed trades back for training.
+:func:`~ml_signals.journal.readback.load_closed_trades` reads closed trades back for training;
+:func:`~ml_signals.journal.readback.load_risk_history` reads closed trades and guard locks back
+for a restarted bot.
 """
 
 from ml_signals.journal.backend import (
@@ -20,6 +22,7 @@ from ml_signals.journal.config import JournalConfig
 from ml_signals.journal.journal import Journal, make_backend
 from ml_signals.journal.records import (
     DailyPerformanceRecord,
+    GuardLockRecord,
     JournalRecord,
     PredictionRecord,
     SetupRecord,
@@ -29,6 +32,7 @@ from ml_signals.journal.spool import SpoolLockedError
 
 __all__ = [
     "DailyPerformanceRecord",
+    "GuardLockRecord",
     "Journal",
     "JournalBackend",
     "JournalConfig",

@@ -1,7 +1,7 @@
 """Journal records: one frozen dataclass per table, keyed by a natural id.
 
 Tables follow the original plan, "Database Schema" (``strategy_setups``, ``ml_predictions``,
-``hummingbot_trades`` -> ``trades``, ``daily_performance``), adapted:
+``hummingbot_trades`` -> ``trades``, ``daily_performance``) plus ``guard_locks``, adapted:
 
 * natural text ids instead of ``SERIAL`` keys, so writing the same record twice is one row
   (``setup_id = "strategy:pair:timestamp"``, the executor id for trades,
@@ -361,11 +361,84 @@ class DailyPerformanceRecord:
                    updated_s=float(row["updated_s"]))
 
 
-JournalRecord = SetupRecord | PredictionRecord | TradeRecord | DailyPerformanceRecord
+@dataclass(frozen=True, slots=True)
+class GuardLockRecord:
+    """A risk guard lock set by a closed trade (table ``guard_locks``), so a restarted bot gets
+    its kill switch and loss-streak stop back (:mod:`ml_signals.hummingbot.risk_state`).
+
+    Attributes:
+        lock_id: ``"<scope>:<guard>:<locked_at_s>"``.
+        scope: the strategies of the bot that set it, comma-separated (``"dca"``,
+            ``"dca,swing,channel"``); a bot restores only its own scope's locks.
+        guard: guard name (``"kill_switch"``, ``"consecutive_losses"``).
+        reason: the guard's sentence with the figures.
+        locked_at_s: close time (s, UTC) of the trade that set it.
+        until_s: first second the lock no longer applies; ``None`` until an operator reset.
+        trade_id: executor id of the trade whose close set it (``trades.trade_id``); ``None``
+            when unknown.
+        recorded_s: when it was journaled.
+    """
+
+    TABLE: ClassVar[str] = "guard_locks"
+    CONFLICT: ClassVar[tuple[str, ...]] = ("lock_id",)
+
+    lock_id: str
+    scope: str
+    guard: str
+    reason: str
+    locked_at_s: int
+    until_s: int | None
+    trade_id: str | None
+    recorded_s: float
+
+    def __post_init__(self) -> None:
+        expected = f"{self.scope}:{self.guard}:{self.locked_at_s}"
+        if self.lock_id != expected:
+            raise ValueError(f"guard_locks {self.lock_id!r}: lock_id must be {expected!r}")
+        if not self.guard:
+            raise ValueError(f"guard_locks {self.lock_id}: guard must not be empty")
+        if self.until_s is not None and self.until_s <= self.locked_at_s:
+            raise ValueError(f"guard_locks {self.lock_id}: until_s must be after locked_at_s")
+
+    @property
+    def natural_id(self) -> str:
+        """Primary key value."""
+        return self.lock_id
+
+    @classmethod
+    def from_lock(cls, lock: Any, trade_id: str | None, scope: str,
+                  recorded_s: float) -> GuardLockRecord:
+        """Record of a :class:`ml_signals.risk.GuardLock` (``guard``, ``reason``,
+        ``locked_at_s``, ``until_s``)."""
+        return cls(lock_id=f"{scope}:{lock.guard}:{int(lock.locked_at_s)}", scope=scope,
+                   guard=lock.guard, reason=lock.reason, locked_at_s=int(lock.locked_at_s),
+                   until_s=None if lock.until_s is None else int(lock.until_s),
+                   trade_id=trade_id, recorded_s=float(recorded_s))
+
+    def to_row(self) -> Row:
+        """Column dict."""
+        return {"lock_id": self.lock_id, "scope": self.scope, "guard": self.guard,
+                "reason": self.reason, "locked_at_s": int(self.locked_at_s),
+                "until_s": None if self.until_s is None else int(self.until_s),
+                "trade_id": self.trade_id, "recorded_s": float(self.recorded_s)}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> GuardLockRecord:
+        """Inverse of :meth:`to_row` (accepts extra columns)."""
+        until = row.get("until_s")
+        return cls(lock_id=str(row["lock_id"]), scope=str(row["scope"]), guard=str(row["guard"]),
+                   reason=str(row["reason"]), locked_at_s=int(row["locked_at_s"]),
+                   until_s=None if until is None else int(until), trade_id=row.get("trade_id"),
+                   recorded_s=float(row["recorded_s"]))
+
+
+JournalRecord = (SetupRecord | PredictionRecord | TradeRecord | DailyPerformanceRecord
+                 | GuardLockRecord)
 """Anything :meth:`ml_signals.journal.journal.Journal.record` accepts."""
 
 RECORD_TYPES: dict[str, type[JournalRecord]] = {
-    cls.TABLE: cls for cls in (SetupRecord, PredictionRecord, TradeRecord, DailyPerformanceRecord)
+    cls.TABLE: cls for cls in (SetupRecord, PredictionRecord, TradeRecord, DailyPerformanceRecord,
+                               GuardLockRecord)
 }
 """Table name -> record class."""
 

@@ -1,4 +1,5 @@
-"""SQLite DDL of the journal: the equivalent of ``migrations/001_journal.sql`` (PostgreSQL).
+"""SQLite DDL of the journal: the equivalent of ``migrations/001_journal.sql`` and
+``migrations/002_guard_locks.sql`` (PostgreSQL).
 
 Same tables, columns, keys and checks. Differences forced by SQLite: ``numeric`` columns are
 REAL (floats, as the Python records hold), booleans are 0/1 integers, ``context`` is JSON text,
@@ -80,6 +81,21 @@ CREATE TABLE IF NOT EXISTS daily_performance (
     PRIMARY KEY (date, strategy),
     CHECK (wins + losses <= trades_count)
 );
+
+CREATE TABLE IF NOT EXISTS guard_locks (
+    lock_id TEXT PRIMARY KEY,
+    scope TEXT NOT NULL,
+    guard TEXT NOT NULL CHECK (guard <> ''),
+    reason TEXT NOT NULL,
+    locked_at_s INTEGER NOT NULL,
+    until_s INTEGER,
+    trade_id TEXT,
+    recorded_s REAL NOT NULL,
+    locked_at TEXT GENERATED ALWAYS AS (datetime(locked_at_s, 'unixepoch')) VIRTUAL,
+    CHECK (until_s IS NULL OR until_s > locked_at_s),
+    CHECK (lock_id = scope || ':' || guard || ':' || locked_at_s)
+);
+CREATE INDEX IF NOT EXISTS guard_locks_locked ON guard_locks (locked_at_s);
 """
 
 JSON_COLUMNS: dict[str, tuple[str, ...]] = {"strategy_setups": ("context",)}

@@ -11,13 +11,22 @@ Pure Python, no Hummingbot import, no pandas in the hot path. Typical use per de
 
 One guard per module (shape of freqtrade's ``IProtection``): ``max_open_positions``,
 ``one_position_per_pair``, ``max_exposure``, ``daily_loss``, ``consecutive_losses``,
-``crash_pause``, ``kill_switch``; ``manager.GUARD_ORDER`` fixes the order.
+``crash_pause``, ``kill_switch``; ``manager.GUARD_ORDER`` fixes the order. ``restore`` puts a
+restarted bot's ledger back from journaled closes and locks.
 """
 
 from ml_signals.risk.base import RiskGuard
 from ml_signals.risk.config import RiskConfig
 from ml_signals.risk.ledger import LedgerStats, TradeLedger
 from ml_signals.risk.manager import GUARD_ORDER, RiskManager, RoundCheck
+from ml_signals.risk.restore import (
+    JournaledClose,
+    JournaledLock,
+    RestoredRisk,
+    history_trades,
+    restore_ledger,
+    select_closes,
+)
 from ml_signals.risk.types import (
     Candidate,
     ClosedTrade,
@@ -34,13 +43,19 @@ __all__ = [
     "ClosedTrade",
     "GuardLock",
     "GuardResult",
+    "JournaledClose",
+    "JournaledLock",
     "LedgerStats",
     "OpenPosition",
     "PortfolioState",
+    "RestoredRisk",
     "RiskConfig",
     "RiskGuard",
     "RiskManager",
     "RoundCheck",
     "SkippedCandidate",
     "TradeLedger",
+    "history_trades",
+    "restore_ledger",
+    "select_closes",
 ]

@@ -17,6 +17,7 @@ One ledger per bot (live) or per backtest run; never shared between runs.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -152,6 +153,22 @@ class TradeLedger:
         if day != self._equity_day or self._day_start_equity_quote is None:
             self._equity_day, self._day_start_equity_quote = day, equity_quote
         return self._day_start_equity_quote
+
+    def set_day_start_equity(self, now_s: int, equity_quote: float) -> None:
+        """Take ``equity_quote`` as the start equity of the UTC day of ``now_s`` (a restarted
+        bot: :mod:`ml_signals.risk.restore`); later marks that day keep it.
+
+        Raises:
+            ValueError: ``equity_quote`` is not a finite number > 0.
+        """
+        if not (math.isfinite(equity_quote) and equity_quote > 0):
+            raise ValueError(f"day-start equity must be > 0, got {equity_quote}")
+        self._equity_day, self._day_start_equity_quote = utc_day(now_s), equity_quote
+
+    @property
+    def last_close_s(self) -> int | None:
+        """Close time (s) of the newest recorded trade, ``None`` before the first."""
+        return self._last_close_s
 
     def snapshot(
         self,

@@ -40,6 +40,7 @@ def listener(monkeypatch, tmp_path) -> Iterator[socket.socket]:
 def _config(tmp_path, alerts=None, journal=None):
     return dca_script.MlDcaGridConfig(
         trading_pairs=["BTC-USD"], models_dir=str(tmp_path / "no-models"),
+        no_model_policy="rules_only",
         alerts={"enabled": True, "outbox_path": str(tmp_path / "outbox.sqlite"),
                 "env_file": str(tmp_path / "secrets.env"), **(alerts or {})},
         journal={"enabled": True, "sqlite_path": str(tmp_path / "journal.sqlite"),

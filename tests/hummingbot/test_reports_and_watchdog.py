@@ -57,9 +57,9 @@ class Recorder(live.RuntimeObserver):
         self.closed.append(event)
 
 
-def build_runtime(tmp_path: Path):
+def build_runtime(tmp_path: Path, pairs: list[str] = PAIRS):
     config = dca_script.MlDcaGridConfig(
-        trading_pairs=PAIRS, models_dir=NO_MODELS,
+        trading_pairs=pairs, models_dir=NO_MODELS, no_model_policy="rules_only",
         alerts={"enabled": True, "destination": "log",
                 "outbox_path": str(tmp_path / "outbox.sqlite")},
         journal={"enabled": True, "backend": "sqlite",
@@ -209,3 +209,19 @@ def test_a_stalled_feed_alerts_once(kraken_frames, tmp_path):
     last_close = (stall_from // HOUR) * HOUR + HOUR
     assert [r.key for r in stale] == [f"stale:ETH-USD:{last_close}"]
     assert stale[0].role == "system" and stale[0].mention
+
+
+def test_a_pair_whose_feed_never_delivers_alerts(kraken_frames, tmp_path):
+    """XRP-USD is not in the sample (as a pair the candles exchange does not serve): its feed
+    never delivers a candle, and it is watched from the first tick all the same."""
+    runtime, _ = build_runtime(tmp_path, [*PAIRS, "XRP-USD"])
+    first = START_S + 10
+    drive(runtime, SampleView(kraken_frames), Exchange(kraken_frames), first, first + 2 * HOUR)
+    runtime.close()
+
+    stale = [r for r in outbox_rows(tmp_path / "outbox.sqlite") if r.key.startswith("stale:")]
+    # watched as if a candle had closed at the first tick: alerted 10 min (+ one tick) later,
+    # once; BTC and ETH deliver and stay quiet
+    assert [r.key for r in stale] == [f"stale:XRP-USD:{first - HOUR}"]
+    assert stale[0].role == "system" and stale[0].mention
+    assert "XRP-USD" in runtime.format_status(first + 2 * HOUR, [])

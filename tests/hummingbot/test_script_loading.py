@@ -127,6 +127,13 @@ def test_hummingbot_loader_picks_our_classes_and_reads_the_yaml(script, repo_roo
     ("ml_portfolio", "confidence_thresholds.swing", 1.5, "must be in [0, 1]"),
     ("ml_portfolio", "allocation.total_capital_quote", 1000, "must equal capital_quote"),
     ("ml_dca_grid", "trading_pairs", ["BTCUSD"], "BASE-QUOTE"),
+    ("ml_swing", "btc_pair", "BTC-USDT", "btc_pair BTC-USDT is not among the candle feeds"),
+    ("ml_portfolio", "btc_pair", "ETH-USD", "btc_pair ETH-USD is not among the candle feeds"),
+    ("ml_dca_grid", "alerts.env_file", "/nonexistent/slack.env",
+     "alerts.env_file '/nonexistent/slack.env' does not exist"),
+    ("ml_channel", "journal.env_file", "missing-supabase.env",
+     "journal.env_file 'missing-supabase.env' does not exist"),
+    ("ml_swing", "no_model_policy", "rules-only", "'skip' or 'rules_only'"),
 ])
 def test_bad_yaml_is_refused_with_a_clear_message(script, path, value, message, tmp_path,
                                                    repo_root, scripts_package):
@@ -166,3 +173,24 @@ def test_loaded_strategy_starts_on_the_connector_hummingbot_creates(repo_root, m
     shipped = yaml.safe_load(conf_file(repo_root, "ml_portfolio").read_text())["max_records"]
     assert {c.max_records for c in runtime.candles_configs()} == {shipped}
     assert runtime.planner.orchestrator is not None
+
+
+@pytest.mark.parametrize("content, rule", [
+    ("", "the script config is empty"),
+    ("# only a comment\n", "the script config is empty"),
+    ("- BTC-USD\n- ETH-USD\n", "must be a mapping of settings, got a list"),
+    ("just text\n", "must be a mapping of settings, got a str"),
+    ("trading_pairs: [BTC-USD\n", "not valid YAML"),
+    (None, "cannot read the script config"),
+])
+def test_empty_or_non_mapping_yaml_is_one_error_naming_the_file(content, rule, tmp_path,
+                                                                 scripts_package):
+    from ml_signals.hummingbot.config_file import ConfigFileError
+
+    path = tmp_path / "conf_ml_swing.yml"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigFileError) as excinfo:
+        load_like_hummingbot("ml_swing", path)
+    assert str(excinfo.value).startswith(f"{path}: ")
+    assert rule in str(excinfo.value)

@@ -85,8 +85,8 @@ def test_dca_grid_script_trades_a_setup(kraken_frames, markets_recorder, tmp_pat
         set_books(exchange, {"BTC-USD": ref * 1.002})
         config = dca_script.MlDcaGridConfig(
             trading_pairs=["BTC-USD"], paper_trading_rules={"fetch_from_exchange": False},
-            models_dir=str(tmp_path / "no-models"),  # rules-only: the setup is taken whatever
-            # a locally trained model would say
+            models_dir=str(tmp_path / "no-models"), no_model_policy="rules_only",
+            # rules-only: the setup is taken whatever a locally trained model would say
             journal={"enabled": True, "sqlite_path": str(tmp_path / "journal.sqlite"),
                      "spool_path": str(tmp_path / "spool.sqlite")},
             alerts={"enabled": True, "outbox_path": str(tmp_path / "outbox.sqlite")})
@@ -153,5 +153,7 @@ def test_dca_grid_script_trades_a_setup(kraken_frames, markets_recorder, tmp_pat
     outbox = Outbox(tmp_path / "outbox.sqlite")
     keys = [row.key for row in outbox.rows()]
     outbox.close()
-    assert keys == [f"trade-opened:{done.id}", f"trade-closed:{done.id}"]
+    # the rules-only mode is announced at start (system alert), then the trade alerts
+    assert keys == [f"notice:model-mode:dca:{int(start)}", f"trade-opened:{done.id}",
+                    f"trade-closed:{done.id}"]
     assert notifiers == (["SlackNotifier"], [])  # Hummingbot's notify() -> Slack while running

@@ -76,7 +76,8 @@ NO_MODELS = str(Path(__file__).parent / "no_models")
 
 def dca_runtime(observer: Recorder | None = None, **overrides):
     config = dca_script.MlDcaGridConfig(
-        **{"trading_pairs": PAIRS, "models_dir": NO_MODELS, **overrides})
+        **{"trading_pairs": PAIRS, "models_dir": NO_MODELS, "no_model_policy": "rules_only",
+           **overrides})
     runtime = config.build_runtime()
     if observer is not None:
         runtime.observers.append(observer)
@@ -236,7 +237,8 @@ def test_portfolio_round_settles_conflicts(kraken_frames, history):
     view = SampleView(kraken_frames)
     view.now_s = ts + HOUR + 10
     observer = Recorder()
-    config = portfolio_script.MlPortfolioConfig(trading_pairs=["ETH-USD"], models_dir=NO_MODELS)
+    config = portfolio_script.MlPortfolioConfig(trading_pairs=["ETH-USD"], models_dir=NO_MODELS,
+                                                no_model_policy="rules_only")
     runtime = config.build_runtime()
     runtime.observers.append(observer)
 

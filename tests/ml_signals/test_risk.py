@@ -550,3 +550,81 @@ def test_candidate_from_setup_uses_the_full_grid_size() -> None:
     )
     assert cand.amount_quote == 100.0 and cand.confidence == 0.64
     assert Candidate.from_setup(setup, amount_quote=50.0).amount_quote == 50.0
+
+
+# --- restoring a ledger from journaled closes and locks ---------------------------------------
+
+
+def journaled_run(risk: RiskManager, pnls: list[float], start_s: int):
+    """Feed ``pnls`` (one close an hour) through the guards as a live bot does; returns the
+    ledger, the closes and locks as a journal holds them."""
+    from ml_signals.risk import JournaledClose, JournaledLock
+
+    ledger = risk.new_ledger()
+    closes, locks = [], []
+    for i, pnl in enumerate(pnls):
+        close = JournaledClose(f"executor-{i}", trade(start_s + i * HOUR_S, pnl))
+        closes.append(close)
+        locks += [JournaledLock(lock, close.trade_id) for lock in risk.record_close(ledger,
+                                                                                 close.trade)]
+    return ledger, closes, locks
+
+
+@pytest.mark.parametrize("pnls", [
+    [-1.0, -2.0, -3.0, -4.0],              # the streak locked at the 3rd loss, then one more
+    [-1.0, 5.0, -2.0, -3.0, -4.0, -5.0],   # a win, a lock, another loss
+    [5.0, -1.0, -2.0, 3.0, 0.0, -1.0],     # a break-even ends the streak too
+])
+def test_restored_ledger_equals_the_live_one(pnls: list[float]) -> None:
+    from ml_signals.risk import history_trades, restore_ledger, select_closes
+
+    risk = RiskManager(only(consecutive_losses=3, kill_switch_min_hit_rate_frac=0.5,
+                            kill_switch_window_trades=4))
+    start = MIDNIGHT + HOUR_S
+    live_ledger, closes, locks = journaled_run(risk, pnls, start)
+    now = start + len(pnls) * HOUR_S
+    restored = risk.new_ledger()
+    selected = select_closes(closes, now, history_trades(risk.config))
+    result = restore_ledger(restored, selected, locks, now)
+    assert restored.stats(now) == live_ledger.stats(now)
+    assert restored.recent_hits == live_ledger.recent_hits
+    for guard in ("kill_switch", "consecutive_losses"):
+        assert restored.lock(guard) == live_ledger.lock(guard)
+    assert result.realised_today_quote == pytest.approx(sum(pnls))
+
+
+def test_without_the_lock_rows_the_streak_would_come_back_wrong() -> None:
+    from ml_signals.risk import restore_ledger
+
+    risk = RiskManager(only(consecutive_losses=3))
+    start = MIDNIGHT + HOUR_S
+    live_ledger, closes, _ = journaled_run(risk, [-1.0, -2.0, -3.0, -4.0], start)
+    restored = risk.new_ledger()
+    restore_ledger(restored, closes, [], start + 5 * HOUR_S)
+    assert (live_ledger.consecutive_losses, restored.consecutive_losses) == (1, 4)
+
+
+def test_select_closes_keeps_today_and_the_last_n() -> None:
+    from ml_signals.risk import JournaledClose, history_trades, select_closes
+
+    days_ago = [MIDNIGHT - 3 * 86400 + i * HOUR_S for i in range(5)]
+    today = [MIDNIGHT + i * HOUR_S for i in range(4)]
+    closes = [JournaledClose(str(t), trade(t, -1.0)) for t in [*days_ago, *today]]
+    picked = select_closes(closes, NOON, last_n=6)
+    assert [c.trade.closed_at_s for c in picked] == [*days_ago[-2:], *today]
+    assert [c.trade.closed_at_s for c in select_closes(closes, NOON, last_n=2)] == today
+    # a close after the restart time (clock skew) is not replayed
+    assert select_closes(closes, MIDNIGHT + HOUR_S, last_n=0) == closes[5:7]
+    assert history_trades(only(consecutive_losses=7, kill_switch_min_hit_rate_frac=0.4,
+                               kill_switch_window_trades=20)) == 20
+    assert history_trades(only(consecutive_losses=7)) == 7
+    assert history_trades(only()) == 0
+
+
+def test_set_day_start_equity_holds_for_the_day() -> None:
+    ledger = TradeLedger()
+    ledger.set_day_start_equity(NOON, 900.0)
+    assert ledger.mark_equity(NOON + HOUR_S, 1000.0) == 900.0
+    assert ledger.mark_equity(NEXT_MIDNIGHT, 1000.0) == 1000.0
+    with pytest.raises(ValueError, match="day-start equity must be > 0"):
+        ledger.set_day_start_equity(NOON, 0.0)

@@ -65,7 +65,8 @@ def replayed_candles(result) -> range:
 def replay(script, start, end, out_dir, overrides=None, inspect=None):
     """Replay ``script`` rules-only; its journal and alert outbox go to ``<out_dir>/<script>/``."""
     spec = ReplaySpec(script=script, pairs=PAIRS, start=start, end=end,
-                      overrides=overrides or {}, out_dir=out_dir,
+                      overrides={"no_model_policy": "rules_only", **(overrides or {})},
+                      out_dir=out_dir,
                       models_dir=str(Path(out_dir) / "no-models"))
     return run_replay(spec, log_level=logging.ERROR, inspect=inspect)
 
