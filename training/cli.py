@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="compare training candidates on the same folds")
     add_data_args(c)
     c.add_argument("--candidates", default=None,
-                   help="comma-separated (default: all; see training/compare.py)")
+                   help="comma-separated (default: all; see training/compare.py); none: only "
+                        "the exits comparison")
     c.add_argument("--folds", type=int, default=5)
     c.add_argument("--reports", type=Path, default=Path("reports"))
     c.add_argument("--vol-exits", action="store_true",
@@ -255,8 +256,8 @@ def run_compare(args: argparse.Namespace) -> int:
     """Train every candidate on the same folds and print the comparison."""
     from training.compare import CANDIDATES, COMPARE_HEADER, compare_candidates, compare_rows
 
-    names = [n.strip() for n in args.candidates.split(",")] if args.candidates \
-        else list(CANDIDATES)
+    names = [] if args.candidates == "none" else \
+        [n.strip() for n in args.candidates.split(",")] if args.candidates else list(CANDIDATES)
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown:
         raise UsageError(f"unknown candidate {', '.join(unknown)}; choose from "
@@ -264,7 +265,7 @@ def run_compare(args: argparse.Namespace) -> int:
     candle_sets, btc_pair = _load(args)
     results = compare_candidates(candle_sets, btc_pair, args.strategies, FeeSchedule(), names,
                                  args.folds)
-    table = render_rows(COMPARE_HEADER, compare_rows(results))
+    table = render_rows(COMPARE_HEADER, compare_rows(results)) if names else ""
     print("Candidates on the same folds (out of fold, ex-ante rule, capital-weighted after fees, "
           "95 % intervals over resampled weeks):")
     print(table)

@@ -13,24 +13,52 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+import pandas as pd
+
+from ml_signals.market_features import MARKET_COLUMNS, MarketState
 from ml_signals.scoring.config import DEFAULT_SCORING
 from ml_signals.setups import StrategyName
 from training.data import CandleSet
-from training.dataset import build_dataset, compute_pair_features, label_config_for
+from training.dataset import SetupDataset, build_dataset, compute_pair_features, label_config_for
 from training.labels import FeeSchedule
 from training.train import TooFewSetupsError, TrainSettings, train_strategy
 
 log = logging.getLogger(__name__)
 
-CANDIDATES: Final[dict[str, TrainSettings]] = {
-    "current": TrainSettings(),
-    "no_early_stopping": TrainSettings(early_stopping=False),
-    "capital_weight": TrainSettings(capital_weight=True),
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One configuration: how the classifier is fitted, and whether the market-state inputs
+    (:mod:`ml_signals.market_features`) are added to every setup's row."""
+
+    settings: TrainSettings = field(default_factory=TrainSettings)
+    market: bool = False
+
+
+CANDIDATES: Final[dict[str, Candidate]] = {
+    "current": Candidate(),
+    "no_early_stopping": Candidate(TrainSettings(early_stopping=False)),
+    "capital_weight": Candidate(TrainSettings(capital_weight=True)),
+    "market": Candidate(market=True),
 }
 """``current``: early stopping, every setup weighs the same. ``no_early_stopping``: the fixed
-200 rounds used before. ``capital_weight``: rows weighted by the quote they committed."""
+200 rounds used before. ``capital_weight``: rows weighted by the quote they committed.
+``market``: ``current`` plus breadth, universe returns and the pair's return rank."""
+
+
+def with_market(ds: SetupDataset, state: MarketState) -> SetupDataset:
+    """``ds`` with :data:`~ml_signals.market_features.MARKET_COLUMNS` appended to its rows
+    and inputs (each row's values at its setup candle)."""
+    frame = ds.frame.copy()
+    extra = pd.DataFrame(index=frame.index, columns=list(MARKET_COLUMNS), dtype="float64")
+    for pair in pd.unique(frame["pair"]):
+        rows = frame["pair"] == pair
+        values = state.features(pair, frame.loc[rows, "timestamp"].to_numpy("int64"))
+        extra.loc[rows, list(MARKET_COLUMNS)] = values.to_numpy()
+    frame[list(MARKET_COLUMNS)] = extra
+    return replace(ds, frame=frame, input_columns=(*ds.input_columns, *MARKET_COLUMNS))
 
 COMPARE_HEADER: Final = ("strategy", "candidate", "setups", "AUC [95%]", "train AUC", "taken",
                          "cap. taken [95%]", "taken-all [95%]", "newest 30d taken-all",
@@ -54,6 +82,8 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
     if unknown:
         raise KeyError(f"unknown candidate {', '.join(unknown)}; known: {', '.join(CANDIDATES)}")
     features = compute_pair_features(candle_sets, btc_pair)
+    state = MarketState({p: cs.frame for p, cs in candle_sets.items()}) \
+        if any(CANDIDATES[n].market for n in names) else None
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for strategy in strategies:
         scoring = DEFAULT_SCORING[strategy]
@@ -64,10 +94,13 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
             log.warning("%s: %s", strategy, exc)
             continue
         results: dict[str, dict[str, Any]] = {}
+        market_ds = with_market(ds, state) if state is not None else None
         for name in names:
+            cand = CANDIDATES[name]
+            data = market_ds if cand.market and market_ds is not None else ds
             try:
-                res = train_strategy(ds, scoring, n_folds=n_folds, null_run=False,
-                                     settings=CANDIDATES[name])
+                res = train_strategy(data, scoring, n_folds=n_folds, null_run=False,
+                                     settings=cand.settings)
             except TooFewSetupsError as exc:
                 log.warning("%s %s: %s", strategy, name, exc)
                 continue
