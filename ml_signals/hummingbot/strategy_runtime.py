@@ -48,7 +48,7 @@ from ml_signals import live
 from ml_signals.features import compute_features, warmup_bars
 from ml_signals.hummingbot import executor_configs
 from ml_signals.regime import BtcRegime
-from ml_signals.risk import ClosedTrade, GuardResult, OpenPosition, PortfolioState
+from ml_signals.risk import ClosedTrade, GuardLock, GuardResult, OpenPosition, PortfolioState
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,14 @@ class MarketView(Protocol):
 
     def price(self, pair: str) -> float:
         """Current mid price of ``pair`` on the trading connector; NaN when unknown."""
+
+
+class CommandInbox(Protocol):
+    """Operator commands waiting for the tick thread (``ml_signals.control.ControlService``)."""
+
+    def drain(self, runtime: StrategyRuntime, now_s: float,
+              executors: Sequence[ExecutorInfo]) -> None:
+        """Run every queued command against ``runtime`` on the calling (tick) thread."""
 
 
 class ProviderMarketView:
@@ -179,6 +187,8 @@ class StrategyRuntime:
         self.planner = planner
         self.observers = list(observers)
         self.pairs = {pair: PairState() for pair in settings.trading_pairs}
+        self.inbox: CommandInbox | None = None  # operator commands, drained in sync()
+        self._paused: GuardResult | None = None
         self._tracked: dict[str, _Tracked] = {}
         self._realised_quote = 0.0
         self._last_close_s = 0
@@ -219,6 +229,39 @@ class StrategyRuntime:
         self._halt = GuardResult(guard, reason)
         log.error("new entries halted: %s: %s", guard, reason)
 
+    # --- operator actions (ml_signals.control, on the tick thread) ------------------------------
+
+    def pause(self, reason: str) -> None:
+        """Refuse new entries until :meth:`resume`; open executors keep their own exits and
+        resting entries stay (unlike :meth:`halt`)."""
+        self._paused = GuardResult("paused", reason)
+        log.warning("new entries paused: %s", reason)
+
+    def resume(self) -> GuardResult | None:
+        """Lift :meth:`pause`; returns the pause lifted (``None`` when not paused)."""
+        paused, self._paused = self._paused, None
+        if paused is not None:
+            log.warning("new entries resumed (was: %s)", paused.reason)
+        return paused
+
+    def reset_guard(self, name: str, now_s: float) -> GuardLock | None:
+        """Operator reset of risk guard ``name`` (:meth:`ml_signals.risk.RiskManager.reset`);
+        returns the lock lifted. Raises ValueError for a guard that is not enabled."""
+        lock = self.planner.risk.reset(self.planner.ledger, name, int(now_s))
+        if self._state is not None:
+            self._blocked = self.planner.blocking_now(self._state)
+        return lock
+
+    def entry_blocks(self) -> list[GuardResult]:
+        """What stops new entries now: a halt, an operator pause, then the guards that block
+        every entry (as of the last :meth:`sync`)."""
+        return [b for b in (self._halt, self._paused) if b is not None] + self._blocked
+
+    @property
+    def state(self) -> PortfolioState | None:
+        """The portfolio state of the last :meth:`sync` (``None`` before the first)."""
+        return self._state
+
     # --- per tick ------------------------------------------------------------------------------
 
     def on_tick(self, now_s: float, view: MarketView,
@@ -252,6 +295,8 @@ class StrategyRuntime:
             equity = 1e-9  # PortfolioState needs > 0; the halt blocks every entry
         self._state = self.planner.snapshot(int(now_s), equity, open_positions, self._btc_regime)
         self._blocked = self.planner.blocking_now(self._state)
+        if self.inbox is not None:  # operator commands run here, on the tick thread
+            self.inbox.drain(self, now_s, executors)
         self._notify("tick", now_s, self._feeds)
         return self._state
 
@@ -264,8 +309,9 @@ class StrategyRuntime:
             return []
         state = self.planner.snapshot(int(now_s), state.equity_quote, state.open_positions,
                                       self._btc_regime)
-        if self._halt is not None:
-            plan = live.RoundPlan((), tuple((e, e.skip or self._halt) for e in evaluations))
+        stop = self._halt or self._paused
+        if stop is not None:
+            plan = live.RoundPlan((), tuple((e, e.skip or stop) for e in evaluations))
         else:
             plan = self.planner.plan(state, evaluations)
         for evaluation, reason in plan.skipped:
@@ -500,7 +546,7 @@ class StrategyRuntime:
                          f"realised {self._realised_quote:+.2f}, unrealised {unrealised:+.2f}); "
                          f"open {len(st.open_positions)} positions, "
                          f"{st.open_exposure_quote:.2f} committed; BTC regime {st.btc_regime.name}")
-        blocks = ([self._halt] if self._halt else []) + self._blocked
+        blocks = self.entry_blocks()
         if blocks:
             lines.append("Blocking new entries:")
             lines.extend(f"  {b.guard}: {b.reason}" for b in blocks)
