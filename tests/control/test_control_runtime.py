@@ -6,7 +6,7 @@ answers, the runtime's decisions and the journal's rows (a real SQLite journal) 
 
 from __future__ import annotations
 
-from conftest import HOUR, OPERATOR, SampleView, dca_runtime, executor
+from control_support import HOUR, OPERATOR, SampleView, dca_runtime, executor
 from hummingbot.strategy_v2.models.base import RunnableStatus
 from hummingbot.strategy_v2.models.executor_actions import (
     CreateExecutorAction,

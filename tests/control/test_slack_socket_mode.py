@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import OPERATOR, dca_runtime
+from control_support import OPERATOR, dca_runtime
 from pydantic import ValidationError
 from servers.socket_mode_like import APP_TOKEN, SocketModeLikeServer, wait_until
 
