@@ -44,3 +44,15 @@ def socket_mode_server() -> Iterator[SocketModeLikeServer]:
     """The Socket Mode server on 127.0.0.1, stopped after the test."""
     with SocketModeLikeServer() as server:
         yield server
+
+
+@pytest.fixture
+def markets_recorder(tmp_path: Path) -> Iterator[Path]:
+    """A temporary trade database for Hummingbot's ``MarketsRecorder`` (the executor
+    orchestrator reads the shared recorder when a strategy is created); the previous shared
+    recorder is restored afterwards."""
+    from hummingbot.connector.markets_recorder import MarketsRecorder
+
+    previous = MarketsRecorder._shared_instance
+    yield tmp_path / "trades.sqlite"
+    MarketsRecorder._shared_instance = previous
