@@ -45,8 +45,8 @@ def status(runtime: StrategyRuntime, now_s: float) -> StatusAnswer:
             rule = (f"take when the calibrated confidence >= {engine.threshold:.2f}; size x0.5-1.5 "
                     "and exits from the model")
         lines = []
-        for pair, state in runtime.pairs.items():
-            ev = state.evaluations.get(name)
+        for pair, pair_state in runtime.pairs.items():
+            ev = pair_state.evaluations.get(name)
             if ev is None:
                 continue
             exits = ev.sized.exits if ev.sized else None
@@ -55,7 +55,7 @@ def status(runtime: StrategyRuntime, now_s: float) -> StatusAnswer:
                 confidence=ev.score.confidence,
                 take_profit_frac=exits.take_profit_frac if exits else ev.score.take_profit_frac,
                 stop_loss_frac=exits.stop_loss_frac if exits else ev.score.stop_loss_frac,
-                outcome=state.outcomes.get(name, "pending")))
+                outcome=pair_state.outcomes.get(name, "pending")))
         lines.sort(key=lambda s: s.candle_ts_s, reverse=True)
         strategies.append(StrategyStatus(
             strategy=name, model_version=scorer.model_version,

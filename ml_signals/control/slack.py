@@ -25,6 +25,7 @@ from typing import Any, Final
 from pydantic import SecretStr
 from slack_sdk import WebClient
 from slack_sdk.socket_mode import SocketModeClient
+from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
@@ -109,7 +110,7 @@ class SlackControl:
 
     # --- slack-sdk worker threads -------------------------------------------------------------
 
-    def _on_request(self, client: SocketModeClient, request: SocketModeRequest) -> None:
+    def _on_request(self, client: BaseSocketModeClient, request: SocketModeRequest) -> None:
         """Acknowledge one envelope; slash commands carry the answer in the ack."""
         if request.type != "slash_commands":
             client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
