@@ -24,7 +24,7 @@ from ml_signals.control.answers import (
     StrategyStatus,
     utc,
 )
-from ml_signals.control.commands import Command, CommandError
+from ml_signals.control.commands import Command
 from ml_signals.risk import GuardResult
 
 if TYPE_CHECKING:  # the runtime module imports Hummingbot; only its type is needed here
@@ -185,6 +185,3 @@ def _number(value: Any) -> float:
         return 0.0
     return number if math.isfinite(number) else 0.0
 
-
-__all__ = ["CommandError", "guard_lines", "pause", "positions", "reset_guard", "resume",
-           "status"]
