@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ml_signals.control.answers import Answer
@@ -30,13 +31,16 @@ log = logging.getLogger(__name__)
 
 def control_service(runtime: StrategyRuntime, settings: ControlSettings) -> ControlService:
     """A :class:`ControlService` journaling to the runtime's journal (if it has one), set as
-    the runtime's inbox so each tick drains it."""
+    the runtime's inbox so each tick drains it; a pause in force at the last stop is restored
+    (``settings.state_path``)."""
     from ml_signals.journal import Journal
 
     journal = next((o.journal for o in runtime.observers  # type: ignore[attr-defined]
                     if isinstance(getattr(o, "journal", None), Journal)), None)
     service = ControlService(settings.operators, journal,
-                             JournalPerformance(journal.config) if journal is not None else None)
+                             JournalPerformance(journal.config) if journal is not None else None,
+                             state_path=Path(settings.state_path))
+    service.restore(runtime)
     runtime.inbox = service
     return service
 

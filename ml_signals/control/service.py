@@ -11,6 +11,7 @@ answer (:class:`~ml_signals.journal.ControlRecord`).
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import sqlite3
@@ -20,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from ml_signals.control import compute
@@ -58,14 +60,18 @@ class ControlService:
         performance: journal reader for ``/performance``; ``None``: the answer says the
             journal is off and shows the runtime's realised P&L only.
         clock: UTC seconds for acceptance times.
+        state_path: JSON file keeping an operator pause across restarts (written on
+            ``/pause``, removed on ``/resume``, read by :meth:`restore`); ``None``: the pause
+            lasts until the process ends.
     """
 
     def __init__(self, operators: Iterable[str], journal: Journal | None = None,
                  performance: JournalPerformance | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, state_path: Path | None = None) -> None:
         self.operators = frozenset(operators)
         self.journal = journal
         self.performance = performance
+        self.state_path = state_path
         self._clock = clock
         self._queue: queue.SimpleQueue[_Ticket] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -114,6 +120,32 @@ class ControlService:
             self._queue.put(_Ticket(command, future))
         return future
 
+    def restore(self, runtime: StrategyRuntime) -> None:
+        """Pause ``runtime`` again if an operator's pause was in force when the bot stopped
+        (``state_path``). An unreadable file is logged and treated as paused: a pause must not
+        be lost by a damaged file."""
+        if self.state_path is None or not self.state_path.exists():
+            return
+        try:
+            reason = str(json.loads(self.state_path.read_text(encoding="utf-8"))["paused"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            reason = f"pause state {self.state_path} unreadable ({exc}); /resume to trade"
+            log.error("control: %s", reason)
+        runtime.pause(f"{reason} (still paused after a restart)")
+
+    def _persist(self, runtime: StrategyRuntime) -> None:
+        """Write the pause (or remove the file) after ``/pause`` / ``/resume``; atomic."""
+        if self.state_path is None:
+            return
+        paused = next((b for b in runtime.entry_blocks() if b.guard == "paused"), None)
+        if paused is None:
+            self.state_path.unlink(missing_ok=True)
+            return
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"paused": paused.reason}), encoding="utf-8")
+        tmp.replace(self.state_path)
+
     def pending(self) -> int:
         """Commands waiting for the tick thread."""
         return self._queue.qsize()
@@ -153,10 +185,11 @@ class ControlService:
                                          "(journal.enabled: false)", realised)
             start = self.start_s if self.start_s is not None else now_s
             return self.performance.answer(now_s, start, realised)
-        if kind is CommandKind.PAUSE:
-            return compute.pause(runtime, command)
-        if kind is CommandKind.RESUME:
-            return compute.resume(runtime, command)
+        if kind in (CommandKind.PAUSE, CommandKind.RESUME):
+            change = compute.pause if kind is CommandKind.PAUSE else compute.resume
+            answer = change(runtime, command)
+            self._persist(runtime)
+            return answer
         return compute.reset_guard(runtime, command, now_s)
 
     # --- journal -------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ class ControlSettings(BaseModel):
             URL). Slack wants the acknowledgement within 3 s.
         ping_interval_s: Socket Mode ping interval; a connection silent for 4 intervals is
             replaced (slack-sdk's rule).
+        state_path: file keeping an operator's ``/pause`` across restarts (removed by
+            ``/resume``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -43,6 +45,7 @@ class ControlSettings(BaseModel):
     env_file: str | None = None
     ack_timeout_s: float = Field(default=2.0, gt=0, le=2.8)
     ping_interval_s: float = Field(default=5.0, gt=0, le=60)
+    state_path: str = "data/ml_control_state.json"
 
     @field_validator("operators")
     @classmethod

@@ -14,12 +14,21 @@ from hummingbot.strategy_v2.models.executors import CloseType
 from hummingbot.strategy_v2.models.executors_info import ExecutorInfo
 
 import hummingbot_scripts.ml_dca_grid as dca_script
+from ml_signals.control import ControlSettings
 
 HOUR = 3600
 PAIRS = ["BTC-USD", "ETH-USD"]
 OPERATOR = "U0OPERATOR"
 NO_MODELS = str(Path(__file__).parent / "no_models")
 """A models folder that does not exist: the runtimes here run rules-only."""
+
+
+def operator_settings(tmp_path: Path, **overrides: object) -> ControlSettings:
+    """Control on, :data:`OPERATOR` the only operator, the pause state file in ``tmp_path``."""
+    values: dict[str, object] = {"enabled": True, "operators": [OPERATOR],
+                                 "state_path": str(tmp_path / "control_state.json")}
+    values.update(overrides)
+    return ControlSettings.model_validate(values)
 
 
 class SampleView:

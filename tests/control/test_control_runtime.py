@@ -6,7 +6,9 @@ answers, the runtime's decisions and the journal's rows (a real SQLite journal) 
 
 from __future__ import annotations
 
-from control_support import HOUR, OPERATOR, SampleView, dca_runtime, executor
+from pathlib import Path
+
+from control_support import HOUR, OPERATOR, SampleView, dca_runtime, executor, operator_settings
 from hummingbot.strategy_v2.models.base import RunnableStatus
 from hummingbot.strategy_v2.models.executor_actions import (
     CreateExecutorAction,
@@ -14,7 +16,7 @@ from hummingbot.strategy_v2.models.executor_actions import (
 )
 from hummingbot.strategy_v2.models.executors import CloseType
 
-from ml_signals.control import ControlSettings, control_service
+from ml_signals.control import control_service
 from ml_signals.control.answers import PerformanceAnswer, PositionsAnswer, StatusAnswer
 from ml_signals.journal.sqlite_backend import SQLiteJournalBackend
 
@@ -48,7 +50,7 @@ def test_pause_stops_new_executors_while_open_ones_close_by_their_barriers(
     view.now_s = first.timestamp + HOUR + 10
     runtime = dca_runtime(tmp_path, risk=WIDE_RISK)
     runtime.start(view.now_s)
-    service = control_service(runtime, ControlSettings(enabled=True, operators=[OPERATOR]))
+    service = control_service(runtime, operator_settings(tmp_path))
     held = executor("ETH-USD", status=RunnableStatus.RUNNING, filled_quote=300.0,
                     pnl_quote=4.0, pnl_frac=0.0133, timestamp=view.now_s - 7200,
                     entry=2000.0, level_id="dca:ETH-USD:1", executor_id="held")
@@ -99,7 +101,7 @@ def test_refusals_are_immediate_and_journaled_and_change_nothing(kraken_frames, 
     view.now_s = dca_setups[0].timestamp + HOUR + 10
     runtime = dca_runtime(tmp_path)
     runtime.start(view.now_s)
-    service = control_service(runtime, ControlSettings(enabled=True, operators=[OPERATOR]))
+    service = control_service(runtime, operator_settings(tmp_path))
 
     refused = [service.submit(f"cmd-{name}", f"/{name}", args, "U0STRANGER", "stranger")
                for name, args in (("pause", ""), ("resume", ""), ("reset-guard", "kill_switch"))]
@@ -133,9 +135,9 @@ def test_refusals_are_immediate_and_journaled_and_change_nothing(kraken_frames, 
     runtime.close()
 
 
-def test_a_redelivered_command_runs_once(kraken_frames, dca_setups):
+def test_a_redelivered_command_runs_once(kraken_frames, dca_setups, tmp_path):
     runtime = dca_runtime()
-    service = control_service(runtime, ControlSettings(enabled=True, operators=[OPERATOR]))
+    service = control_service(runtime, operator_settings(tmp_path))
     first = service.submit("same-envelope", "/pause", "", OPERATOR, "ops")
     again = service.submit("same-envelope", "/pause", "", OPERATOR, "ops")
     assert again is first and service.pending() == 1
@@ -148,7 +150,7 @@ def test_positions_and_performance_from_the_journal(kraken_frames, dca_setups, t
     now = dca_setups[0].timestamp + HOUR + 10
     runtime = dca_runtime(tmp_path, risk=WIDE_RISK)
     runtime.start(now)
-    service = control_service(runtime, ControlSettings(enabled=True, operators=[OPERATOR]))
+    service = control_service(runtime, operator_settings(tmp_path))
     held = executor("ETH-USD", status=RunnableStatus.RUNNING, filled_quote=300.0,
                     pnl_quote=-6.0, pnl_frac=-0.02, timestamp=now - 7200, entry=2000.0,
                     take_profit=0.05, stop_loss=0.08, executor_id="held")
@@ -200,7 +202,7 @@ def test_positions_and_performance_from_the_journal(kraken_frames, dca_setups, t
 def test_reset_guard_shows_the_state_first_then_lifts_the_lock(tmp_path):
     runtime = dca_runtime(risk={"consecutive_losses": 1, "consecutive_losses_reset": "manual",
                                 **WIDE_RISK})
-    service = control_service(runtime, ControlSettings(enabled=True, operators=[OPERATOR]))
+    service = control_service(runtime, operator_settings(tmp_path))
     t = 1_650_000_000.0
     lost = executor("BTC-USD", status=RunnableStatus.TERMINATED, filled_quote=210.0,
                     pnl_quote=-12.5, pnl_frac=-0.125, close_type=CloseType.STOP_LOSS,
@@ -240,3 +242,35 @@ def test_reset_guard_shows_the_state_first_then_lifts_the_lock(tmp_path):
     assert unknown.result(timeout=0).outcome == "rejected"
     assert "No enabled guard named 'no_such_guard'" in unknown.result().headline
     assert malformed.result(timeout=0).outcome == "rejected"
+
+
+def test_a_pause_outlives_a_restart_until_resumed(dca_setups, tmp_path):
+    settings = operator_settings(tmp_path)
+    runtime = dca_runtime()
+    service = control_service(runtime, settings)
+    service.submit("p", "/pause", "audit", OPERATOR, "ops")
+    runtime.sync(dca_setups[0].timestamp, [])
+    assert [b.guard for b in runtime.entry_blocks()] == ["paused"]
+
+    restarted = dca_runtime()
+    service = control_service(restarted, settings)  # the bot starts again
+    blocks = restarted.entry_blocks()
+    assert [b.guard for b in blocks] == ["paused"]
+    assert blocks[0].reason.startswith("paused by ops") and "audit" in blocks[0].reason
+    assert blocks[0].reason.endswith("(still paused after a restart)")
+    service.submit("r", "/resume", "", OPERATOR, "ops")
+    restarted.sync(dca_setups[0].timestamp, [])
+    assert restarted.entry_blocks() == []
+
+    again = dca_runtime()
+    control_service(again, settings)
+    assert again.entry_blocks() == []
+
+
+def test_a_damaged_pause_file_keeps_the_bot_paused(tmp_path, caplog):
+    settings = operator_settings(tmp_path)
+    Path(settings.state_path).write_text("{not json")
+    runtime = dca_runtime()
+    control_service(runtime, settings)
+    assert [b.guard for b in runtime.entry_blocks()] == ["paused"]
+    assert "unreadable" in runtime.entry_blocks()[0].reason and "unreadable" in caplog.text

@@ -89,7 +89,8 @@ def test_paused_script_keeps_its_grid_to_the_take_profit_and_opens_nothing_new(
             journal={"enabled": True, "backend": "sqlite",
                      "sqlite_path": str(tmp_path / "journal.sqlite"),
                      "spool_path": str(tmp_path / "spool.sqlite")},
-            control={"enabled": True, "operators": [OPERATOR], "ping_interval_s": 0.5})
+            control={"enabled": True, "operators": [OPERATOR], "ping_interval_s": 0.5,
+                     "state_path": str(tmp_path / "control_state.json")})
         strategy = dca_script.MlDcaGrid({CONNECTOR: exchange}, config)
         strategy.market_data_provider.stop()  # no network: the sample stands in for the feeds
         strategy.market_view = ClockView(kraken_frames, strategy)

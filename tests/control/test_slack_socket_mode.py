@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from control_support import OPERATOR, dca_runtime
+from control_support import OPERATOR, dca_runtime, operator_settings
 from pydantic import ValidationError
 from servers.socket_mode_like import APP_TOKEN, SocketModeLikeServer, wait_until
 
@@ -26,9 +26,8 @@ def environ(server: SocketModeLikeServer, token: str = APP_TOKEN) -> dict[str, s
     return {"SLACK_APP_TOKEN": token, "SLACK_BASE_URL": server.api_url}
 
 
-def settings(**overrides) -> ControlSettings:
-    return ControlSettings(**{"enabled": True, "operators": [OPERATOR], "ping_interval_s": 0.5,
-                              **overrides})
+def settings(tmp_path, **overrides) -> ControlSettings:
+    return operator_settings(tmp_path, ping_interval_s=0.5, **overrides)
 
 
 def answer_while_ticking(server, runtime, envelope_id, now_s=NOW):
@@ -53,7 +52,7 @@ def test_slash_commands_end_to_end_authorised_and_not(socket_mode_server, tmp_pa
     server = socket_mode_server
     runtime = dca_runtime(tmp_path)
     runtime.start(NOW)
-    front = start_slack_control(runtime, settings(), environ(server))
+    front = start_slack_control(runtime, settings(tmp_path), environ(server))
     try:
         assert server.wait_hellos(1)
 
@@ -98,10 +97,10 @@ def test_slash_commands_end_to_end_authorised_and_not(socket_mode_server, tmp_pa
     assert rows[paused]["args"] == "exchange maintenance"
 
 
-def test_client_reconnects_after_a_drop_and_a_refresh(socket_mode_server):
+def test_client_reconnects_after_a_drop_and_a_refresh(socket_mode_server, tmp_path):
     server = socket_mode_server
     runtime = dca_runtime()
-    front = start_slack_control(runtime, settings(), environ(server))
+    front = start_slack_control(runtime, settings(tmp_path), environ(server))
     try:
         assert server.wait_hellos(1)
         server.drop()  # the TCP connection ends without a close frame
@@ -119,10 +118,10 @@ def test_client_reconnects_after_a_drop_and_a_refresh(socket_mode_server):
         front.close()
 
 
-def test_an_answer_later_than_the_ack_goes_to_the_response_url(socket_mode_server):
+def test_an_answer_later_than_the_ack_goes_to_the_response_url(socket_mode_server, tmp_path):
     server = socket_mode_server
     runtime = dca_runtime()
-    front = start_slack_control(runtime, settings(ack_timeout_s=0.1), environ(server))
+    front = start_slack_control(runtime, settings(tmp_path, ack_timeout_s=0.1), environ(server))
     try:
         assert server.wait_hellos(1)
         envelope = server.slash_command("/pause")
@@ -138,12 +137,13 @@ def test_an_answer_later_than_the_ack_goes_to_the_response_url(socket_mode_serve
         front.close()
 
 
-def test_a_refused_token_keeps_the_bot_running_and_is_never_logged(socket_mode_server, caplog):
+def test_a_refused_token_keeps_the_bot_running_and_is_never_logged(socket_mode_server, caplog,
+                                                                   tmp_path):
     server = socket_mode_server
     runtime = dca_runtime()
     wrong = "xapp-" + "1-A0TEST-9999-revoked"
     caplog.set_level(logging.DEBUG)
-    front = start_slack_control(runtime, settings(), environ(server, wrong))
+    front = start_slack_control(runtime, settings(tmp_path), environ(server, wrong))
     try:
         assert wait_until(lambda: server.refused_tokens >= 1)
         assert not front.is_connected()
@@ -163,7 +163,7 @@ def test_settings_need_an_app_token_and_slack_user_ids(tmp_path, caplog):
     with pytest.raises(ValueError, match="must start with xapp- \\(value hidden\\)"):
         ControlSettings().app_token({"SLACK_APP_TOKEN": "xoxb-" + "0000-not-a-token"})
     caplog.set_level(logging.ERROR)
-    assert start_slack_control(dca_runtime(), settings(), {}) is None
+    assert start_slack_control(dca_runtime(), settings(tmp_path), {}) is None
     assert "Slack control not started: control.enabled needs SLACK_APP_TOKEN" in caplog.text
     config = swing_script.MlSwingConfig(control={"enabled": True, "operators": ["U012AB3CD"]})
     assert config.control.operators == ["U012AB3CD"] and config.control.ack_timeout_s == 2.0
