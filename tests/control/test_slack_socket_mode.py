@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-from control_support import OPERATOR, dca_runtime, operator_settings
+from control_support import OPERATOR, dca_runtime, executor, operator_settings
+from hummingbot.strategy_v2.models.base import RunnableStatus
+from hummingbot.strategy_v2.models.executors import CloseType
 from pydantic import ValidationError
 from servers.socket_mode_like import APP_TOKEN, SocketModeLikeServer, wait_until
 
@@ -30,13 +32,13 @@ def settings(tmp_path, **overrides) -> ControlSettings:
     return operator_settings(tmp_path, ping_interval_s=0.5, **overrides)
 
 
-def answer_while_ticking(server, runtime, envelope_id, now_s=NOW):
+def answer_while_ticking(server, runtime, envelope_id, now_s=NOW, executors=()):
     """Tick the runtime until the client has acknowledged ``envelope_id``; its ack."""
     ack = None
 
     def acked() -> bool:
         nonlocal ack
-        runtime.sync(now_s, [])
+        runtime.sync(now_s, list(executors))
         ack = server.wait_ack(envelope_id, 0.02)
         return ack is not None
 
@@ -95,6 +97,34 @@ def test_slash_commands_end_to_end_authorised_and_not(socket_mode_server, tmp_pa
             ("/performance", OPERATOR, True, "ok"), ("/resume", OPERATOR, True, "ok")}
     assert set(rows) == {a.envelope_id for a in server.acks()}
     assert rows[paused]["args"] == "exchange maintenance"
+
+
+def test_reset_guard_over_slack_lifts_a_tripped_kill_switch(socket_mode_server, tmp_path):
+    server = socket_mode_server
+    # a one-trade hit-rate window: one losing close trips the kill switch
+    runtime = dca_runtime(risk={"kill_switch_window_trades": 1})
+    lost = executor("BTC-USD", status=RunnableStatus.TERMINATED, filled_quote=200.0,
+                    pnl_quote=-9.0, pnl_frac=-0.045, close_type=CloseType.STOP_LOSS,
+                    timestamp=NOW - 7200, close_ts=NOW - 60, entry=40_000.0, exit_=38_200.0)
+    runtime.sync(NOW, [lost])
+    assert [b.guard for b in runtime.entry_blocks()] == ["kill_switch"]
+    front = start_slack_control(runtime, settings(tmp_path), environ(server))
+    try:
+        assert server.wait_hellos(1)
+        refused = server.wait_ack(server.slash_command("/reset-guard", "kill_switch",
+                                                       user_id="U0STRANGER"))
+        assert refused is not None and refused.payload["text"].startswith("/reset-guard: only")
+        assert [b.guard for b in runtime.entry_blocks()] == ["kill_switch"]
+
+        ack = answer_while_ticking(server, runtime, server.slash_command(
+            "/reset-guard", "kill_switch"), executors=[lost])
+        assert header(ack) == "kill_switch RESET by operator."
+        sections = [b["text"]["text"] for b in ack.payload["blocks"][1:]]
+        assert sections[1].startswith("*before* · kill_switch: BLOCKING: hit rate 0/1 = 0.00")
+        assert sections[2].startswith("*after* · kill_switch: not blocking")
+        assert runtime.entry_blocks() == []
+    finally:
+        front.close()
 
 
 def test_client_reconnects_after_a_drop_and_a_refresh(socket_mode_server, tmp_path):
