@@ -52,6 +52,7 @@ class _State:
     links: int = 0                                        # websockets accepted
     hellos: int = 0                                       # websockets that got their hello
     sockets: dict[int, web.WebSocketResponse] = field(default_factory=dict)
+    transports: dict[int, asyncio.BaseTransport] = field(default_factory=dict)
     acks: dict[str, Ack] = field(default_factory=dict)
     late: list[dict[str, Any]] = field(default_factory=list)
     refused_tokens: int = 0
@@ -214,6 +215,8 @@ class SocketModeLikeServer:
         self._state.links += 1
         number = self._state.links
         self._state.sockets[number] = ws
+        if request.transport is not None:
+            self._state.transports[number] = request.transport
         await ws.send_str(json.dumps({
             "type": "hello", "num_connections": len(self._state.sockets),
             "debug_info": {"host": "applink-test", "build_number": 1,
@@ -230,6 +233,7 @@ class SocketModeLikeServer:
                     self._notify(lambda s, a=ack: s.acks.__setitem__(a.envelope_id, a))
         finally:
             self._state.sockets.pop(number, None)
+            self._state.transports.pop(number, None)
         return ws
 
     async def _late(self, request: web.Request) -> web.Response:
@@ -239,10 +243,9 @@ class SocketModeLikeServer:
         return web.Response(text="ok")
 
     async def _drop(self) -> None:
-        for ws in list(self._state.sockets.values()):
-            transport = ws._req.transport if ws._req is not None else None  # noqa: SLF001
-            if transport is not None:
-                transport.abort()
+        for transport in list(self._state.transports.values()):
+            transport.abort()  # type: ignore[attr-defined]  # a TCP transport: close, no frame
+        self._state.transports.clear()
         self._state.sockets.clear()
 
     def _send(self, text: str) -> None:
