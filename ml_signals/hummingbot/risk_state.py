@@ -75,7 +75,8 @@ def restore_runtime(runtime: StrategyRuntime, history: RiskHistory,
     restored = restore_ledger(ledger, selected, locks, int(now_s))
     ledger.set_day_start_equity(int(now_s), runtime.settings.capital_quote)
     if restored.trades:
-        runtime.resume(restored.realised_today_quote, restored.trades[-1].closed_at_s)
+        runtime.continue_from_journal(restored.realised_today_quote,
+                                      restored.trades[-1].closed_at_s)
     stats = ledger.stats(int(now_s))
     log.info("risk state restored from the journal: %d closed trade(s), today's realised PnL "
              "%.2f, losing streak %d, hit rate %s over %d, locks: %s", len(restored.trades),

@@ -42,6 +42,7 @@ from pydantic import Field, field_validator, model_validator
 from ml_signals import live
 from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candles import INTERVAL_SECONDS
+from ml_signals.control.settings import ControlSettings
 from ml_signals.features import MAX_LIVE_BARS, warmup_bars
 from ml_signals.hummingbot import (
     candle_history,
@@ -132,6 +133,8 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
                                   json_schema_extra=_prompt("Slack alerts"))
     journal: JournalSettings = Field(default_factory=JournalSettings,
                                      json_schema_extra=_prompt("Trade journal"))
+    control: ControlSettings = Field(default_factory=ControlSettings,
+                                     json_schema_extra=_prompt("Slack commands"))
 
     @field_validator("trading_pairs", mode="before")
     @classmethod
@@ -337,6 +340,7 @@ class MlScriptBase(StrategyV2Base):
                                                                self.runtime.settings)
         self.market_data_provider.initialize_candles_feed_list(self.runtime.candles_configs())
         self._slack_notifier: tuple[Any, Any] | None = None
+        self._slack_control: Any | None = None
         self._check_paper_connector()
 
     def _check_paper_connector(self) -> None:
@@ -359,6 +363,10 @@ class MlScriptBase(StrategyV2Base):
         self.config.start_runtime(self.runtime, timestamp)
         if self.config.alerts.enabled:
             self._attach_slack_notifier()
+        if self.config.control.enabled:  # /ml-status, /pause ... over Slack Socket Mode
+            from ml_signals.control import start_slack_control
+
+            self._slack_control = start_slack_control(self.runtime, self.config.control)
         connector = self.connectors.get(self.config.connector_name)
         if (paper_trading.is_paper_trade(self.config.connector_name)
                 and paper_trading.supports_executors(connector)
@@ -421,6 +429,9 @@ class MlScriptBase(StrategyV2Base):
         """
         from ml_signals.hummingbot.observers import AlertsObserver, JournalObserver
 
+        if self._slack_control is not None:  # before the journal closes: commands journal
+            self._slack_control.close()
+            self._slack_control = None
         if self._slack_notifier is not None:  # before the sender closes: the notifier drains
             trading_core, notifier = self._slack_notifier
             notifier.stop()

@@ -55,7 +55,7 @@ from ml_signals.candle_guard_live import LiveCandleGuard
 from ml_signals.features import compute_features, lookback_bars, warmup_bars
 from ml_signals.hummingbot import executor_configs, model_policy, scoring_faults
 from ml_signals.regime import BtcRegime
-from ml_signals.risk import ClosedTrade, GuardResult, OpenPosition, PortfolioState
+from ml_signals.risk import ClosedTrade, GuardLock, GuardResult, OpenPosition, PortfolioState
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,14 @@ class MarketView(Protocol):
 
     def price(self, pair: str) -> float:
         """Current mid price of ``pair`` on the trading connector; NaN when unknown."""
+
+
+class CommandInbox(Protocol):
+    """Operator commands waiting for the tick thread (``ml_signals.control.ControlService``)."""
+
+    def drain(self, runtime: StrategyRuntime, now_s: float,
+              executors: Sequence[ExecutorInfo]) -> None:
+        """Run every queued command against ``runtime`` on the calling (tick) thread."""
 
 
 class ProviderMarketView:
@@ -192,6 +200,8 @@ class StrategyRuntime:
         self.planner = planner
         self.observers = list(observers)
         self.pairs = {pair: PairState() for pair in settings.trading_pairs}
+        self.inbox: CommandInbox | None = None  # operator commands, drained in sync()
+        self._paused: GuardResult | None = None
         self._tracked: dict[str, _Tracked] = {}
         self._realised_quote = 0.0
         self._last_close_s = 0
@@ -238,7 +248,7 @@ class StrategyRuntime:
                     detail=text, occurred_s=now_s, key=f"model-mode:{strategy}:{int(now_s)}",
                     severity="warning"))
 
-    def resume(self, realised_quote: float, last_close_s: int) -> None:
+    def continue_from_journal(self, realised_quote: float, last_close_s: int) -> None:
         """Continue from journaled closes (:mod:`.risk_state`): ``realised_quote`` counts in
         equity as if realised since start; closes older than ``last_close_s`` are not
         expected (the ledger takes closes in time order)."""
@@ -258,6 +268,40 @@ class StrategyRuntime:
         self._notify("runtime_notice", live.RuntimeNotice(
             title="new entries halted", detail=f"{guard}: {reason}", occurred_s=at_s,
             key=f"halt:{guard}:{int(at_s)}", severity="critical"))
+
+    # --- operator actions (ml_signals.control, on the tick thread) ------------------------------
+
+    def pause(self, reason: str) -> None:
+        """Refuse new entries until :meth:`resume`; open executors keep their own exits and
+        resting entries stay (unlike :meth:`halt`)."""
+        self._paused = GuardResult("paused", reason)
+        log.warning("new entries paused: %s", reason)
+
+    def resume(self) -> GuardResult | None:
+        """Lift :meth:`pause`; returns the pause lifted (``None`` when not paused)."""
+        paused, self._paused = self._paused, None
+        if paused is not None:
+            log.warning("new entries resumed (was: %s)", paused.reason)
+        return paused
+
+    def reset_guard(self, name: str, now_s: float) -> GuardLock | None:
+        """Operator reset of risk guard ``name`` (:meth:`ml_signals.risk.RiskManager.reset`);
+        returns the lock lifted. Raises ValueError for a guard that is not enabled."""
+        lock = self.planner.risk.reset(self.planner.ledger, name, int(now_s))
+        if self._state is not None:
+            self._blocked = self.planner.blocking_now(self._state)
+        return lock
+
+    def entry_blocks(self) -> list[GuardResult]:
+        """What stops new entries now: a halt, an operator pause, then the guards that block
+        every entry (as of the last :meth:`sync`)."""
+        return ([b for b in (self._halt, self._paused) if b is not None] + self._blocked
+                + self._faults.halts())
+
+    @property
+    def state(self) -> PortfolioState | None:
+        """The portfolio state of the last :meth:`sync` (``None`` before the first)."""
+        return self._state
 
     # --- per tick ------------------------------------------------------------------------------
 
@@ -292,6 +336,8 @@ class StrategyRuntime:
             equity = 1e-9  # PortfolioState needs > 0; the halt blocks every entry
         self._state = self.planner.snapshot(int(now_s), equity, open_positions, self._btc_regime)
         self._blocked = self.planner.blocking_now(self._state)
+        if self.inbox is not None:  # operator commands run here, on the tick thread
+            self.inbox.drain(self, now_s, executors)
         self._notify("tick", now_s, self._feeds)
         return self._state
 
@@ -304,8 +350,9 @@ class StrategyRuntime:
             return []
         state = self.planner.snapshot(int(now_s), state.equity_quote, state.open_positions,
                                       self._btc_regime)
-        if self._halt is not None:
-            plan = live.RoundPlan((), tuple((e, e.skip or self._halt) for e in evaluations))
+        stop = self._halt or self._paused
+        if stop is not None:
+            plan = live.RoundPlan((), tuple((e, e.skip or stop) for e in evaluations))
         else:
             plan = self.planner.plan(state, evaluations)
         for evaluation, reason in plan.skipped:
@@ -557,7 +604,7 @@ class StrategyRuntime:
                          f"realised {self._realised_quote:+.2f}, unrealised {unrealised:+.2f}); "
                          f"open {len(st.open_positions)} positions, "
                          f"{st.open_exposure_quote:.2f} committed; BTC regime {st.btc_regime.name}")
-        blocks = ([self._halt] if self._halt else []) + self._blocked + self._faults.halts()
+        blocks = self.entry_blocks()
         if blocks:
             lines.append("Blocking new entries:")
             lines.extend(f"  {b.guard}: {b.reason}" for b in blocks)

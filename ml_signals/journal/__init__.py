@@ -19,6 +19,7 @@ from ml_signals.journal.backend import (
     TransientJournalError,
 )
 from ml_signals.journal.config import JournalConfig
+from ml_signals.journal.control_records import ControlRecord
 from ml_signals.journal.journal import Journal, make_backend
 from ml_signals.journal.records import (
     DailyPerformanceRecord,
@@ -31,6 +32,7 @@ from ml_signals.journal.records import (
 from ml_signals.journal.spool import SpoolLockedError
 
 __all__ = [
+    "ControlRecord",
     "DailyPerformanceRecord",
     "GuardLockRecord",
     "Journal",

@@ -97,6 +97,11 @@ class Journal:
             log.addFilter(RedactingFilter(config.secret_values()))
 
     @property
+    def config(self) -> JournalConfig:
+        """Backend choice and paths this journal writes with (read-only)."""
+        return self._config
+
+    @property
     def spool(self) -> Spool:
         """The local spool (counts, rejected rows)."""
         return self._spool

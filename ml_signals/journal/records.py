@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date as Date
 from typing import Any, ClassVar
 
+from ml_signals.journal.control_records import ControlRecord
 from ml_signals.scoring.score import Score
 from ml_signals.setups.base import Setup
 
@@ -433,12 +434,12 @@ class GuardLockRecord:
 
 
 JournalRecord = (SetupRecord | PredictionRecord | TradeRecord | DailyPerformanceRecord
-                 | GuardLockRecord)
+                 | GuardLockRecord | ControlRecord)
 """Anything :meth:`ml_signals.journal.journal.Journal.record` accepts."""
 
 RECORD_TYPES: dict[str, type[JournalRecord]] = {
     cls.TABLE: cls for cls in (SetupRecord, PredictionRecord, TradeRecord, DailyPerformanceRecord,
-                               GuardLockRecord)
+                               GuardLockRecord, ControlRecord)
 }
 """Table name -> record class."""
 

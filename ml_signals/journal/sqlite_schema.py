@@ -1,5 +1,5 @@
 """SQLite DDL of the journal: the equivalent of ``migrations/001_journal.sql`` and
-``migrations/002_guard_locks.sql`` (PostgreSQL).
+``migrations/002_guard_locks.sql`` and ``003_control_commands.sql`` (PostgreSQL).
 
 Same tables, columns, keys and checks. Differences forced by SQLite: ``numeric`` columns are
 REAL (floats, as the Python records hold), booleans are 0/1 integers, ``context`` is JSON text,
@@ -96,11 +96,28 @@ CREATE TABLE IF NOT EXISTS guard_locks (
     CHECK (lock_id = scope || ':' || guard || ':' || locked_at_s)
 );
 CREATE INDEX IF NOT EXISTS guard_locks_locked ON guard_locks (locked_at_s);
+CREATE TABLE IF NOT EXISTS control_commands (
+    command_id TEXT PRIMARY KEY,
+    transport TEXT NOT NULL,
+    command TEXT NOT NULL CHECK (command <> ''),
+    args TEXT NOT NULL DEFAULT '',
+    user_id TEXT NOT NULL,
+    user_name TEXT NOT NULL DEFAULT '',
+    authorised INTEGER NOT NULL CHECK (authorised IN (0, 1)),
+    outcome TEXT NOT NULL CHECK (outcome IN ('pending', 'ok', 'refused', 'rejected', 'error')),
+    answer TEXT NOT NULL DEFAULT '',
+    requested_s REAL NOT NULL,
+    answered_s REAL,
+    requested_at TEXT GENERATED ALWAYS AS (datetime(requested_s, 'unixepoch')) VIRTUAL,
+    CHECK ((answered_s IS NULL) = (outcome = 'pending'))
+);
+CREATE INDEX IF NOT EXISTS control_commands_requested ON control_commands (requested_s);
 """
 
 JSON_COLUMNS: dict[str, tuple[str, ...]] = {"strategy_setups": ("context",)}
 """Columns stored as JSON text in SQLite (``jsonb`` in PostgreSQL)."""
 
 BOOL_COLUMNS: dict[str, tuple[str, ...]] = {"strategy_setups": ("taken",),
-                                            "ml_predictions": ("take",)}
+                                            "ml_predictions": ("take",),
+                                            "control_commands": ("authorised",)}
 """Columns stored as 0/1 in SQLite (``boolean`` in PostgreSQL)."""

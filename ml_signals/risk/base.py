@@ -52,6 +52,9 @@ class RiskGuard(ABC):
 
     name: ClassVar[str]
     blocks_globally: ClassVar[bool] = False
+    resettable: ClassVar[bool] = False
+    """True for guards that latch a lock an operator may lift (:meth:`reset`); the others
+    follow the market or the book and have nothing to reset."""
 
     def __init__(self, config: RiskConfig) -> None:
         if not self.enabled(config):
@@ -80,11 +83,13 @@ class RiskGuard(ABC):
         """React to ``trade`` (already in ``ledger``): return a lock to set, or ``None``."""
         return None
 
-    def reset(self, ledger: TradeLedger, now_s: int) -> None:
-        """Lift this guard's lock in ``ledger`` (operator action at ``now_s``)."""
+    def reset(self, ledger: TradeLedger, now_s: int) -> GuardLock | None:
+        """Lift this guard's lock in ``ledger`` (operator action at ``now_s``); returns the
+        lock lifted (active or expired), ``None`` when there was none."""
         lock = ledger.clear_lock(self.name)
         if lock is not None:
             self._logger.info("%s reset at %d (was: %s)", self.name, now_s, lock.reason)
+        return lock
 
     def _block(self, reason: str) -> GuardResult:
         self._logger.debug("%s blocks: %s", self.name, reason)

@@ -35,6 +35,7 @@ class ConsecutiveLossesGuard(RiskGuard):
 
     name: ClassVar[str] = "consecutive_losses"
     blocks_globally: ClassVar[bool] = True
+    resettable: ClassVar[bool] = True
 
     def __init__(self, config: RiskConfig) -> None:
         super().__init__(config)
@@ -83,10 +84,10 @@ class ConsecutiveLossesGuard(RiskGuard):
         """Same answer for every candidate."""
         return self._lock_result(state)
 
-    def reset(self, ledger: TradeLedger, now_s: int) -> None:
-        """Lift the lock and restart the streak."""
+    def reset(self, ledger: TradeLedger, now_s: int) -> GuardLock | None:
+        """Lift the lock and restart the streak; returns the lock lifted."""
         ledger.reset_loss_streak()
-        super().reset(ledger, now_s)
+        return super().reset(ledger, now_s)
 
     def _until_s(self, closed_at_s: int) -> int | None:
         if self.reset_mode == "next_utc_day":

@@ -38,6 +38,7 @@ class KillSwitchGuard(RiskGuard):
 
     name: ClassVar[str] = "kill_switch"
     blocks_globally: ClassVar[bool] = True
+    resettable: ClassVar[bool] = True
 
     def __init__(self, config: RiskConfig) -> None:
         super().__init__(config)
@@ -89,7 +90,7 @@ class KillSwitchGuard(RiskGuard):
         """Same answer for every candidate."""
         return self._lock_result(state)
 
-    def reset(self, ledger: TradeLedger, now_s: int) -> None:
-        """Unlatch and empty the hit-rate window."""
+    def reset(self, ledger: TradeLedger, now_s: int) -> GuardLock | None:
+        """Unlatch and empty the hit-rate window; returns the lock lifted."""
         ledger.reset_hit_rate_window()
-        super().reset(ledger, now_s)
+        return super().reset(ledger, now_s)

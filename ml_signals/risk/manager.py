@@ -144,16 +144,25 @@ class RiskManager:
                 locks.append(lock)
         return locks
 
-    def reset(self, ledger: TradeLedger, guard_name: str, now_s: int) -> None:
-        """Operator reset of ``guard_name``'s lock (``"kill_switch"``, ``"consecutive_losses"``).
+    def guard(self, guard_name: str) -> RiskGuard:
+        """The enabled guard named ``guard_name``.
 
         Raises:
-            ValueError: when no enabled guard has that name.
+            ValueError: when no enabled guard has that name (the message lists them).
         """
         guard = self._by_name.get(guard_name)
         if guard is None:
             raise ValueError(f"no enabled guard named {guard_name!r}; have {sorted(self._by_name)}")
-        guard.reset(ledger, now_s)
+        return guard
+
+    def reset(self, ledger: TradeLedger, guard_name: str, now_s: int) -> GuardLock | None:
+        """Operator reset of ``guard_name``'s lock (``"kill_switch"``, ``"consecutive_losses"``);
+        returns the lock lifted, ``None`` when the guard held none.
+
+        Raises:
+            ValueError: when no enabled guard has that name.
+        """
+        return self.guard(guard_name).reset(ledger, now_s)
 
     def describe(self) -> list[str]:
         """``name: rule`` per enabled guard, in order (for status displays)."""
