@@ -89,7 +89,9 @@ def closed_trade_record(event: ExecutorClosed) -> TradeRecord | None:
         trade_id=event.executor_id, setup_id=event.setup_id, strategy=event.strategy,
         pair=event.pair, side="buy", entry_price_quote=event.entry_price_quote,
         amount_base=event.amount_base, amount_quote=event.amount_quote,
-        fees_quote=event.fees_quote, opened_s=event.opened_s,
+        # an executor first seen already closed has no fill time of its own: its opening is
+        # known no later than its close (the journal refuses a trade closed before it opened)
+        fees_quote=event.fees_quote, opened_s=min(event.opened_s, event.closed_s),
         exit_price_quote=event.exit_price_quote, pnl_quote=event.trade.pnl_quote,
         pnl_frac=event.trade.return_frac, close_type=event.close_type,
         closed_s=event.closed_s,
