@@ -74,7 +74,7 @@ def mutated(frames: dict[str, pd.DataFrame], pair: str, rows: list[int],
 def build(script: str, tmp_path: Path, pairs: list[str], btc_pair: str = "BTC-USD",
           **overrides: object):
     config = SCRIPTS[script](
-        trading_pairs=pairs, btc_pair=btc_pair, models_dir=NO_MODELS,
+        trading_pairs=pairs, btc_pair=btc_pair, models_dir=NO_MODELS, no_model_policy="rules_only",
         alerts={"enabled": True, "destination": "log",
                 "outbox_path": str(tmp_path / "outbox.sqlite")}, **overrides)
     return config.build_runtime()
