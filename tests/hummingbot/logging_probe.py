@@ -71,6 +71,7 @@ def write_script_conf(prefix: Path) -> Path:
     data = yaml.load((REPO / "conf" / "scripts" / CONF_NAME).read_text())
     data["trading_pairs"] = ["BTC-USD"]
     data["models_dir"] = str(prefix / "no-models")
+    data["no_model_policy"] = "rules_only"  # no models folder: trade rules-only, say so
     data["paper_trading_rules"] = {"fetch_from_exchange": False}
     path = prefix / "conf" / "scripts" / CONF_NAME
     path.parent.mkdir(parents=True)
