@@ -218,7 +218,7 @@ def reliability_figure(
         title: figure title (the strategy).
         bins: out-of-fold ``(mean confidence, win rate, count)`` per non-empty bin, as
             :func:`training.metrics.reliability_curve` returns them.
-        threshold: the strategy's confidence threshold (dashed vertical line).
+        threshold: the calibrated confidence at the decision rule's cut (dotted vertical line).
         quarantine_bins: the same for the quarantine rows, drawn hollow; optional.
 
     Returns:
@@ -246,7 +246,7 @@ def reliability_figure(
         for axis in (ax, ax_n):
             axis.axvline(threshold, color="#555b63", linestyle=":", linewidth=1)
             _style(axis)
-        ax.text(threshold, 0.02, f" threshold {threshold:.2f}", fontsize=7.5, color="#555b63")
+        ax.text(threshold, 0.02, f" rule cut {threshold:.2f}", fontsize=7.5, color="#555b63")
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.02, 1.05)
         ax.set_ylabel("observed win rate")
