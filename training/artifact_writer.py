@@ -103,6 +103,7 @@ def write_artifact(
         "feature_code_hash": feature_code_hash(),
         "input_columns": list(ds.input_columns),
         "scoring": scoring.model_dump(),
+        "training_settings": result.evidence.get("settings"),
         "decision_rule": {"kind": "score_rank", "keep_frac": result.rule.keep_frac,
                           "min_rank": result.rule.min_rank,
                           "fitted_on": result.rule.fitted_on, "file": DECISION_RULE},

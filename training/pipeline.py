@@ -14,6 +14,7 @@ from tqdm import tqdm
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
 from ml_signals.setups import StrategyName
 from training.artifact_writer import write_artifact
+from training.compare import settings_for
 from training.data import CandleSet
 from training.dataset import (
     PairFeatures,
@@ -84,7 +85,9 @@ def train_all(
 ) -> TrainingRun:
     """Train every strategy; write artifacts under ``models_dir`` unless it is ``None``.
 
-    Every trained version is written; ``current`` moves to it only as ``publish_mode`` allows
+    Each strategy trains with its chosen candidate settings
+    (:data:`training.compare.CHOSEN`). Every trained version is written; ``current`` moves to
+    it only as ``publish_mode`` allows
     (``"gate"``: when it passes the promotion gate, ``"always"``, ``"never"``; see
     :func:`training.artifact_writer.write_artifact`). A strategy with too few setups on this
     data is skipped, logged and listed in ``TrainingRun.skipped``; its previous artifact, if
@@ -101,7 +104,8 @@ def train_all(
         label_config = label_config_for(scoring)
         try:
             ds = build_dataset(strategy, features, fees=fees, label_config=label_config)
-            result = train_strategy(ds, scoring, n_folds=n_folds, null_run=null_run)
+            result = train_strategy(ds, scoring, n_folds=n_folds, null_run=null_run,
+                                    settings=settings_for(strategy))
         except TooFewSetupsError as exc:
             log.warning("%s: not trained: %s", strategy, exc)
             skipped[strategy] = str(exc)
