@@ -72,7 +72,7 @@ def quantize_amount(pair: str, amount_base: Decimal, price_quote: Decimal,
     """
     amount = _steps(amount_base, Decimal(rule.min_base_amount_increment))
     if amount < Decimal(rule.min_order_size) or amount <= 0:
-        raise BelowTradingRules(f"{pair}: {amount_base} base rounds to {amount}, below the "
+        raise BelowTradingRules(f"{pair}: {amount_base:.10g} base rounds to {amount}, below the "
                                 f"minimum order size {rule.min_order_size}")
     if amount * price_quote < Decimal(rule.min_notional_size):
         raise BelowTradingRules(f"{pair}: {amount} base x {price_quote} is below the minimum "

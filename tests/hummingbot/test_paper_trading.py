@@ -16,6 +16,7 @@ from hb_support import (
     CONNECTOR,
     Host,
     HostConfig,
+    SampleView,
     backtest_clock,
     fixed_paper_exchange,
     install_markets_recorder,
@@ -426,3 +427,55 @@ def test_quantizing_refuses_entries_below_the_rules(kraken_frames):
         assert Decimal("100") - price * Decimal("0.0001") < amount <= Decimal("100")  # 1 step
     with pytest.raises(executor_configs.BelowTradingRules, match="minimum notional 10"):
         executor_configs.quantize_amount("BTC-USD", Decimal("0.002"), Decimal("4000"), rule)
+
+
+class RuledView(SampleView):
+    """The sample feed plus the connector's trading rule per pair (``ProviderMarketView`` asks
+    the connector through Hummingbot's ``MarketDataProvider.get_trading_rules``)."""
+
+    def __init__(self, frames, rules: paper_trading.PaperTradingRules) -> None:
+        super().__init__(frames)
+        self.rules = rules
+
+    def trading_rule(self, pair: str):
+        return self.rules.trading_rules([pair])[pair]
+
+
+@pytest.mark.parametrize("level_quote", [150.0, 100.0], ids=["quantized", "below-minimum"])
+def test_runtime_quantizes_entries_or_skips_them(kraken_frames, tmp_path, level_quote):
+    """The DCA script's runtime builds its grid on the connector's rules; a grid whose levels
+    fall below the minimum order size is skipped with the rule as the reason, never sent."""
+    import hummingbot_scripts.ml_dca_grid as dca_script
+    from ml_signals import live
+    from ml_signals.features import compute_features
+    from ml_signals.setups import DcaConfig, make_detector
+
+    btc = kraken_frames["BTC-USD"]
+    dca = DcaConfig(amount_per_level_quote=level_quote)
+    setup = next(s for s in make_detector("dca", dca, 3600).detect(
+        "BTC-USD", btc, compute_features(btc, None, 3600)) if s.bar_index >= 720)
+    config = dca_script.MlDcaGridConfig(trading_pairs=["BTC-USD"], dca=dca.model_dump(),
+                                        models_dir=str(tmp_path / "no-models"),
+                                        risk={"max_exposure_quote": 1000})
+    runtime = config.build_runtime()
+    skipped = []
+
+    class Skips(live.RuntimeObserver):
+        def setup_skipped(self, evaluation, reason, now_s):
+            skipped.append((evaluation.setup.setup_id, reason))
+
+    runtime.observers.append(Skips())
+    view = RuledView(kraken_frames, COARSE)
+    view.now_s = setup.timestamp + 3600 + 10
+    actions = runtime.create_actions(view.now_s, view, [])
+    if level_quote == 150.0:  # ~ 0.0029 BTC per level at ~52,000: above the 0.002 minimum
+        assert len(actions) == 1 and not skipped
+        grid = actions[0].executor_config
+        for price, amount in zip(grid.prices, grid.amounts_quote, strict=True):
+            assert price % Decimal("0.1") == 0
+            assert (amount / price) % Decimal("0.0001") == 0
+            assert amount / price >= Decimal("0.002")
+    else:  # ~ 0.0019 BTC per level: below the minimum
+        assert actions == []
+        assert [(sid, r.guard) for sid, r in skipped] == [(setup.setup_id, "trading_rules")]
+        assert "minimum order size 0.002" in skipped[0][1].reason
