@@ -21,7 +21,13 @@ trade), the alerts the Slack-like server accepted, Hummingbot's own trade-fill d
 fill a whole number of the fetched amount steps and at least the minimum order size), and that
 Hummingbot's ``create_paper_trade_market`` builds its own class again after the stop.
 
-Slow (about a minute per script): marked ``e2e``, outside the default run; ``make e2e`` runs it.
+What compressed time does to the run (not errors): every replayed candle is days old on the
+wall clock, so the candle watchdog sends one "No candles" alert per candle and pair to
+``#system-alerts``; and the paper exchange executes a market order 5 s after it is placed
+(``PaperTradeExchange.TRADE_EXECUTION_DELAY``), 2.5 replayed candles later, so a close can fill
+well away from the barrier that triggered it.
+
+Slow (1.5-2 minutes per script): marked ``e2e``, outside the default run; ``make e2e`` runs it.
 """
 
 from __future__ import annotations
