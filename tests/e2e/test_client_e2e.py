@@ -175,8 +175,9 @@ def _report(script: str, window: Window, kraken: KrakenLikeServer, summary: dict
               f"amounts_quote={info['amounts_quote']}")
     for order in summary["orders"]:
         for fill in order["fills"]:
-            print(f"fill       {order['side']} {order['type']} {fill['amount']} {order['pair']} "
-                  f"@ {fill['price']} (order amount {order['amount']}, {order['state']})")
+            print(f"fill       {order['side']} {order['type']} {float(fill['amount']):.10g} "
+                  f"{order['pair']} @ {float(fill['price']):.10g} (order amount "
+                  f"{float(order['amount']):.10g}, {order['state']})")
     for info in summary["executors"]:
         print(f"close      {info['id']} {info['close_type']} net pnl "
               f"{info['net_pnl_quote']:+.2f} quote")
