@@ -27,7 +27,8 @@ Timestamps are the real ones shifted by ``offset_s`` (a whole number of weeks, s
 and weekday stay): Hummingbot's Kraken candles feed refuses history more than 720 candles
 before the wall clock, so the replayed days are moved to just before now.
 
-Loopback only, random port, one daemon thread with its own event loop; :meth:`stop` ends it.
+Pair names, limits and book levels: :mod:`tests.servers.kraken_market`. Loopback only, random
+port, one daemon thread with its own event loop; :meth:`stop` ends it.
 """
 
 from __future__ import annotations
@@ -39,88 +40,18 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import pandas as pd
 from aiohttp import WSMsgType, web
 
+from tests.servers.kraken_market import Book, PairSpec, book_around, fmt
+
 log = logging.getLogger(__name__)
+
+__all__ = ["KrakenLikeServer", "PairSpec"]  # PairSpec: the pair settings callers pass in
 
 WEEK_S = 7 * 86400
 HOUR_S = 3600
-KRAKEN_ASSET = {"BTC": "XBT", "DOGE": "XDG"}
-"""Hummingbot asset -> Kraken asset (``kraken_constants.KRAKEN_TO_HB_MAP`` inverted)."""
-
-
-@dataclass(frozen=True)
-class PairSpec:
-    """Kraken's names and limits of one pair (AssetPairs fields).
-
-    Attributes:
-        pair: Hummingbot pair, ``"BTC-USD"``.
-        ordermin_base: ``ordermin``: smallest order, base currency.
-        costmin_quote: ``costmin``: smallest order value, quote currency.
-        pair_decimals: price decimals (tick ``10**-pair_decimals``).
-        lot_decimals: volume decimals (step ``10**-lot_decimals``).
-    """
-
-    pair: str
-    ordermin_base: str = "0.0001"
-    costmin_quote: str = "0.5"
-    pair_decimals: int = 1
-    lot_decimals: int = 8
-
-    @property
-    def base(self) -> str:
-        """Kraken base asset, ``"XBT"``."""
-        base = self.pair.split("-")[0]
-        return KRAKEN_ASSET.get(base, base)
-
-    @property
-    def quote(self) -> str:
-        """Kraken quote asset, ``"USD"``."""
-        quote = self.pair.split("-")[1]
-        return KRAKEN_ASSET.get(quote, quote)
-
-    @property
-    def altname(self) -> str:
-        """``"XBTUSD"`` (the symbol REST requests carry)."""
-        return self.base + self.quote
-
-    @property
-    def wsname(self) -> str:
-        """``"XBT/USD"`` (the WebSocket pair name)."""
-        return f"{self.base}/{self.quote}"
-
-    @property
-    def key(self) -> str:
-        """Result key, ``"XXBTZUSD"`` (Kraken prefixes 3-letter crypto X, fiat Z)."""
-        def long(asset: str) -> str:
-            if len(asset) != 3:
-                return asset
-            return ("Z" if asset in {"USD", "EUR", "GBP", "JPY", "CAD"} else "X") + asset
-        return long(self.base) + long(self.quote)
-
-    def asset_pair(self) -> dict[str, object]:
-        """The AssetPairs entry (the fields ``KrakenExchange`` reads, plus Kraken's others)."""
-        return {
-            "altname": self.altname, "wsname": self.wsname, "aclass_base": "currency",
-            "base": self.key[: len(self.key) - 4], "aclass_quote": "currency",
-            "quote": self.key[-4:], "lot": "unit", "cost_decimals": 5,
-            "pair_decimals": self.pair_decimals, "lot_decimals": self.lot_decimals,
-            "lot_multiplier": 1, "fees": [[0, 0.26]], "fees_maker": [[0, 0.16]],
-            "fee_volume_currency": "ZUSD", "margin_call": 80, "margin_stop": 40,
-            "ordermin": self.ordermin_base, "costmin": self.costmin_quote, "tick_size": str(
-                10 ** -self.pair_decimals), "status": "online",
-        }
-
-
-@dataclass
-class _Book:
-    """Current levels of one pair, price -> volume (strings as sent)."""
-
-    bids: dict[str, str] = field(default_factory=dict)
-    asks: dict[str, str] = field(default_factory=dict)
 
 
 class KrakenLikeServer:
@@ -172,7 +103,7 @@ class KrakenLikeServer:
         self.replay_started = threading.Event()
         self.replay_done = threading.Event()
         self.requests: list[str] = []  # "GET /0/public/Depth XBTUSD", "WS subscribe book XBT/USD"
-        self._books = {p: _Book() for p in self.pairs}
+        self._books = {p: Book() for p in self.pairs}
         self._price = {p: float(self._frames[p]["close"].iat[self._start - 1]) for p in self.pairs}
         self._subs: dict[str, list[tuple[web.WebSocketResponse, int]]] = {}
         self._channel_ids = itertools.count(100)
@@ -311,7 +242,7 @@ class KrakenLikeServer:
             price = self._price[spec.pair]
             bid, ask = self._best(spec.pair)
             result[spec.key] = {"a": [ask, "1", "1.000"], "b": [bid, "1", "1.000"],
-                                "c": [_fmt(price), "0.01"], "v": ["0", "0"], "p": ["0", "0"],
+                                "c": [fmt(price), "0.01"], "v": ["0", "0"], "p": ["0", "0"],
                                 "t": [0, 0], "l": ["0", "0"], "h": ["0", "0"], "o": "0"}
         return self._ok(result)
 
@@ -346,8 +277,8 @@ class KrakenLikeServer:
         """Kraken OHLC row ``[time, open, high, low, close, vwap, volume, count]``."""
         row = self._frames[pair].iloc[i]
         vwap = (row["high"] + row["low"] + row["close"]) / 3
-        return [self.served_ts(int(row["timestamp"])), _fmt(row["open"]), _fmt(row["high"]),
-                _fmt(row["low"]), _fmt(row["close"]), _fmt(vwap), f"{row['volume']:.8f}", 1]
+        return [self.served_ts(int(row["timestamp"])), fmt(row["open"]), fmt(row["high"]),
+                fmt(row["low"]), fmt(row["close"]), fmt(vwap), f"{row['volume']:.8f}", 1]
 
     # --- WebSocket ----------------------------------------------------------------------
 
@@ -451,7 +382,7 @@ class KrakenLikeServer:
         self._books[pair] = new
         now = f"{time.time():.6f}"
         wsname = self.specs[pair].wsname
-        trade = [[_fmt(price), "0.01000000", now, "b", "m", ""]]
+        trade = [[fmt(price), "0.01000000", now, "b", "m", ""]]
         await self._broadcast("trade", pair, lambda cid: [cid, trade, "trade", wsname])
         for side, before, after in (("a", old.asks, new.asks), ("b", old.bids, new.bids)):
             changes = [[p, "0.00000000", now] for p in before if p not in after]
@@ -460,25 +391,10 @@ class KrakenLikeServer:
                 await self._broadcast("book", pair, lambda cid, s=side, c=changes: [
                     cid, {s: c, "c": "0"}, "book-1000", wsname])
 
-    def _book_at(self, pair: str, price: float) -> _Book:
-        tick = 10 ** -self.specs[pair].pair_decimals
-        step = max(price * self.step_frac, tick)
-        volume = f"{self.level_volume_base:.8f}"
-        book = _Book()
-        for k in range(self.levels):
-            book.bids[_fmt(_round(price - step * (k + 0.5), tick))] = volume
-            book.asks[_fmt(_round(price + step * (k + 0.5), tick))] = volume
-        return book
+    def _book_at(self, pair: str, price: float) -> Book:
+        return book_around(price, 10 ** -self.specs[pair].pair_decimals, self.step_frac,
+                           self.levels, self.level_volume_base)
 
     def _best(self, pair: str) -> tuple[str, str]:
         book = self._books[pair]
         return (max(book.bids, key=float), min(book.asks, key=float))
-
-
-def _round(value: float, tick: float) -> float:
-    return round(round(value / tick) * tick, 10)
-
-
-def _fmt(value: float) -> str:
-    """Kraken sends prices as decimal strings."""
-    return f"{float(value):.10f}".rstrip("0").rstrip(".")
