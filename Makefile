@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data/sample/binance
 POSTGREST := tools/postgrest/node_modules/.installed
 
-.PHONY: run test replay bench venv clean-venv
+.PHONY: run test e2e replay bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -32,6 +32,11 @@ run: $(STAMP)
 ## Test suite (starts its own PostgreSQL, PostgREST and Slack-like servers on loopback).
 test: $(STAMP) $(POSTGREST)
 	$(PY) -m pytest
+
+## End-to-end: the unmodified Hummingbot client (headless) trades the scripts on kraken_paper_trade
+## against a loopback Kraken replaying real candles, alerts to a loopback Slack (a few minutes).
+e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e -m e2e -s
 
 models/dca/current models/swing/current models/channel/current: | $(STAMP)
 	$(PY) -m training train --data $(DATA)

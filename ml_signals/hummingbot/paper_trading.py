@@ -22,10 +22,18 @@ are the parent's compiled code). It is built in two ways:
 - :func:`create_executor_paper_trade_market` - drop-in for Hummingbot's
   ``create_paper_trade_market`` (same arguments plus the rules), for replay drivers and tests;
 - :func:`install_paper_trade_factory` - makes ``hummingbot.core.connector_manager`` (the module
-  ``start --v2`` uses to create connectors) build this subclass for every ``*_paper_trade``
-  connector. The scripts call it from ``init_markets``, which Hummingbot runs after loading the
-  config and before creating connectors. No Hummingbot file is edited; the change lives in the
-  running process only and :func:`uninstall_paper_trade_factory` undoes it.
+  ``start --v2`` uses to create connectors) build this subclass for the script's own
+  ``<exchange>_paper_trade`` connector, and Hummingbot's own class for any other. The scripts
+  call it from ``init_markets``, which Hummingbot runs after loading the config and before
+  creating connectors, and :func:`uninstall_paper_trade_factory` from ``on_stop``: a strategy
+  started after ours gets Hummingbot's unmodified ``PaperTradeExchange``. No Hummingbot file is
+  edited; the change lives in the running process, for the life of our strategy.
+
+The compiled order path quantizes with its own private parameters (7 significant digits,
+1e-7 amounts), out of reach of a Python subclass: orders obey the trading rules because the
+scripts quantize the executor configs they create (:mod:`.executor_configs`).
+``docs/upstream-7434.md`` describes the change to ``PaperTradeExchange`` that would make this
+module unnecessary.
 
 Trading rules come from :class:`PaperTradingRules` (config; generic permissive defaults plus
 per-pair overrides). With network access, :func:`refresh_rules_from_exchange` replaces them with
@@ -41,29 +49,14 @@ from typing import Any
 
 from hummingbot.client.config.config_helpers import get_connector_class
 from hummingbot.client.settings import AllConnectorSettings
-from hummingbot.connector.exchange.paper_trade import get_order_book_tracker
 from hummingbot.connector.exchange.paper_trade.paper_trade_exchange import PaperTradeExchange
 from hummingbot.connector.trading_rule import TradingRule
-from hummingbot.core.data_type.common import OrderType, TradeType
-from hummingbot.core.data_type.in_flight_order import (
-    InFlightOrder,
-    OrderState,
-    OrderUpdate,
-    TradeUpdate,
-)
 from hummingbot.core.data_type.order_book_tracker import OrderBookTracker
-from hummingbot.core.event.event_forwarder import EventForwarder
-from hummingbot.core.event.events import (
-    BuyOrderCompletedEvent,
-    BuyOrderCreatedEvent,
-    MarketEvent,
-    MarketOrderFailureEvent,
-    OrderCancelledEvent,
-    OrderFilledEvent,
-    SellOrderCompletedEvent,
-    SellOrderCreatedEvent,
-)
 from pydantic import BaseModel, ConfigDict, Field
+
+from ml_signals.hummingbot.paper_orders import PaperOrderTracker
+
+__all__ = ["PaperOrderTracker"]  # re-exported: importers of this module find it here too
 
 log = logging.getLogger(__name__)
 
@@ -128,187 +121,29 @@ class PaperTradingRules(BaseModel):
         return {pair: self.for_pair(pair).trading_rule(pair) for pair in pairs}
 
 
-class PaperOrderTracker:
-    """In-flight orders of a paper exchange, rebuilt from the exchange's own events.
-
-    Provides the one call the executors make on ``connector._order_tracker``:
-    :meth:`fetch_order`. Orders are ``InFlightOrder`` objects (Hummingbot's own class) updated in
-    place, so a ``TrackedOrder`` that holds one sees later fills without fetching again.
-
-    Order of events: the paper exchange announces an order's creation asynchronously (after
-    0.01 s) but may fill it on a clock tick first when the event loop has not run in between, and
-    listeners of one event are called in no fixed order. So an order unknown at a fill or a
-    fetch is built from the exchange's resting limit orders or market-order queue, or from the
-    fill itself; a later creation event then only confirms it.
-
-    Args:
-        exchange: the paper exchange whose events to follow.
-    """
-
-    def __init__(self, exchange: PaperTradeExchange) -> None:
-        self._exchange = exchange
-        self._orders: dict[str, InFlightOrder] = {}
-        # PubSub keeps listeners by weak reference: hold the forwarders here.
-        self._forwarders: list[tuple[MarketEvent, EventForwarder]] = [
-            (MarketEvent.BuyOrderCreated, EventForwarder(self._on_created)),
-            (MarketEvent.SellOrderCreated, EventForwarder(self._on_created)),
-            (MarketEvent.OrderFilled, EventForwarder(self._on_filled)),
-            (MarketEvent.BuyOrderCompleted, EventForwarder(self._on_completed)),
-            (MarketEvent.SellOrderCompleted, EventForwarder(self._on_completed)),
-            (MarketEvent.OrderCancelled, EventForwarder(self._on_cancelled)),
-            (MarketEvent.OrderFailure, EventForwarder(self._on_failed)),
-        ]
-        for event, forwarder in self._forwarders:
-            exchange.add_listener(event, forwarder)
-
-    # --- what the executors call ---------------------------------------------------------------
-
-    def fetch_order(
-        self, client_order_id: str | None = None, exchange_order_id: str | None = None
-    ) -> InFlightOrder | None:
-        """The order with that id (paper orders use one id for both), or ``None`` if unknown."""
-        order_id = client_order_id or exchange_order_id
-        if order_id is None:
-            return None
-        return self._orders.get(order_id) or self._from_exchange_books(order_id)
-
-    @property
-    def active_orders(self) -> dict[str, InFlightOrder]:
-        """Orders not done yet, by client order id."""
-        return {oid: o for oid, o in self._orders.items() if not o.is_done}
-
-    @property
-    def all_orders(self) -> dict[str, InFlightOrder]:
-        """Every order seen since start, by client order id."""
-        return dict(self._orders)
-
-    # --- building orders -----------------------------------------------------------------------
-
-    def _track(self, order: InFlightOrder) -> InFlightOrder:
-        self._orders[order.client_order_id] = order
-        return order
-
-    def _from_exchange_books(self, order_id: str) -> InFlightOrder | None:
-        """Build an order still resting on the paper exchange (limit) or queued (market)."""
-        for limit in self._exchange.limit_orders:
-            if limit.client_order_id == order_id:
-                return self._track(InFlightOrder(
-                    client_order_id=order_id,
-                    trading_pair=limit.trading_pair,
-                    order_type=OrderType.LIMIT,
-                    trade_type=TradeType.BUY if limit.is_buy else TradeType.SELL,
-                    amount=Decimal(limit.quantity),
-                    creation_timestamp=limit.creation_timestamp / 1e6,  # stored in microseconds
-                    price=Decimal(limit.price),
-                    exchange_order_id=order_id,
-                    initial_state=OrderState.OPEN,
-                ))
-        for queued in self._exchange.queued_orders:
-            if queued.order_id == order_id:
-                return self._track(InFlightOrder(
-                    client_order_id=order_id,
-                    trading_pair=queued.trading_pair,
-                    order_type=OrderType.MARKET,
-                    trade_type=TradeType.BUY if queued.is_buy else TradeType.SELL,
-                    amount=Decimal(queued.amount),
-                    creation_timestamp=queued.timestamp,
-                    exchange_order_id=order_id,
-                    initial_state=OrderState.OPEN,
-                ))
-        return None
-
-    # --- event handlers ------------------------------------------------------------------------
-
-    def _on_created(self, event: BuyOrderCreatedEvent | SellOrderCreatedEvent) -> None:
-        if event.order_id in self._orders:
-            return
-        is_buy = isinstance(event, BuyOrderCreatedEvent)
-        self._track(InFlightOrder(
-            client_order_id=event.order_id,
-            trading_pair=event.trading_pair,
-            order_type=event.type,
-            trade_type=TradeType.BUY if is_buy else TradeType.SELL,
-            amount=Decimal(event.amount),
-            creation_timestamp=event.creation_timestamp,
-            price=Decimal(event.price) if event.type != OrderType.MARKET else None,
-            exchange_order_id=event.order_id,
-            initial_state=OrderState.OPEN,
-        ))
-
-    def _on_filled(self, event: OrderFilledEvent) -> None:
-        order = self.fetch_order(event.order_id)
-        if order is None:  # a market order filled before its creation event was delivered
-            order = self._track(InFlightOrder(
-                client_order_id=event.order_id,
-                trading_pair=event.trading_pair,
-                order_type=event.order_type,
-                trade_type=event.trade_type,
-                amount=Decimal(event.amount),
-                creation_timestamp=event.timestamp,
-                exchange_order_id=event.order_id,
-                initial_state=OrderState.OPEN,
-            ))
-        trade_id = event.exchange_trade_id or f"{event.order_id}-fill"
-        if trade_id in order.order_fills:  # paper limit fills are ids by wall-clock microsecond
-            trade_id = f"{trade_id}-{len(order.order_fills)}"
-        order.update_with_trade_update(TradeUpdate(
-            trade_id=trade_id,
-            client_order_id=event.order_id,
-            exchange_order_id=event.order_id,
-            trading_pair=event.trading_pair,
-            fill_timestamp=event.timestamp,
-            fill_price=Decimal(event.price),
-            fill_base_amount=Decimal(event.amount),
-            fill_quote_amount=Decimal(event.price) * Decimal(event.amount),
-            fee=event.trade_fee,
-            is_taker=event.order_type != OrderType.LIMIT,
-        ))
-        if order.executed_amount_base < order.amount:
-            self._set_state(order, OrderState.PARTIALLY_FILLED, event.timestamp)
-
-    def _on_completed(self, event: BuyOrderCompletedEvent | SellOrderCompletedEvent) -> None:
-        order = self.fetch_order(event.order_id)
-        if order is None:
-            return
-        # A market order first seen at its fills only knows the filled amount.
-        order.amount = max(order.amount, order.executed_amount_base)
-        self._set_state(order, OrderState.FILLED, event.timestamp)
-
-    def _on_cancelled(self, event: OrderCancelledEvent) -> None:
-        order = self.fetch_order(event.order_id)
-        if order is not None:
-            self._set_state(order, OrderState.CANCELED, event.timestamp)
-
-    def _on_failed(self, event: MarketOrderFailureEvent) -> None:
-        order = self.fetch_order(event.order_id)
-        if order is not None:
-            self._set_state(order, OrderState.FAILED, event.timestamp)
-
-    @staticmethod
-    def _set_state(order: InFlightOrder, state: OrderState, timestamp: float) -> None:
-        order.update_with_order_update(OrderUpdate(
-            trading_pair=order.trading_pair,
-            update_timestamp=timestamp,
-            new_state=state,
-            client_order_id=order.client_order_id,
-            exchange_order_id=order.exchange_order_id,
-        ))
-
-
 class ExecutorPaperTradeExchange(PaperTradeExchange):
     """``PaperTradeExchange`` with the members Hummingbot's V2 executors read.
 
     Adds ``trading_rules`` (dict pair -> ``TradingRule``), ``_order_tracker``
-    (:class:`PaperOrderTracker`) and the order-refresh hooks, and quantizes prices and amounts
-    on the trading rules' increments in the Python-level ``quantize_*`` calls executors and the
-    budget checker make. Matching, balances and events are ``PaperTradeExchange``'s.
+    (:class:`~.paper_orders.PaperOrderTracker`) and the order-refresh hooks. Matching, balances
+    and events are ``PaperTradeExchange``'s compiled code.
+
+    Quantization: the Python-level ``quantize_order_amount`` / ``quantize_order_price`` below
+    follow the trading rules, and that is what executors and the budget checker call (e.g.
+    ``PositionExecutor.open_filled_amount``, so close orders use the rule's step). The compiled
+    ``buy`` / ``sell`` path calls the parent's C-level quantizers, which a Python subclass cannot
+    override (7 significant digits for prices, 1e-7 for amounts): the amounts and prices an order
+    starts with must already obey the rules. The scripts make sure of that in the executor
+    configs they create (:mod:`.executor_configs`).
 
     Args:
-        order_book_tracker: the order book source (Hummingbot builds one per exchange with
-            ``get_order_book_tracker``; a replay passes its own).
+        order_book_tracker: the order book source (Hummingbot builds one per exchange with the
+            exchange's non-trading connector; a replay passes its own).
         target_market: the real exchange's connector class (pair conversions).
         exchange_name: the real exchange's name, e.g. ``"kraken"``.
         trading_rules: ``TradingRule`` per Hummingbot pair.
+        rules_source: the non-trading connector that owns ``order_book_tracker``, if any: the
+            trading rules are fetched with it and it is stopped with this exchange.
         balance_asset_limit, rate_limits_share_pct: as for ``PaperTradeExchange``.
     """
 
@@ -318,6 +153,7 @@ class ExecutorPaperTradeExchange(PaperTradeExchange):
         target_market: Any,
         exchange_name: str,
         trading_rules: Mapping[str, TradingRule] | None = None,
+        rules_source: Any = None,
         balance_asset_limit: dict[str, dict[str, Decimal]] | None = None,
         rate_limits_share_pct: Decimal = Decimal("100"),
     ) -> None:
@@ -327,6 +163,13 @@ class ExecutorPaperTradeExchange(PaperTradeExchange):
         )
         self.trading_rules: dict[str, TradingRule] = dict(trading_rules or {})
         self._order_tracker = PaperOrderTracker(self)
+        self.rules_source = rules_source
+
+    async def stop_network(self) -> None:
+        """Stop the order book tracker (parent) and the connector the rules come from."""
+        await super().stop_network()
+        if self.rules_source is not None:
+            await self.rules_source.stop_network()
 
     # --- order refresh hooks: paper orders change state only through events ---------------------
 
@@ -340,7 +183,7 @@ class ExecutorPaperTradeExchange(PaperTradeExchange):
     async def _handle_update_error_for_active_order(self, order: Any, error: Exception) -> None:
         """Never called (no polling); present because executors pass it as the error handler."""
 
-    # --- quantization on the trading rules -----------------------------------------------------
+    # --- quantization on the trading rules (Python callers; see the class docstring) -------------
 
     def get_order_price_quantum(self, trading_pair: str, price: Decimal) -> Decimal:
         """Price tick from the pair's trading rule, else the parent's default."""
@@ -391,22 +234,34 @@ def create_executor_paper_trade_market(
 ) -> ExecutorPaperTradeExchange:
     """Drop-in for ``hummingbot.connector.exchange.paper_trade.create_paper_trade_market``.
 
+    Without ``order_book_tracker`` it builds the real exchange's non-trading connector (no keys)
+    as Hummingbot's ``get_order_book_tracker`` does, uses its tracker and keeps the connector as
+    the source of the real trading rules (:func:`refresh_rules_from_exchange`); it is stopped
+    with the paper exchange, so no second connector is ever built for the rules.
+
     Args:
         exchange_name: real exchange, e.g. ``"kraken"`` (without ``_paper_trade``).
         trading_pairs: Hummingbot pairs.
-        rules: trading rules to report; ``PaperTradingRules()`` defaults when omitted.
+        rules: trading rules to report until real ones are fetched; ``PaperTradingRules()``
+            defaults when omitted.
         order_book_tracker: order book source; the real exchange's tracker (network) when omitted.
 
     Raises:
         KeyError: unknown exchange name (from Hummingbot's connector settings).
     """
     rules = rules or PaperTradingRules()
-    tracker = order_book_tracker or get_order_book_tracker(exchange_name, trading_pairs)
+    source = None
+    if order_book_tracker is None:
+        setting = AllConnectorSettings.get_connector_settings()[exchange_name]
+        source = setting.non_trading_connector_instance_with_default_configuration(
+            trading_pairs=trading_pairs)
+        order_book_tracker = source.order_book_tracker
     return ExecutorPaperTradeExchange(
-        tracker,
+        order_book_tracker,
         get_connector_class(exchange_name),
         exchange_name=exchange_name,
         trading_rules=rules.trading_rules(trading_pairs),
+        rules_source=source,
     )
 
 
@@ -418,69 +273,95 @@ def ensure_rules(connector: ExecutorPaperTradeExchange, pairs: Iterable[str],
     return added
 
 
-def install_paper_trade_factory(rules: PaperTradingRules) -> None:
-    """Make Hummingbot build :class:`ExecutorPaperTradeExchange` for ``*_paper_trade`` connectors.
+_ORIGINAL_ATTR = "_ml_signals_original_factory"
+
+
+def install_paper_trade_factory(rules: PaperTradingRules,
+                                exchanges: Iterable[str] | None = None) -> None:
+    """Make Hummingbot build :class:`ExecutorPaperTradeExchange` for our paper connectors.
 
     Replaces ``create_paper_trade_market`` in ``hummingbot.core.connector_manager`` (the name
-    ``ConnectorManager.create_connector`` calls) with :func:`create_executor_paper_trade_market`
-    bound to ``rules``. Call it before the connectors exist: the scripts do it in
-    ``init_markets``. Idempotent; calling it again replaces the rules. A connector created
+    ``ConnectorManager.create_connector`` calls) with a factory that builds the executor-capable
+    exchange, with ``rules``, for the exchanges in ``exchanges`` (e.g. ``{"kraken"}`` for
+    ``kraken_paper_trade``; ``None``: every exchange) and calls Hummingbot's own function for
+    any other. The scripts call it from ``init_markets`` (after the config is loaded, before
+    Hummingbot creates the connectors) and :func:`uninstall_paper_trade_factory` from
+    ``on_stop``, so a strategy started after ours gets Hummingbot's own ``PaperTradeExchange``.
+    Idempotent; calling it again replaces the rules and the exchanges. A connector created
     earlier in the same process stays what it is (see :func:`supports_executors`).
     """
     from hummingbot.core import connector_manager  # the module, so the patch is visible to it
 
-    original = getattr(connector_manager, "_ml_signals_original_factory", None)
+    original = getattr(connector_manager, _ORIGINAL_ATTR, None)
     if original is None:
-        connector_manager._ml_signals_original_factory = connector_manager.create_paper_trade_market
+        original = connector_manager.create_paper_trade_market
+        setattr(connector_manager, _ORIGINAL_ATTR, original)
+    scope = None if exchanges is None else frozenset(exchanges)
 
-    def factory(exchange_name: str, trading_pairs: list[str]) -> ExecutorPaperTradeExchange:
-        """``create_paper_trade_market`` with executor support and ``rules``."""
+    def factory(exchange_name: str, trading_pairs: list[str]) -> PaperTradeExchange:
+        """``create_paper_trade_market`` with executor support for the scripts' exchanges."""
+        if scope is not None and exchange_name not in scope:
+            return original(exchange_name, trading_pairs)
         return create_executor_paper_trade_market(exchange_name, trading_pairs, rules)
 
     connector_manager.create_paper_trade_market = factory
-    log.info("paper trade connectors will be created with executor support (issue #7434)")
+    log.info("%s paper trade connectors will be created with executor support "
+             "(Hummingbot issue #7434) until this strategy stops",
+             "all" if scope is None else ", ".join(sorted(scope)))
 
 
-def uninstall_paper_trade_factory() -> None:
-    """Undo :func:`install_paper_trade_factory` (no-op when it was not installed)."""
+def uninstall_paper_trade_factory() -> bool:
+    """Undo :func:`install_paper_trade_factory`; True if it was installed (else a no-op)."""
     from hummingbot.core import connector_manager
 
-    original = getattr(connector_manager, "_ml_signals_original_factory", None)
-    if original is not None:
-        connector_manager.create_paper_trade_market = original
-        del connector_manager._ml_signals_original_factory
+    original = getattr(connector_manager, _ORIGINAL_ATTR, None)
+    if original is None:
+        return False
+    connector_manager.create_paper_trade_market = original
+    delattr(connector_manager, _ORIGINAL_ATTR)
+    log.info("paper trade connectors are Hummingbot's own again")
+    return True
 
 
-async def fetch_exchange_trading_rules(exchange_name: str,
-                                       pairs: Iterable[str]) -> dict[str, TradingRule]:
+async def fetch_exchange_trading_rules(exchange_name: str, pairs: Iterable[str],
+                                       source: Any = None) -> dict[str, TradingRule]:
     """The real exchange's ``TradingRule`` per pair, over its public REST API.
 
-    Builds the exchange's non-trading connector (no keys) and runs its ``_update_trading_rules``,
-    as Hummingbot's ``BacktestingDataProvider.initialize_trading_rules`` does.
+    Runs ``_update_trading_rules`` of ``source`` (a non-trading connector of the exchange, e.g.
+    the one behind a paper exchange's order books), as Hummingbot's
+    ``BacktestingDataProvider.initialize_trading_rules`` does. Without ``source`` a non-trading
+    connector (no keys) is built for the call and stopped afterwards, failed or not.
 
     Raises:
         Exception: whatever the connector raises without network (callers log and keep the
             configured rules).
     """
     wanted = list(pairs)
-    setting = AllConnectorSettings.get_connector_settings()[exchange_name]
-    connector = setting.non_trading_connector_instance_with_default_configuration(
-        trading_pairs=wanted
-    )
-    await connector._update_trading_rules()
-    return {pair: connector.trading_rules[pair] for pair in wanted
-            if pair in connector.trading_rules}
+    connector = source
+    if connector is None:
+        setting = AllConnectorSettings.get_connector_settings()[exchange_name]
+        connector = setting.non_trading_connector_instance_with_default_configuration(
+            trading_pairs=wanted)
+    try:
+        await connector._update_trading_rules()
+        return {pair: connector.trading_rules[pair] for pair in wanted
+                if pair in connector.trading_rules}
+    finally:
+        if source is None:
+            await connector.stop_network()
 
 
 async def refresh_rules_from_exchange(connector: ExecutorPaperTradeExchange,
                                       pairs: Iterable[str]) -> bool:
     """Replace ``connector``'s rules for ``pairs`` by the real exchange's; False if unreachable.
 
-    Failure (no network, exchange down) is logged at WARNING and leaves the configured rules.
+    Uses the connector's own rules source when it has one. Failure (no network, exchange down)
+    is logged at WARNING and leaves the configured rules.
     """
     wanted = list(pairs)
     try:
-        fetched = await fetch_exchange_trading_rules(connector.name, wanted)
+        fetched = await fetch_exchange_trading_rules(connector.name, wanted,
+                                                     getattr(connector, "rules_source", None))
     except Exception as exc:  # noqa: BLE001 - any failure means "keep the configured rules"
         log.warning("%s: could not fetch trading rules (%s); keeping the configured paper rules",
                     connector.name, exc)

@@ -330,7 +330,9 @@ class MlScriptBase(StrategyV2Base):
         logging_setup.enable_ml_loggers()  # after the logging reload of `start`
         super().init_markets(config)
         if paper_trading.is_paper_trade(config.connector_name):
-            paper_trading.install_paper_trade_factory(config.paper_trading_rules)
+            paper_trading.install_paper_trade_factory(  # removed again in on_stop
+                config.paper_trading_rules,
+                {config.connector_name.removesuffix(paper_trading.PAPER_TRADE_SUFFIX)})
 
     def __init__(self, connectors: dict[str, Any], config: MlScriptConfigBase) -> None:
         super().__init__(connectors, config)
@@ -407,15 +409,18 @@ class MlScriptBase(StrategyV2Base):
         return self.runtime.stop_actions(self.current_timestamp, self.get_all_executors())
 
     async def on_stop(self) -> None:
-        """Stop executors (Hummingbot), record how they closed, then close the journal and
-        alert threads."""
+        """Stop executors (Hummingbot), record how they closed, close the journal and alert
+        threads, and remove the paper-trade factory ``init_markets`` installed."""
         # Hummingbot's on_stop closes the executors and then drops them from its reports:
         # keep them to record those last closes in the ledger, journal and alerts.
         executors = [e for group in self.executor_orchestrator.active_executors.values()
                      for e in group]
-        await super().on_stop()
-        self.runtime.sync(self.current_timestamp, [e.executor_info for e in executors])
-        self.close_runtime()
+        try:
+            await super().on_stop()
+            self.runtime.sync(self.current_timestamp, [e.executor_info for e in executors])
+            self.close_runtime()
+        finally:  # the next strategy gets Hummingbot's own paper connector
+            paper_trading.uninstall_paper_trade_factory()
 
     def close_runtime(self, flush_timeout_s: float = 0.0) -> None:
         """Detach the Slack notifier, then close the runtime's journal and alert threads

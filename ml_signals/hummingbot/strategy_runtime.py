@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 import pandas as pd
+from hummingbot.connector.trading_rule import TradingRule
 from hummingbot.core.data_type.common import PriceType
 from hummingbot.data_feed.candles_feed.data_types import CandlesConfig
 from hummingbot.strategy_v2.models.base import RunnableStatus
@@ -148,6 +149,14 @@ class ProviderMarketView:
             log.debug("%s: no mid price (%s)", pair, exc)
             return math.nan
         return float(value)
+
+    def trading_rule(self, pair: str) -> TradingRule | None:
+        """The trading connector's ``TradingRule`` of ``pair``; ``None`` when it has none."""
+        try:
+            return self._provider.get_trading_rules(  # type: ignore[attr-defined,no-any-return]
+                self._settings.connector_name, pair)
+        except (AttributeError, KeyError):
+            return None
 
 
 @dataclass
@@ -357,7 +366,13 @@ class StrategyRuntime:
             plan = self.planner.plan(state, evaluations)
         for evaluation, reason in plan.skipped:
             self._skip(evaluation, reason, now_s)
-        return [self._create(evaluation, now_s, view) for evaluation in plan.entries]
+        actions = []
+        for evaluation in plan.entries:
+            try:
+                actions.append(self._create(evaluation, now_s, view))
+            except executor_configs.BelowTradingRules as exc:  # the exchange would refuse it
+                self._skip(evaluation, GuardResult("trading_rules", str(exc)), now_s)
+        return actions
 
     def stop_actions(self, now_s: float,
                      executors: Sequence[ExecutorInfo]) -> list[StopExecutorAction]:
@@ -492,7 +507,9 @@ class StrategyRuntime:
         price = view.price(sized.pair)
         if not (math.isfinite(price) and price > 0):
             price = evaluation.setup.reference_price  # no book yet: size on the candle close
-        config = executor_configs.executor_config(sized, self.settings.connector_name, now_s, price)
+        rule_of = getattr(view, "trading_rule", None)  # quantize on the connector's rules
+        config = executor_configs.executor_config(sized, self.settings.connector_name, now_s, price,
+                                                  rule_of(sized.pair) if rule_of else None)
         self._tracked[config.id] = _Tracked(evaluation)
         self.pairs[sized.pair].outcomes[sized.strategy] = f"entry placed: executor {config.id}"
         exits = sized.exits

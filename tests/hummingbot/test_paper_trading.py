@@ -16,6 +16,7 @@ from hb_support import (
     CONNECTOR,
     Host,
     HostConfig,
+    SampleView,
     backtest_clock,
     fixed_paper_exchange,
     install_markets_recorder,
@@ -286,3 +287,195 @@ def test_installed_factory_makes_hummingbot_create_the_fixed_exchange(no_paper_f
     assert fixed.trading_rules["BTC-USD"].min_notional_size == Decimal("1")
     assert fixed.get_balance("USDT") > 0  # Hummingbot applied the paper balances as usual
     assert not paper_trading.supports_executors(plain)
+
+
+# --- scope: installed by our script, removed when it stops --------------------------------------
+
+def test_factory_is_scoped_to_the_script_and_removed_when_it_stops(no_paper_factory, tmp_path,
+                                                                   markets_recorder):
+    """``init_markets`` installs the factory for the script's exchange only; after the script's
+    ``on_stop`` Hummingbot's ``create_paper_trade_market`` builds its own class again."""
+    from hummingbot.client.config.client_config_map import ClientConfigMap
+    from hummingbot.client.config.config_helpers import ClientConfigAdapter
+    from hummingbot.connector.exchange.paper_trade.paper_trade_exchange import PaperTradeExchange
+    from hummingbot.core import connector_manager
+
+    import hummingbot_scripts.ml_swing as swing_script
+
+    original = connector_manager.create_paper_trade_market
+    config = swing_script.MlSwingConfig(
+        trading_pairs=["BTC-USD"], models_dir=str(tmp_path / "no-models"),
+        paper_trading_rules={"fetch_from_exchange": False})
+
+    async def scenario():
+        install_markets_recorder(markets_recorder)
+        swing_script.MlSwing.init_markets(config)
+        installed = connector_manager.create_paper_trade_market is not original
+        manager = ConnectorManager(ClientConfigAdapter(ClientConfigMap()))
+        ours = manager.create_connector(CONNECTOR, ["BTC-USD"])
+        other = connector_manager.create_paper_trade_market("binance", ["BTC-USDT"])
+        strategy = swing_script.MlSwing({CONNECTOR: ours}, config)
+        strategy.market_data_provider.stop()  # no network: nothing to feed
+        clock = backtest_clock(T0, T0 + 60)
+        clock.add_iterator(strategy)
+        with clock:
+            await tick_through(clock, T0 + 2)
+            await strategy.on_stop()  # what Hummingbot's ``stop`` calls
+        after = connector_manager.create_paper_trade_market("kraken", ["BTC-USD"])
+        await ours.stop_network()
+        return installed, ours, other, after
+
+    installed, ours, other, after = run(scenario)
+    assert installed
+    assert isinstance(ours, paper_trading.ExecutorPaperTradeExchange)
+    assert type(other) is PaperTradeExchange  # not the script's exchange: Hummingbot's own
+    assert type(after) is PaperTradeExchange  # the script stopped: Hummingbot's own again
+    assert connector_manager.create_paper_trade_market is original
+
+
+def test_rules_come_from_the_connector_behind_the_order_books(no_paper_factory):
+    """No second connector for the rules: the paper exchange keeps the non-trading connector
+    whose order book tracker it uses, and stops it with itself."""
+
+    async def scenario():
+        exchange = paper_trading.create_executor_paper_trade_market("kraken", ["BTC-USD"])
+        source = exchange.rules_source
+        same_tracker = source.order_book_tracker is exchange.order_book_tracker
+        await exchange.stop_network()
+        return source, same_tracker
+
+    source, same_tracker = run(scenario)
+    assert type(source).__name__ == "KrakenExchange"
+    assert same_tracker
+
+
+# --- fills obey the trading rules --------------------------------------------------------------
+
+COARSE = paper_trading.PaperTradingRules(pairs={"BTC-USD": paper_trading.PairRules(
+    min_order_size_base=Decimal("0.002"), size_increment_base=Decimal("0.0001"),
+    price_increment_quote=Decimal("0.1"), min_notional_quote=Decimal("10"))})
+"""A pair whose amount step (1e-4) is coarser than the paper exchange's own 1e-7 rounding."""
+
+
+def _swing_entry(kraken_frames, amount_quote: float):
+    from ml_signals import live
+    from ml_signals.features import compute_features
+    from ml_signals.scoring.scorer import Scorer
+    from ml_signals.setups import SwingConfig, make_detector
+
+    btc = kraken_frames["BTC-USD"]
+    detector = make_detector("swing", SwingConfig(amount_quote=amount_quote), 3600)
+    setup = detector.detect("BTC-USD", btc, compute_features(btc, None, 3600))[0]
+    score = Scorer.rules_only_scorer("swing").score(setup, {})
+    return live.size_entry(setup, score, 0.65, live.SizingConfig())
+
+
+@pytest.mark.parametrize("quantized", [False, True], ids=["config-as-is", "config-quantized"])
+def test_position_entry_fill_obeys_the_amount_step(markets_recorder, kraken_frames, quantized):
+    """The compiled paper exchange fills whatever amount it gets (1e-7 rounding), whatever the
+    trading rules say; a config quantized on the rule fills a whole number of steps."""
+    from ml_signals.hummingbot import executor_configs
+
+    mid = _btc_close(kraken_frames, T0)
+    sized = _swing_entry(kraken_frames, 201.2345)
+
+    async def scenario():
+        install_markets_recorder(markets_recorder)
+        exchange = fixed_paper_exchange(MockOrderTracker(), COARSE, pairs=("BTC-USD",))
+        exchange.set_balance("USD", usd(10_000))
+        set_books(exchange, {"BTC-USD": mid})
+        host = Host({CONNECTOR: exchange}, HostConfig())
+        host.executor_orchestrator.executors_update_interval = 0.05
+        rule = exchange.trading_rules["BTC-USD"] if quantized else None
+        clock = backtest_clock(T0, T0 + 3600)
+        clock.add_iterator(exchange)
+        clock.add_iterator(host)
+        with clock:
+            await tick_through(clock, T0 + 2)
+            config = executor_configs.position_executor_config(
+                sized, CONNECTOR, clock.current_timestamp, mid, rule)
+            host.executor_orchestrator.execute_actions(
+                [CreateExecutorAction(controller_id="test", executor_config=config)])
+            await tick_through(clock, T0 + 30)
+        buys = [o for o in exchange._order_tracker.all_orders.values()
+                if o.trade_type == TradeType.BUY]
+        return config.amount, buys
+
+    amount, buys = run(scenario)
+    assert len(buys) == 1 and buys[0].is_filled
+    filled = Decimal(repr(float(buys[0].executed_amount_base)))
+    on_step = filled % Decimal("0.0001") == 0
+    assert filled == pytest.approx(amount, abs=Decimal("1e-7"))
+    assert on_step is quantized  # as-is: 0.00434...; quantized: 0.0043
+
+
+def test_quantizing_refuses_entries_below_the_rules(kraken_frames):
+    from ml_signals.hummingbot import executor_configs
+
+    rule = COARSE.trading_rules(["BTC-USD"])["BTC-USD"]
+    mid = _btc_close(kraken_frames, T0)
+    small = _swing_entry(kraken_frames, 50.0)  # 50 / ~46,000 = 0.0011 BTC < 0.002 minimum
+    with pytest.raises(executor_configs.BelowTradingRules, match="minimum order size 0.002"):
+        executor_configs.position_executor_config(small, CONNECTOR, T0, mid, rule)
+    prices, amounts = executor_configs.quantize_grid(
+        "BTC-USD", [Decimal("46216.17"), Decimal("45753.99")], [Decimal("100"), Decimal("100")],
+        rule)
+    assert prices == [Decimal("46216.1"), Decimal("45753.9")]  # down to the 0.1 tick
+    for price, amount in zip(prices, amounts, strict=True):
+        base = amount / price  # what DCAExecutor orders
+        assert base % Decimal("0.0001") == 0 and base >= Decimal("0.002")
+        assert Decimal("100") - price * Decimal("0.0001") < amount <= Decimal("100")  # 1 step
+    with pytest.raises(executor_configs.BelowTradingRules, match="minimum notional 10"):
+        executor_configs.quantize_amount("BTC-USD", Decimal("0.002"), Decimal("4000"), rule)
+
+
+class RuledView(SampleView):
+    """The sample feed plus the connector's trading rule per pair (``ProviderMarketView`` asks
+    the connector through Hummingbot's ``MarketDataProvider.get_trading_rules``)."""
+
+    def __init__(self, frames, rules: paper_trading.PaperTradingRules) -> None:
+        super().__init__(frames)
+        self.rules = rules
+
+    def trading_rule(self, pair: str):
+        return self.rules.trading_rules([pair])[pair]
+
+
+@pytest.mark.parametrize("level_quote", [150.0, 100.0], ids=["quantized", "below-minimum"])
+def test_runtime_quantizes_entries_or_skips_them(kraken_frames, tmp_path, level_quote):
+    """The DCA script's runtime builds its grid on the connector's rules; a grid whose levels
+    fall below the minimum order size is skipped with the rule as the reason, never sent."""
+    import hummingbot_scripts.ml_dca_grid as dca_script
+    from ml_signals import live
+    from ml_signals.features import compute_features
+    from ml_signals.setups import DcaConfig, make_detector
+
+    btc = kraken_frames["BTC-USD"]
+    dca = DcaConfig(amount_per_level_quote=level_quote)
+    setup = next(s for s in make_detector("dca", dca, 3600).detect(
+        "BTC-USD", btc, compute_features(btc, None, 3600)) if s.bar_index >= 720)
+    config = dca_script.MlDcaGridConfig(trading_pairs=["BTC-USD"], dca=dca.model_dump(),
+                                        models_dir=str(tmp_path / "no-models"),
+                                        risk={"max_exposure_quote": 1000})
+    runtime = config.build_runtime()
+    skipped = []
+
+    class Skips(live.RuntimeObserver):
+        def setup_skipped(self, evaluation, reason, now_s):
+            skipped.append((evaluation.setup.setup_id, reason))
+
+    runtime.observers.append(Skips())
+    view = RuledView(kraken_frames, COARSE)
+    view.now_s = setup.timestamp + 3600 + 10
+    actions = runtime.create_actions(view.now_s, view, [])
+    if level_quote == 150.0:  # ~ 0.0029 BTC per level at ~52,000: above the 0.002 minimum
+        assert len(actions) == 1 and not skipped
+        grid = actions[0].executor_config
+        for price, amount in zip(grid.prices, grid.amounts_quote, strict=True):
+            assert price % Decimal("0.1") == 0
+            assert (amount / price) % Decimal("0.0001") == 0
+            assert amount / price >= Decimal("0.002")
+    else:  # ~ 0.0019 BTC per level: below the minimum
+        assert actions == []
+        assert [(sid, r.guard) for sid, r in skipped] == [(setup.setup_id, "trading_rules")]
+        assert "minimum order size 0.002" in skipped[0][1].reason
