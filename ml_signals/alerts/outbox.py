@@ -57,9 +57,11 @@ SCHEMA = QueueSchema(
     name="alert outbox",
     table="alert_outbox",
     ddl=_DDL,
-    insert_sql=("INSERT OR IGNORE INTO alert_outbox (idempotency_key, kind, role, channel, text,"
+    # ON CONFLICT on the key only: a key stored meanwhile by another process is skipped, while
+    # a NOT NULL or CHECK violation still raises (OR IGNORE would drop such a row silently).
+    insert_sql=("INSERT INTO alert_outbox (idempotency_key, kind, role, channel, text,"
                 " blocks_json, mention, created_s, next_attempt_s)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING"),
     pending_sql="SELECT COUNT(*) FROM alert_outbox WHERE status = 'pending'",
     keys_sql="SELECT idempotency_key FROM alert_outbox",
     prune_sql=("DELETE FROM alert_outbox WHERE status = 'delivered' AND delivered_s < ?"
@@ -233,7 +235,13 @@ class Outbox:
                             failed=int(found.get("failed", 0)), buffered=buffered)
 
     def rows(self, status: OutboxStatus | None = None) -> list[OutboxRow]:
-        """All rows in the file (optionally of one status) in id order."""
+        """All rows (optionally of one status) in id order.
+
+        Inspection, not delivery: it first waits (up to ``read_timeout_s``) for alerts this
+        handle accepted to reach the file, so a caller reads its own submissions; rows still in
+        memory after that wait are not listed (:meth:`counts` shows them as ``buffered``).
+        """
+        self.queue.flush(self.queue.settings.read_timeout_s)
         with self.queue.connection() as conn:
             if status is None:
                 rows = conn.execute(

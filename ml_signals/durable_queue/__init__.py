@@ -38,9 +38,9 @@ Faults and limits, none of which drops an accepted record silently:
 Exactly once: a batch whose commit fails is rolled back and re-written whole; a record that
 committed is never written again by the same handle. Idempotency keys (``UNIQUE`` in the
 outbox) are checked in memory at ``put`` against the keys stored when the file was opened and
-those accepted since, and again by ``INSERT OR IGNORE`` in the file (a key another process
-stored after this handle opened the file). The duplicate window is the retention: a key pruned
-after ``retention_s`` is accepted again.
+those accepted since, and again in the file by ``ON CONFLICT (key) DO NOTHING`` (a key another
+process stored after this handle opened the file). The duplicate window is the retention: a
+key pruned after ``retention_s`` is accepted again.
 
 One delivering holder per file: :class:`DeliveryLock` ``flock``s ``<real path>.lock``, with
 the path resolved by :func:`os.path.realpath`, so a symlink to the file or its folder cannot

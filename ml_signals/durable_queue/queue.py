@@ -277,7 +277,7 @@ class DurableQueue:
         with self.connection() as conn:
             keys = [k for (k,) in conn.execute(self.schema.prune_sql, (cutoff,)).fetchall()]
             if keys and self._incremental:
-                conn.execute("PRAGMA incremental_vacuum")
+                conn.execute("PRAGMA incremental_vacuum").fetchall()  # one page per step
         if keys:
             with self._lock:
                 self._known.difference_update(str(k) for k in keys if k is not None)

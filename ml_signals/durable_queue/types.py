@@ -79,8 +79,9 @@ class QueueSchema:
         table: main table; ``ddl`` runs when it does not exist yet.
         ddl: ``CREATE TABLE`` / ``INDEX`` script (and seed rows).
         insert_sql: one record's ``INSERT`` with ``?`` placeholders, the order of ``put``'s
-            parameters. ``INSERT OR IGNORE`` on a ``UNIQUE`` key makes a re-written batch
-            harmless.
+            parameters. ``ON CONFLICT (key) DO NOTHING`` on a ``UNIQUE`` key skips a key
+            another process stored meanwhile (not ``OR IGNORE``: it would also drop rows
+            breaking NOT NULL or CHECK without a word).
         pending_sql: ``SELECT COUNT(*)`` of rows awaiting delivery (for ``max_pending``).
         keys_sql: ``SELECT`` of every stored idempotency key (loaded at open for duplicate
             checks without disk I/O), or ``None`` when records have no key.

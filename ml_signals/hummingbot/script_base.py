@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -271,17 +272,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         from ml_signals.hummingbot import observers  # journal/alerts only when used
 
         result: list[live.RuntimeObserver] = []
-        if self.journal.enabled:
-            from ml_signals.journal import Journal, JournalConfig
-
-            paths = {"sqlite_path": Path(self.journal.sqlite_path),
-                     "spool_path": Path(self.journal.spool_path)}
-            if self.journal.backend == "sqlite":  # no secrets read: Supabase is never reached
-                journal_config = JournalConfig(backend="sqlite", **paths)
-            else:
-                env = Path(self.journal.env_file) if self.journal.env_file else None
-                journal_config = JournalConfig.from_env(env_file=env, **paths)
-            result.append(observers.JournalObserver(Journal(journal_config)))
+        sender = None
         if self.alerts.enabled:
             from ml_signals.alerts import AlertSender, SlackConfig
 
@@ -292,7 +283,23 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             else:
                 env = Path(self.alerts.env_file) if self.alerts.env_file else None
                 slack_config = SlackConfig.from_env(env_file=env, outbox_path=outbox)
-            result.append(observers.AlertsObserver(AlertSender(slack_config), self.models_dir))
+            sender = AlertSender(slack_config)
+        if self.journal.enabled:
+            from ml_signals.journal import Journal, JournalConfig
+
+            paths = {"sqlite_path": Path(self.journal.sqlite_path),
+                     "spool_path": Path(self.journal.spool_path)}
+            if self.journal.backend == "sqlite":  # no secrets read: Supabase is never reached
+                journal_config = JournalConfig(backend="sqlite", **paths)
+            else:
+                env = Path(self.journal.env_file) if self.journal.env_file else None
+                journal_config = JournalConfig.from_env(env_file=env, **paths)
+            # spool faults (file locked, disk full, limits) become #system-alerts notices
+            on_fault = (observers.journal_fault_alerts(sender, time.time)
+                        if sender is not None else None)
+            result.append(observers.JournalObserver(Journal(journal_config, on_fault=on_fault)))
+        if sender is not None:
+            result.append(observers.AlertsObserver(sender, self.models_dir))
         return result
 
     def build_runtime(self) -> strategy_runtime.StrategyRuntime:
