@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,14 +36,23 @@ print("released", flush=True)
 
 
 def child(script: str, *args: str, extra_path: Path | None = None,
-          stdout: int | None = subprocess.PIPE) -> subprocess.Popen[str]:
+          env: dict[str, str] | None = None,
+          stderr_path: Path | None = None) -> subprocess.Popen[str]:
     """``python -c script args...`` with the repository, ``tests/`` (and ``extra_path``) on
-    PYTHONPATH."""
+    PYTHONPATH, ``env`` added to the environment. Standard error goes to ``stderr_path`` when
+    given (a child that logs much must not block on a full pipe), else to a pipe."""
     paths = [str(REPO_ROOT), str(REPO_ROOT / "tests")] + ([str(extra_path)] if extra_path else [])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    return subprocess.Popen([sys.executable, "-c", script, *args],  # noqa: S603 - test child
-                            stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=REPO_ROOT)
+    full_env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(paths)}
+    stderr: Any = subprocess.PIPE
+    if stderr_path is not None:
+        stderr = stderr_path.open("w", encoding="utf-8")
+    try:
+        return subprocess.Popen([sys.executable, "-c", script, *args],  # noqa: S603 - test child
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                text=True, env=full_env, cwd=REPO_ROOT)
+    finally:
+        if stderr_path is not None:
+            stderr.close()
 
 
 class LockHolder:
