@@ -226,8 +226,7 @@ class Outbox:
 
     def counts(self) -> OutboxCounts:
         """Rows per status; alerts still in memory count as pending (and as ``buffered``)."""
-        buffered = self.queue.stats().buffered  # first: a row moving to the file meanwhile
-        with self.queue.connection() as conn:  # is counted twice at worst, never missed
+        with self.queue.snapshot() as (conn, buffered):  # each alert counted once
             found = dict(conn.execute(
                 "SELECT status, COUNT(*) FROM alert_outbox GROUP BY status").fetchall())
         return OutboxCounts(pending=int(found.get("pending", 0)) + buffered,

@@ -119,6 +119,9 @@ class DurableQueue:
             self._reader.close()
             raise
         self._read_lock = threading.Lock()
+        # held by the writer from a batch's INSERT to its removal from memory, so a reader can
+        # see memory and file consistently (never taken by put)
+        self._commit_lock = threading.Lock()
         self._lock = threading.Lock()
         self._has_work = threading.Condition(self._lock)
         self._drained = threading.Condition(self._lock)
@@ -261,6 +264,17 @@ class DurableQueue:
         with self._read_lock:
             yield self._reader
 
+    @contextmanager
+    def snapshot(self) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """The consumer's connection and the number of records in memory, consistent with each
+        other: no batch moves from memory to the file during the ``with`` block (so a count of
+        file rows plus the buffered number counts every record once). Waits for a write in
+        progress (up to ``busy_timeout_s``); for inspection, not for the caller of ``put``."""
+        with self._commit_lock, self._read_lock:
+            with self._lock:
+                buffered = len(self._buffer)
+            yield self._reader, buffered
+
     def prune(self, now_s: float) -> int:
         """Delete delivered rows older than ``now_s - retention_s``; returns how many.
 
@@ -344,24 +358,29 @@ class DurableQueue:
         """Insert ``batch`` in one transaction. A record error makes the batch go one record
         per transaction; each record leaves memory as soon as its transaction is committed (or
         it is refused), so a failure half-way never writes a record twice."""
-        try:
-            self._insert(conn, [params for params, _ in batch])
-        except _RECORD_ERRORS:
-            pass
-        else:
-            self._pop(len(batch), 0)
-            return
-        for params, key in batch:
+        with self._commit_lock:
             try:
-                self._insert(conn, [params])
-            except _RECORD_ERRORS as exc:
-                self._pop(1, 1)
+                self._insert(conn, [params for params, _ in batch])
+            except _RECORD_ERRORS:
+                pass
+            else:
+                self._pop(len(batch), 0)
+                return
+        for params, key in batch:
+            with self._commit_lock:
+                try:
+                    self._insert(conn, [params])
+                except _RECORD_ERRORS as exc:
+                    self._pop(1, 1)
+                    error: Exception | None = exc
+                else:
+                    self._pop(1, 0)
+                    error = None
+            if error is not None:
                 self._report(QueueFault(
                     "record_refused", str(self.path),
                     f"record {key or '(no key)'} refused by the file and set aside: "
-                    f"{type(exc).__name__}: {exc}; values {str(params)[:500]}", 0, 1))
-            else:
-                self._pop(1, 0)
+                    f"{type(error).__name__}: {error}; values {str(params)[:500]}", 0, 1))
 
     def _insert(self, conn: sqlite3.Connection, rows: list[Sequence[Any]]) -> None:
         conn.execute("BEGIN IMMEDIATE")

@@ -213,8 +213,7 @@ class Spool:
 
     def counts(self) -> SpoolCounts:
         """Pending (records in memory included), rejected and written totals."""
-        buffered = self.queue.stats().buffered  # first: double count at worst, never a miss
-        with self.queue.connection() as conn:
+        with self.queue.snapshot() as (conn, buffered):  # each record counted once
             by_status = dict(conn.execute(
                 "SELECT status, COUNT(*) FROM journal_spool GROUP BY status").fetchall())
             (written,) = conn.execute(
