@@ -78,7 +78,7 @@ class SlackConfig(BaseModel):
         outbox_retention_s: delivered alerts are deleted this long after delivery (default 7
             days); also the window in which a re-submitted key is recognised as a duplicate.
         outbox_max_pending: cap on alerts awaiting delivery; at the cap ``submit`` refuses new
-            alerts with ``QueueFullError`` and logs an error (default 10,000, about 6.5 MB).
+            alerts with ``QueueFullError`` and logs an error (default 10,000: 11 MB measured).
         outbox_memory_limit: alerts held in memory while the outbox file cannot be written
             (locked, disk full); beyond it ``submit`` refuses with ``QueueFullError``.
         request_timeout_s: HTTP timeout of one Slack request.

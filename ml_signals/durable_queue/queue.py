@@ -19,6 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ml_signals.durable_queue.lock import DeliveryLock, real_path
+from ml_signals.durable_queue.sqlite_file import (
+    RECORD_ERRORS,
+    connect,
+    ensure_schema,
+    insert,
+)
 from ml_signals.durable_queue.types import (
     CloseReport,
     FaultKind,
@@ -36,11 +42,6 @@ IDLE_RECOUNT_S = 1.0
 """While pending records are near the cap, the idle writer recounts them this often, so room
 freed by deliveries is seen without any put."""
 
-# Errors that concern one record's values, not the file: the record is retried alone and, if it
-# still fails, logged and set aside (``record_refused``) so it cannot block the records behind it.
-_RECORD_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError,
-                  sqlite3.ProgrammingError, OverflowError, TypeError, ValueError)
-
 # Queues whose writer may still hold records at interpreter exit. A module-level registry is
 # the one place an ``atexit`` hook can find them; weak references keep it from holding a queue
 # alive.
@@ -53,27 +54,6 @@ def _close_open_queues() -> None:
 
 
 atexit.register(_close_open_queues)
-
-
-def _connect(path: Path, timeout_s: float, synchronous: str,
-             same_thread: bool) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None,
-                           check_same_thread=same_thread)
-    conn.execute(f"PRAGMA synchronous={synchronous}")
-    return conn
-
-
-def _ensure_schema(conn: sqlite3.Connection, schema: QueueSchema) -> None:
-    """Create the table on a new file; only read an existing one (no write lock needed, so
-    opening never waits for a process holding the file's write lock)."""
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                          (schema.table,)).fetchone()
-    if exists:
-        return
-    # Before the first table: freed pages go back to the OS on prune (PRAGMA incremental_vacuum).
-    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.executescript(schema.ddl)
 
 
 class DurableQueue:
@@ -105,10 +85,10 @@ class DurableQueue:
         self._on_fault = on_fault
         self._on_written = on_written
         self.real_path.parent.mkdir(parents=True, exist_ok=True)
-        self._reader = _connect(self.real_path, self.settings.read_timeout_s,
-                                self.settings.synchronous, same_thread=False)
+        self._reader = connect(self.real_path, self.settings.read_timeout_s,
+                               self.settings.synchronous, same_thread=False)
         try:
-            _ensure_schema(self._reader, schema)
+            ensure_schema(self._reader, schema)
             self._reader.execute("PRAGMA journal_mode=WAL")
             self._incremental = self._reader.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
             self._known: set[str] = set()
@@ -330,12 +310,13 @@ class DurableQueue:
             if batch is None:
                 break
             try:
-                conn = conn or _connect(self.real_path, self.settings.busy_timeout_s,
-                                        self.settings.synchronous, same_thread=True)
+                conn = conn or connect(self.real_path, self.settings.busy_timeout_s,
+                                       self.settings.synchronous, same_thread=True)
                 if batch:
                     self._write(conn, batch)
                 pending = int(conn.execute(self.schema.pending_sql).fetchone()[0])
-            except sqlite3.Error as exc:  # locked, disk full, I/O error, unreadable file
+            except Exception as exc:  # noqa: BLE001 - locked, disk full, I/O error, a bug:
+                # whatever it is, the records stay in memory and the writer retries
                 if conn is not None:
                     conn.close()
                     conn = None
@@ -360,8 +341,8 @@ class DurableQueue:
         it is refused), so a failure half-way never writes a record twice."""
         with self._commit_lock:
             try:
-                self._insert(conn, [params for params, _ in batch])
-            except _RECORD_ERRORS:
+                insert(conn, self.schema.insert_sql, [params for params, _ in batch])
+            except RECORD_ERRORS:
                 pass
             else:
                 self._pop(len(batch), 0)
@@ -369,8 +350,8 @@ class DurableQueue:
         for params, key in batch:
             with self._commit_lock:
                 try:
-                    self._insert(conn, [params])
-                except _RECORD_ERRORS as exc:
+                    insert(conn, self.schema.insert_sql, [params])
+                except RECORD_ERRORS as exc:
                     self._pop(1, 1)
                     error: Exception | None = exc
                 else:
@@ -381,19 +362,6 @@ class DurableQueue:
                     "record_refused", str(self.path),
                     f"record {key or '(no key)'} refused by the file and set aside: "
                     f"{type(error).__name__}: {error}; values {str(params)[:500]}", 0, 1))
-
-    def _insert(self, conn: sqlite3.Connection, rows: list[Sequence[Any]]) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany(self.schema.insert_sql, rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # SQLite already rolled back (disk full, I/O error)
-            raise
 
     def _pop(self, n: int, refused: int) -> None:
         """``n`` records left memory (committed, or ``refused`` of them set aside)."""
@@ -415,7 +383,7 @@ class DurableQueue:
                                     f"writes succeed again after {failures} failed attempt(s)",
                                     buffered, 0))
 
-    def _note_failure(self, exc: sqlite3.Error, failures: int, last_report: float) -> float:
+    def _note_failure(self, exc: Exception, failures: int, last_report: float) -> float:
         now = time.monotonic()
         with self._lock:
             self._failing = True
