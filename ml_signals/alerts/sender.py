@@ -182,15 +182,17 @@ class AlertSender:
         return ended
 
     def close(self, timeout_s: float = 10.0) -> CloseReport:
-        """:meth:`stop`, then write alerts still in memory to the outbox file (for up to
-        ``timeout_s`` more) and close it.
+        """Write alerts still in memory to the outbox file, :meth:`stop`, and close the file,
+        all within ``timeout_s``.
 
         Returns:
             the outbox's :class:`~ml_signals.durable_queue.CloseReport`; alerts it could not
             write are logged as an error with their count.
         """
-        self.stop(timeout_s)
-        return self._outbox.close(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        self._outbox.flush_writes(timeout_s)  # first: a slow Slack call must not eat its time
+        self.stop(max(deadline - time.monotonic(), 0.0))
+        return self._outbox.close(max(deadline - time.monotonic(), 0.0))
 
     def flush(self, timeout_s: float) -> bool:
         """Wait until no alert is pending (in memory or in the file: all delivered or failed).

@@ -159,23 +159,25 @@ class Journal:
         """Store records still in memory in the spool file, stop the worker after one last
         attempt to write to the backend, close the spool and the backend.
 
-        Each step waits up to ``timeout_s``. Rows not written to the backend stay in the spool
-        for the next start; records that could not even reach the spool file are logged as an
-        error with their count. Returns True if the worker ended in time.
+        All steps share ``timeout_s``. Rows not written to the backend stay in the spool for
+        the next start; records that could not even reach the spool file are logged as an error
+        with their count. Returns True if the worker ended in time.
         """
+        deadline = time.monotonic() + timeout_s
         self._spool.flush_writes(timeout_s)
         thread = self._thread
         self._stopping.set()
         self._wake.set()
         ended = True
         if thread is not None:
-            thread.join(timeout_s)
+            thread.join(max(deadline - time.monotonic(), 0.0))
             ended = not thread.is_alive()
         if ended:
             self._thread = None
             if self._backend is not None:
                 self._backend.close()
-        self._spool.close(timeout_s)  # a worker still running stops at its next spool call
+        # a worker still running stops at its next spool call
+        self._spool.close(max(deadline - time.monotonic(), 0.0))
         return ended
 
     def counts(self) -> SpoolCounts:
