@@ -26,7 +26,7 @@ WAIT_S = 30.0
 T0 = 1_760_000_000.0
 
 
-def notice(i: int, channel_cycle: bool = False) -> SystemNotice:
+def notice(i: int) -> SystemNotice:
     return SystemNotice(title=f"queue test {i}", detail="durable queue test",
                         occurred_s=T0 + i, key=f"q-{i}")
 
