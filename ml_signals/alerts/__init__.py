@@ -1,8 +1,9 @@
 """Slack trade alerts, reports and system alerts that lose nothing.
 
 Flow: an event (:mod:`~ml_signals.alerts.events`) ->
-:func:`~ml_signals.alerts.messages.build_message` (pure) -> :meth:`AlertSender.submit` writes
-one row to a durable SQLite outbox and returns -> a background thread delivers rows to Slack
+:func:`~ml_signals.alerts.messages.build_message` (pure) -> :meth:`AlertSender.submit` hands
+one row to a durable SQLite outbox (:mod:`ml_signals.durable_queue`: memory first, a writer
+thread stores it) and returns -> a background thread delivers rows to Slack
 (bot token, webhook, or the log when neither is set) in order per channel, rate-limited,
 retrying transient failures and parking permanent ones.
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ml_signals.alerts.events import ChannelRole
 from ml_signals.alerts.secrets import lookup
+from ml_signals.durable_queue import QueueSettings
 
 DeliveryMode = Literal["bot", "webhook", "log"]
 
@@ -68,11 +69,18 @@ class SlackConfig(BaseModel):
             mentions ``<!channel>``; 10 is twice the plan's -5 % stop on $100.
         min_interval_per_channel_s: at most one message per channel per this many seconds
             (Slack allows about one message per second per channel).
-        outbox_path: SQLite outbox file (WAL); one sender process per file.
+        outbox_path: SQLite outbox file (WAL); one delivering process per file (symlinks
+            resolved), any number of submitting ones.
         outbox_synchronous: SQLite ``synchronous`` of the outbox (WAL). ``NORMAL`` (default):
-            a submitted alert survives a crash or kill of the process, and ``submit`` costs
-            about 0.05 ms; ``FULL`` also survives power loss / OS crash at one fsync per
-            ``submit`` (about 7 ms on the development machine).
+            an alert in the file survives a crash or kill of the process; ``FULL`` also power
+            loss / an OS crash, at one fsync per write batch. Either way ``submit`` does no disk
+            I/O: the outbox's writer thread stores the alert (``ml_signals.durable_queue``).
+        outbox_retention_s: delivered alerts are deleted this long after delivery (default 7
+            days); also the window in which a re-submitted key is recognised as a duplicate.
+        outbox_max_pending: cap on alerts awaiting delivery; at the cap ``submit`` refuses new
+            alerts with ``QueueFullError`` and logs an error (default 10,000: 11 MB measured).
+        outbox_memory_limit: alerts held in memory while the outbox file cannot be written
+            (locked, disk full); beyond it ``submit`` refuses with ``QueueFullError``.
         request_timeout_s: HTTP timeout of one Slack request.
         sdk_max_retries: retries slack-sdk's own handlers make inside one delivery attempt
             (rate limit honouring Retry-After, 500/503, connection errors).
@@ -97,6 +105,9 @@ class SlackConfig(BaseModel):
     min_interval_per_channel_s: float = Field(default=1.0, ge=0, le=60)
     outbox_path: Path = Path("runtime/alerts_outbox.sqlite")
     outbox_synchronous: Literal["FULL", "NORMAL"] = "NORMAL"
+    outbox_retention_s: float = Field(default=7 * 86_400.0, ge=0)
+    outbox_max_pending: int = Field(default=10_000, ge=1)
+    outbox_memory_limit: int = Field(default=10_000, ge=1)
     request_timeout_s: float = Field(default=10.0, gt=0, le=120)
     sdk_max_retries: int = Field(default=2, ge=0, le=10)
     sdk_backoff_s: float = Field(default=0.5, ge=0, le=30)
@@ -135,6 +146,13 @@ class SlackConfig(BaseModel):
         if not value.startswith(("https://", "http://")):
             raise ValueError("base_url must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    def outbox_settings(self) -> QueueSettings:
+        """The outbox's durable queue settings (other timings: the queue's defaults)."""
+        return QueueSettings(synchronous=self.outbox_synchronous,
+                             retention_s=self.outbox_retention_s,
+                             max_pending=self.outbox_max_pending,
+                             memory_limit=self.outbox_memory_limit)
 
     @property
     def mode(self) -> DeliveryMode:

@@ -1,7 +1,10 @@
 """AlertSender: ``submit()`` on the tick thread, Slack I/O on a background thread.
 
-``submit(event)`` renders the event (pure, microseconds) and inserts one row in the SQLite
-outbox; it never touches the network. A single worker thread delivers pending rows:
+``submit(event)`` renders the event (pure, microseconds) and hands one row to the outbox's
+memory; it never touches the disk or the network. The outbox's writer thread stores it in the
+SQLite file (:mod:`ml_signals.durable_queue`: a locked file or a full disk keeps alerts in
+memory and is reported; limits refuse new alerts loudly). A single worker thread delivers
+pending rows from the file:
 
 * in submission order per channel (a channel's next row waits for its head);
 * at most one message per channel per ``min_interval_per_channel_s``;
@@ -14,8 +17,10 @@ outbox; it never touches the network. A single worker thread delivers pending ro
 
 A row is marked delivered only after Slack answered ok, so a stop or crash before that leaves it
 pending and the next sender on the same outbox sends it. One outbox file has one delivering
-process at a time (an advisory lock file ``<outbox>.lock`` enforces it); any number of threads
-or processes may ``submit``.
+process at a time (an advisory lock file ``<real path of the outbox>.lock`` enforces it, so a
+symlink cannot let two senders deliver the same rows); any number of threads or processes may
+``submit``. The delivering sender also prunes delivered rows older than
+``outbox_retention_s`` (every ``prune_interval_s``).
 
 Delivery is exactly-once per idempotency key up to the HTTP exchange itself: if the connection
 dies after Slack stored a message but before its answer arrived, the retry posts it again —
@@ -24,21 +29,25 @@ Slack's ``chat.postMessage`` has no idempotency key to prevent that.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import IO
 
 from ml_signals.alerts.config import SlackConfig
-from ml_signals.alerts.events import AlertEvent
+from ml_signals.alerts.events import AlertEvent, SystemNotice
 from ml_signals.alerts.messages import build_message
 from ml_signals.alerts.outbox import Outbox, OutboxCounts, OutboxRow
 from ml_signals.alerts.secrets import RedactingFilter
 from ml_signals.alerts.transport import SendResult, SlackTransport, make_transport
+from ml_signals.durable_queue import (
+    CloseReport,
+    DeliveryLock,
+    QueueClosedError,
+    QueueFault,
+    QueueFullError,
+    QueueLockedError,
+)
 
 log = logging.getLogger("ml_signals.alerts.sender")
 
@@ -47,8 +56,14 @@ IDLE_POLL_S = 1.0
 submissions)."""
 
 
-class OutboxLockedError(RuntimeError):
-    """Another process is already delivering from this outbox."""
+SELF_REPORTED_FAULTS = frozenset({"write_failed", "pending_high", "record_refused"})
+"""Outbox faults the sender also posts to ``#system-alerts`` (through its own outbox: a write
+failure's notice is delivered once the file can be written again). Refusals at a full memory
+buffer or pending cap cannot go through the full outbox; they are logged as errors."""
+
+
+class OutboxLockedError(QueueLockedError):
+    """Another process (or sender) is already delivering from this outbox file."""
 
 
 class AlertSender:
@@ -61,7 +76,10 @@ class AlertSender:
         config: Slack settings (secrets, channels, thresholds, outbox, retry timings).
         transport: deliver through this :class:`SlackTransport` instead of the one
             ``config.mode`` selects.
-        clock: returns UTC seconds; used for back-off and rate-limit bookkeeping.
+        clock: returns UTC seconds; used for back-off, rate-limit bookkeeping and pruning.
+        on_fault: also called with each outbox fault (write failures, limits, records left
+            unwritten at close); faults are logged and the ones in
+            :data:`SELF_REPORTED_FAULTS` are posted to ``#system-alerts`` either way.
 
     Usage::
 
@@ -69,7 +87,7 @@ class AlertSender:
         sender.start()
         sender.submit(TradeOpened(...))   # returns at once
         ...
-        sender.stop()                     # pending rows stay in the outbox
+        sender.close()                    # pending rows stay in the outbox
     """
 
     def __init__(
@@ -77,15 +95,19 @@ class AlertSender:
         config: SlackConfig,
         transport: SlackTransport | None = None,
         clock: Callable[[], float] = time.time,
+        on_fault: Callable[[QueueFault], None] | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
-        self._outbox = Outbox(config.outbox_path, synchronous=config.outbox_synchronous)
-        self._transport = transport
+        self._on_fault = on_fault
         self._wake = threading.Event()
+        self._outbox = Outbox(config.outbox_path, config.outbox_settings(),
+                              on_fault=self._queue_fault, on_written=self._wake.set)
+        self._transport = transport
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock_file: IO[str] | None = None
+        self._lock: DeliveryLock | None = None
+        self._next_prune_s = 0.0
         self._channel_free_at: dict[str, float] = {}
         self._redactor = RedactingFilter(config.secret_values())
         if not any(isinstance(f, RedactingFilter) for f in log.filters):
@@ -103,19 +125,21 @@ class AlertSender:
     def submit(self, event: AlertEvent) -> bool:
         """Queue ``event`` durably and return at once.
 
+        No disk I/O and no lock wait: the outbox's writer thread stores the alert.
+
         Returns:
             True if the alert was new; False if an alert with the same idempotency key was
             already accepted (nothing changes).
 
         Raises:
             TypeError: if ``event`` is not an alert event.
-            sqlite3.Error: if the outbox cannot be written (disk full, permissions).
+            QueueFullError: the outbox's memory buffer (file unwritable) or its pending cap
+                (``outbox_max_pending``) is full: this alert is not accepted (an error is
+                logged; alerts accepted before are kept).
+            QueueClosedError: after :meth:`close`.
         """
         message = build_message(event, self._config)
-        added = self._outbox.add(message, self._clock())
-        if added:
-            self._wake.set()
-        return added
+        return self._outbox.add(message, self._clock())
 
     def start(self) -> None:
         """Start the delivery thread (idempotent).
@@ -125,14 +149,17 @@ class AlertSender:
         """
         if self._thread is not None and self._thread.is_alive():
             return
-        self._acquire_lock()
+        lock = self._lock or self._outbox.delivery_lock()
+        lock.acquire(OutboxLockedError, "delivered")
+        self._lock = lock
         if self._transport is None:
             self._transport = make_transport(self._config)
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="slack-alerts", daemon=True)
         self._thread.start()
+        stats = self._outbox.queue.stats()  # no disk I/O: the file may be locked right now
         log.info("Slack alerts: delivering via %s from %s (%d pending)", self._transport.name,
-                 self._config.outbox_path, self._outbox.counts().pending)
+                 self._config.outbox_path, stats.file_pending + stats.buffered)
 
     def stop(self, timeout_s: float = 10.0) -> bool:
         """Stop delivering; the attempt in flight finishes and is recorded first.
@@ -149,20 +176,33 @@ class AlertSender:
             ended = not thread.is_alive()
         if ended:
             self._thread = None
-            self._release_lock()
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
         return ended
 
-    def close(self, timeout_s: float = 10.0) -> None:
-        """:meth:`stop` then close the outbox file."""
-        if self.stop(timeout_s):
-            self._outbox.close()
+    def close(self, timeout_s: float = 10.0) -> CloseReport:
+        """Write alerts still in memory to the outbox file, :meth:`stop`, and close the file,
+        all within ``timeout_s``.
+
+        Returns:
+            the outbox's :class:`~ml_signals.durable_queue.CloseReport`; alerts it could not
+            write are logged as an error with their count.
+        """
+        deadline = time.monotonic() + timeout_s
+        self._outbox.flush_writes(timeout_s)  # first: a slow Slack call must not eat its time
+        self.stop(max(deadline - time.monotonic(), 0.0))
+        return self._outbox.close(max(deadline - time.monotonic(), 0.0))
 
     def flush(self, timeout_s: float) -> bool:
-        """Wait until no row is pending (all delivered or failed). True if reached.
+        """Wait until no alert is pending (in memory or in the file: all delivered or failed).
+        True if reached.
 
         Rows backing off after a failure keep this waiting; use it in tests and at shutdown.
         """
         deadline = time.monotonic() + timeout_s
+        if not self._outbox.flush_writes(timeout_s):
+            return False
         while time.monotonic() < deadline:
             if self._outbox.counts().pending == 0:
                 return True
@@ -181,27 +221,27 @@ class AlertSender:
 
     # -- worker ---------------------------------------------------------------------------
 
-    def _acquire_lock(self) -> None:
-        lock_path = Path(str(self._config.outbox_path) + ".lock")
-        handle = lock_path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            handle.close()
-            raise OutboxLockedError(
-                f"{self._config.outbox_path} is being delivered by another process "
-                f"(lock {lock_path})") from exc
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._lock_file = handle
+    def _queue_fault(self, fault: QueueFault) -> None:
+        """Outbox fault (already logged): post the reportable ones, then the caller's hook."""
+        if fault.kind in SELF_REPORTED_FAULTS:
+            now = self._clock()
+            notice = build_message(SystemNotice(
+                title=f"Alert outbox: {fault.kind.replace('_', ' ')}",
+                detail=f"{fault.path}: {fault.detail}", occurred_s=now,
+                key=f"outbox-fault:{fault.path}:{fault.kind}:{now:.3f}",
+                severity="critical" if fault.kind == "write_failed" else "warning",
+            ), self._config)
+            try:
+                self._outbox.add(notice, now)
+            except (QueueFullError, QueueClosedError):
+                pass  # the fault itself is already logged as an error
+        if self._on_fault is not None:
+            self._on_fault(fault)
 
-    def _release_lock(self) -> None:
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
+    def _prune_if_due(self, now_s: float) -> None:
+        if now_s >= self._next_prune_s:
+            self._next_prune_s = now_s + self._outbox.queue.settings.prune_interval_s
+            self._outbox.prune(now_s)
 
     def _pick(self, now_s: float) -> tuple[OutboxRow | None, float | None]:
         """The oldest channel head that is due and not rate-limited, and the next wake time."""
@@ -217,6 +257,7 @@ class AlertSender:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
+                self._prune_if_due(self._clock())
                 row, wake_at = self._pick(self._clock())
                 if row is not None:
                     self._deliver(row)

@@ -41,6 +41,7 @@ reports' idempotency keys (``report:<kind>:<end>``) keep a slot from being sent 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from ml_signals.alerts import (
@@ -51,10 +52,11 @@ from ml_signals.alerts import (
     TradeClosed,
     TradeOpened,
 )
-from ml_signals.alerts.events import quote_of
+from ml_signals.alerts.events import Severity, quote_of
 from ml_signals.alerts.schedule import ReportScheduleConfig, ReportTimer, ScheduledReport
 from ml_signals.alerts.watchdog import PLAN_MAX_SILENCE_S, CandleWatchdog
 from ml_signals.candle_guard_live import CandleGuardSkip
+from ml_signals.durable_queue import QueueClosedError, QueueFault, QueueFullError
 from ml_signals.journal import Journal, PredictionRecord, SetupRecord, TradeRecord
 from ml_signals.journal.records import GuardLockRecord
 from ml_signals.journal.summary import PeriodStats, daily_record, period_stats, summary_event
@@ -74,6 +76,34 @@ log = logging.getLogger(__name__)
 
 TALLY_KEEP_S = 8 * 86400.0
 """History a :class:`ReportTally` keeps: the weekly report's 7 days plus a day of margin."""
+
+
+def journal_fault_alerts(sender: AlertSender,
+                         clock: Callable[[], float]) -> Callable[[QueueFault], None]:
+    """A :class:`~ml_signals.journal.Journal` ``on_fault`` hook that posts each spool fault
+    (file locked or disk full, limits reached, records refused or left unwritten) to
+    ``#system-alerts``; write failures and refusals are ``critical`` (mention the channel).
+
+    The notice goes through the alert outbox (another file), so it is not stuck behind the
+    spool's fault; if the outbox refuses it too, the fault stays in the log, where the spool
+    has already written it.
+    """
+
+    def post(fault: QueueFault) -> None:
+        now = clock()
+        severity: Severity = ("info" if fault.kind in ("write_recovered", "pending_high")
+                              else "critical")
+        try:
+            sender.submit(SystemNotice(
+                title=f"Journal spool: {fault.kind.replace('_', ' ')}",
+                detail=f"{fault.path}: {fault.detail}", occurred_s=now,
+                key=f"spool-fault:{fault.path}:{fault.kind}:{now:.3f}",
+                severity=severity))
+        except (QueueFullError, QueueClosedError):
+            log.error("journal spool fault not posted to Slack (outbox unavailable): %s: %s",
+                      fault.kind, fault.detail)
+
+    return post
 
 
 def closed_trade_record(event: ExecutorClosed) -> TradeRecord | None:

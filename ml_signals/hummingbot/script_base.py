@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -267,16 +268,13 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         return result
 
     def observers(self) -> list[live.RuntimeObserver]:
-        """Journal and alert observers when enabled (their threads start with the runtime)."""
+        """Journal and alert observers when enabled (their threads start with the runtime).
+        The journal's spool faults (file locked, disk full, limits) become ``#system-alerts``
+        notices when alerts are on."""
         from ml_signals.hummingbot import observers  # journal/alerts only when used
 
         result: list[live.RuntimeObserver] = []
-        if self.journal.enabled:
-            from ml_signals.journal import Journal
-
-            scope = risk_state.scope_of(name for name, _, _ in self.strategy_settings())
-            result.append(observers.JournalObserver(Journal(self.journal_config()),
-                                                    scope=scope))
+        sender = None
         if self.alerts.enabled:
             from ml_signals.alerts import AlertSender, SlackConfig
 
@@ -287,7 +285,17 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             else:
                 env = Path(self.alerts.env_file) if self.alerts.env_file else None
                 slack_config = SlackConfig.from_env(env_file=env, outbox_path=outbox)
-            result.append(observers.AlertsObserver(AlertSender(slack_config), self.models_dir))
+            sender = AlertSender(slack_config)
+        if self.journal.enabled:
+            from ml_signals.journal import Journal
+
+            scope = risk_state.scope_of(name for name, _, _ in self.strategy_settings())
+            on_fault = (observers.journal_fault_alerts(sender, time.time)
+                        if sender is not None else None)
+            result.append(observers.JournalObserver(
+                Journal(self.journal_config(), on_fault=on_fault), scope=scope))
+        if sender is not None:
+            result.append(observers.AlertsObserver(sender, self.models_dir))
         return result
 
     def journal_config(self) -> Any:

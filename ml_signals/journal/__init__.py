@@ -1,7 +1,8 @@
 """Trade journal: setups, predictions, trades and daily totals, written off the tick thread.
 
 Records (:mod:`~ml_signals.journal.records`) -> :meth:`Journal.record` spools them locally
-(SQLite) -> a worker upserts them by natural id into the backend: a local SQLite file by default
+(SQLite, through :mod:`ml_signals.durable_queue`: memory first, a writer thread stores them)
+-> a worker upserts them by natural id into the backend: a local SQLite file by default
 or Supabase (supabase-py) when ``SUPABASE_URL`` and ``SUPABASE_SERVICE_KEY`` are set. An
 unreachable backend only delays writes; they replay in order when it returns.
 

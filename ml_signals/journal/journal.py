@@ -1,8 +1,10 @@
 """The Journal facade: accept records on the tick thread, write them on a worker thread.
 
-``record(...)`` appends the record to the local SQLite spool (one small WAL insert, no network)
-and wakes the worker; that is the moment a record is *accepted*. The worker drains the spool in
-acceptance order:
+``record(...)`` hands the record to the local spool's memory and returns (no disk I/O, no
+network); that is the moment a record is *accepted*. The spool's writer thread stores it in the
+SQLite file in acceptance order (:mod:`ml_signals.durable_queue`: a locked file or a full disk
+keeps records in memory and is reported through ``on_fault`` and the log; limits refuse new
+records loudly). The worker drains the file in acceptance order:
 
 * consecutive records of one table go as one idempotent upsert (the last version of a natural
   id wins, as it would row by row);
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ml_signals.alerts.secrets import RedactingFilter
+from ml_signals.durable_queue import QueueFault
 from ml_signals.journal.backend import (
     JournalBackend,
     PermanentJournalError,
@@ -72,6 +75,8 @@ class Journal:
         backend: use this backend instead of building one from ``config`` (the Journal closes
             it on :meth:`close`).
         clock: UTC seconds for acceptance times.
+        on_fault: called with each spool fault (write failures, limits, records left unwritten
+            at close), e.g. to raise a Slack alert; faults are logged either way.
 
     Usage::
 
@@ -84,12 +89,14 @@ class Journal:
     """
 
     def __init__(self, config: JournalConfig, backend: JournalBackend | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_fault: Callable[[QueueFault], None] | None = None) -> None:
         self._config = config
         self._clock = clock
-        self._spool = Spool(config.spool_path, synchronous=config.spool_synchronous)
-        self._backend = backend
         self._wake = threading.Event()
+        self._spool = Spool(config.spool_path, config.spool_settings(), on_fault=on_fault,
+                            on_written=self._wake.set)
+        self._backend = backend
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._failures = 0
@@ -107,16 +114,20 @@ class Journal:
         return self._spool
 
     def record(self, record: JournalRecord) -> None:
-        """Accept ``record`` (durably spooled) and return; the write happens on the worker.
+        """Accept ``record`` and return at once: no disk I/O, no lock wait. The spool's writer
+        thread stores it; the worker writes it to the backend.
 
         Raises:
             TypeError: not a journal record.
-            sqlite3.Error: the spool file cannot be written.
+            ValueError: the record holds NaN or infinity.
+            QueueFullError: the spool's memory buffer (file unwritable) or its pending cap
+                (``spool_max_pending``) is full: this record is not accepted (an error is
+                logged; records accepted before are kept).
+            QueueClosedError: after :meth:`close`.
         """
         if type(record) not in RECORD_TYPES.values():
             raise TypeError(f"not a journal record: {type(record).__name__}")
         self._spool.add(record.TABLE, record.natural_id, record.to_row(), self._clock())
-        self._wake.set()
 
     def start(self) -> None:
         """Start the worker (idempotent).
@@ -132,12 +143,16 @@ class Journal:
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="journal", daemon=True)
         self._thread.start()
+        stats = self._spool.queue.stats()  # no disk I/O: the file may be locked right now
         log.info("Journal: writing to %s, spool %s (%d pending)", self._backend.name,
-                 self._config.spool_path, self._spool.counts().pending)
+                 self._config.spool_path, stats.file_pending + stats.buffered)
 
     def flush(self, timeout_s: float) -> bool:
-        """Wait until nothing is pending (written or rejected). True if reached in time."""
+        """Wait until nothing is pending (in memory or in the spool file: written or rejected).
+        True if reached in time."""
         deadline = time.monotonic() + timeout_s
+        if not self._spool.flush_writes(timeout_s):
+            return False
         while time.monotonic() < deadline:
             if self._spool.counts().pending == 0:
                 return True
@@ -146,23 +161,28 @@ class Journal:
         return self._spool.counts().pending == 0
 
     def close(self, timeout_s: float = 10.0) -> bool:
-        """Stop the worker after one last attempt to write; close files and the backend.
+        """Store records still in memory in the spool file, stop the worker after one last
+        attempt to write to the backend, close the spool and the backend.
 
-        Rows not written stay in the spool for the next start. Returns True if the worker
-        ended within ``timeout_s``.
+        All steps share ``timeout_s``. Rows not written to the backend stay in the spool for
+        the next start; records that could not even reach the spool file are logged as an error
+        with their count. Returns True if the worker ended in time.
         """
+        deadline = time.monotonic() + timeout_s
+        self._spool.flush_writes(timeout_s)
         thread = self._thread
         self._stopping.set()
         self._wake.set()
         ended = True
         if thread is not None:
-            thread.join(timeout_s)
+            thread.join(max(deadline - time.monotonic(), 0.0))
             ended = not thread.is_alive()
         if ended:
             self._thread = None
             if self._backend is not None:
                 self._backend.close()
-            self._spool.close()
+        # a worker still running stops at its next spool call
+        self._spool.close(max(deadline - time.monotonic(), 0.0))
         return ended
 
     def counts(self) -> SpoolCounts:

@@ -189,7 +189,8 @@ def test_alerts_submitted_by_a_crashed_process_are_delivered(slack_server, make_
         "s = AlertSender(cfg)\n"
         "for i in range(5):\n"
         "    s.submit(GuardTripped(guard='kill', reason=f'crash test {i}', occurred_s=100.0 + i))\n"
-        "os._exit(0)  # no close, no flush: the process just dies\n"
+        "assert s.outbox.flush_writes(30)  # the writer thread has them in the file\n"
+        "os._exit(0)  # no close: the process just dies\n"
     )
     # The child only submits (no delivery), so it needs no token.
     child_cfg = config.model_copy(update={"bot_token": None}).model_dump_json()
