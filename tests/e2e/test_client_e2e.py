@@ -54,9 +54,12 @@ from tests.servers.slack_like import DEFAULT_TOKEN, SlackLikeServer
 pytestmark = pytest.mark.e2e
 
 HERE = Path(__file__).resolve().parent
-MAX_RECORDS = 710  # the scripts' default: >= 705 for training-equal features, <= 718 for Kraken
+MAX_RECORDS = 705  # the least a script accepts at 1h (training-equal features): the feed's
+# history (max_records + 1 candles before the first live one) plus the replay must fit in the
+# 720 candles Kraken serves before the wall clock, so the replay is short and the executors'
+# time limits (wall-clock seconds) end them after it
 LEAD = 3  # replayed candles before the setup candle
-REPLAY_BARS = 25
+REPLAY_BARS = 10
 SECONDS_PER_CANDLE = 2.0
 CHILD_LIMIT_S = 240.0  # the child gives up waiting after this; the test kills it 60 s later
 SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_TRADES",

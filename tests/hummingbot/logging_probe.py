@@ -9,7 +9,7 @@ client's order (``StartCommand.start_check``, ``TradingCore``, ``hummingbot_quic
 1. boot: import ``scripts.ml_swing`` (the client imports every script for tab completion);
 2. ``start``: ``init_logging`` -> probe ``reload``; ``TradingCore.load_v2_class`` (config from
    the shipped YAML for one pair, no models, no network; ``init_markets``) -> probe
-   ``init_markets``; the strategy object is built (its scorer logs "no model artifact");
+   ``init_markets``; the strategy object is built;
 3. the headless quickstart's second ``init_logging`` -> probe ``second_reload``;
 4. the clock's first tick starts the strategy (``start``) -> probe ``strategy_start``; a third
    reload, two more ticks (``on_tick``) -> probe ``on_tick``.
@@ -106,7 +106,7 @@ def main(prefix: Path, mode: str) -> None:
         install_markets_recorder(prefix / "trades.sqlite")
         exchange = fixed_paper_exchange(MockOrderTracker(), pairs=("BTC-USD",))
         set_books(exchange, {"BTC-USD": 60_000.0})
-        strategy = strategy_class({CONNECTOR: exchange}, config)  # logs "no model artifact"
+        strategy = strategy_class({CONNECTOR: exchange}, config)
         strategy.market_data_provider.stop()  # no network: the Kraken feeds never start
 
         reload()  # 3. the headless quickstart

@@ -48,7 +48,9 @@ def test_scripts_re_enable_their_loggers_after_each_reload(probe_runs: dict) -> 
     the loggers back, so the strategy's own records reach the file and the console."""
     file_log, console = probe_runs["code"]
     assert _probes(file_log) == ["init_markets", "strategy_start", "on_tick"]
-    assert "ml_signals.scoring.scorer - WARNING - swing: no model artifact" in file_log
+    # the strategy's start announces its model mode (here rules-only: no models folder)
+    assert "ml_signals.hummingbot.strategy_runtime - WARNING - swing: rules-only: no " \
+        "published model" in file_log
     assert "re-enabled" in file_log
     assert "script_base - probe on_tick" in console  # Hummingbot's CLIHandler format
 

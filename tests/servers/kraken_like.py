@@ -23,9 +23,10 @@ OHLC channel and in the REST history once its path is done: the feed's newest ca
 a complete one (with compressed time the client's wall clock cannot tell a forming candle from
 a closed one).
 
-Timestamps are the real ones shifted by ``offset_s`` (a whole number of weeks, so hour of day
-and weekday stay): Hummingbot's Kraken candles feed refuses history more than 720 candles
-before the wall clock, so the replayed days are moved to just before now.
+Timestamps are the real ones shifted by ``offset_s`` (a whole number of hours, so candles stay
+on the hour grid): Hummingbot's Kraken candles feed refuses history more than 720 candles
+before the wall clock, and a script keeps 705-718 candles, so the replay ends just before now
+and the history plus the replay fit inside those 720 candles.
 
 Pair names, limits and book levels: :mod:`tests.servers.kraken_market`. Loopback only, random
 port, one daemon thread with its own event loop; :meth:`stop` ends it.
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["KrakenLikeServer", "PairSpec"]  # PairSpec: the pair settings callers pass in
 
-WEEK_S = 7 * 86400
 HOUR_S = 3600
 
 
@@ -98,7 +98,7 @@ class KrakenLikeServer:
         self.levels, self.step_frac, self.level_volume_base = levels, step_frac, level_volume_base
         now = time.time() if now_s is None else now_s
         end_close = int(first["timestamp"].iat[self._start + replay_bars - 1]) + HOUR_S
-        self.offset_s = int((now - HOUR_S - end_close) // WEEK_S) * WEEK_S
+        self.offset_s = int((now - HOUR_S - end_close) // HOUR_S) * HOUR_S
         self.published = self._start  # candles [0, published) are closed and served
         self.replay_started = threading.Event()
         self.replay_done = threading.Event()

@@ -51,10 +51,17 @@ def test_trade_stats_profit_factor_and_expectancy():
 
 def test_evaluate_splits_approved():
     win = np.array([1, 0, 1, 0], dtype=bool)
-    conf = np.array([0.9, 0.7, 0.3, 0.2])
+    score = np.array([0.9, 0.7, 0.3, 0.2])
+    conf = np.array([0.6, 0.55, np.nan, 0.4])  # one row without a calibration
+    take = score >= 0.6
     r = np.array([0.1, -0.05, 0.02, -0.01])
-    m = evaluate(win, conf, r, r * 100, threshold=0.6)
+    committed = np.array([100.0, 100.0, 200.0, 50.0])
+    m = evaluate(win, score, conf, take, r, r * 100, committed)
     assert m.approved == 2
     assert m.precision_at_threshold == 0.5
     assert m.ml_approved.trades == 2
     assert m.ml_approved.net_pnl_quote == pytest.approx(5.0)
+    assert m.ml_approved.capital_return_frac == pytest.approx(5.0 / 200.0)
+    assert m.all_setups.capital_return_frac == pytest.approx(6.0 / 450.0)
+    assert m.auc == pytest.approx(0.75)  # of the score, not the calibrated confidence
+    assert m.brier == pytest.approx(np.mean([(0.6 - 1) ** 2, 0.55 ** 2, 0.4 ** 2]))

@@ -181,7 +181,9 @@ def test_fold_table_shows_each_fold_window_and_auc(report, run):
         for fm in sr.result.fold_metrics:
             window = f"{fmt_utc(fm['test_start_s'], False)} → {fmt_utc(fm['test_end_s'], False)}"
             assert window in text
-            assert f"<td>{fmt_num(fm['auc'], 3)}</td>" in text
+            ci = fm.get("auc_ci")
+            interval = f" [{fmt_num(ci[0], 3)}, {fmt_num(ci[1], 3)}]" if ci else ""
+            assert f"<td>{fmt_num(fm['auc'], 3)}{interval}</td>" in text
 
 
 def test_formatters():
