@@ -184,7 +184,7 @@ def main() -> int:
     _use_root(args.root.resolve())
     _point_network_at(args.rest, args.ws)
     summary = asyncio.run(_main(args))
-    print(f"E2E-SUMMARY {json.dumps(summary)}", flush=True)
+    print(f"E2E-SUMMARY {json.dumps(summary, default=str)}", flush=True)  # Decimals as text
     return 0
 
 

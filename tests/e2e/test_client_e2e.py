@@ -55,11 +55,10 @@ pytestmark = pytest.mark.e2e
 
 HERE = Path(__file__).resolve().parent
 MAX_RECORDS = 705  # the least a script accepts at 1h (training-equal features): the feed's
-# history (max_records + 1 candles before the first live one) plus the replay must fit in the
-# 720 candles Kraken serves before the wall clock, so the replay is short and the executors'
-# time limits (wall-clock seconds) end them after it
+# history (max_records + 1 candles before the first live one) must fit in the 720 candles
+# Kraken serves before the wall clock, so the setup candle is anchored just before now
 LEAD = 3  # replayed candles before the setup candle
-REPLAY_BARS = 10
+REPLAY_BARS = 25
 SECONDS_PER_CANDLE = 2.0
 CHILD_LIMIT_S = 240.0  # the child gives up waiting after this; the test kills it 60 s later
 SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_TRADES",
@@ -91,9 +90,11 @@ CASES = {
         take_profit_frac=0.01, stop_loss_frac=0.01, time_limit_s=30,
         trailing_activation_frac=None, trailing_delta_frac=None)),
     # Two levels 0.5 % apart; the window is one where the next candles trade through level 1.
+    # $150 a level: above the coarse 0.002 BTC minimum at the sample's prices (a level under
+    # the minimum is skipped with reason trading_rules, as the runtime must)
     "ml_dca_grid": Case("dca", "dca", setups.DcaConfig(
-        levels=2, spacing_frac=0.005, take_profit_frac=0.01, stop_loss_frac=0.01,
-        time_limit_s=40), dca_first_level_fills),
+        levels=2, spacing_frac=0.005, amount_per_level_quote=150.0, take_profit_frac=0.01,
+        stop_loss_frac=0.01, time_limit_s=40), dca_first_level_fills),
 }
 
 
@@ -205,7 +206,7 @@ def test_client_trades_on_loopback_kraken(script: str, sample_dir: Path, tmp_pat
     conf = build_root(root, script, _overrides(case, root))
     with SlackLikeServer() as slack, KrakenLikeServer(
             frames, window.first_replay_ts, REPLAY_BARS, SECONDS_PER_CANDLE,
-            specs=COARSE_LOTS) as kraken:
+            specs=COARSE_LOTS, anchor_bars=LEAD) as kraken:
         summary, output = _run_client(root, conf, kraken, slack)
         accepted = slack.accepted()
         replayed = kraken.replay_started.is_set()

@@ -25,8 +25,9 @@ a closed one).
 
 Timestamps are the real ones shifted by ``offset_s`` (a whole number of hours, so candles stay
 on the hour grid): Hummingbot's Kraken candles feed refuses history more than 720 candles
-before the wall clock, and a script keeps 705-718 candles, so the replay ends just before now
-and the history plus the replay fit inside those 720 candles.
+before the wall clock, and a script keeps 705-718 candles, so the *anchor* candle (``anchor_bars``
+into the replay: the setup candle) closes just before now, its history fits inside those 720
+candles, and the replayed candles after it move the book past the wall clock.
 
 Pair names, limits and book levels: :mod:`tests.servers.kraken_market`. Loopback only, random
 port, one daemon thread with its own event loop; :meth:`stop` ends it.
@@ -78,7 +79,7 @@ class KrakenLikeServer:
                  replay_bars: int, seconds_per_candle: float = 1.0,
                  specs: Mapping[str, PairSpec] | None = None, levels: int = 25,
                  step_frac: float = 0.0002, level_volume_base: float = 5.0,
-                 now_s: float | None = None) -> None:
+                 now_s: float | None = None, anchor_bars: int | None = None) -> None:
         self.pairs = list(frames)
         self.specs = {p: (specs or {}).get(p, PairSpec(p)) for p in self.pairs}
         self._frames = {p: f.reset_index(drop=True) for p, f in frames.items()}
@@ -97,8 +98,14 @@ class KrakenLikeServer:
         self.seconds_per_candle = seconds_per_candle
         self.levels, self.step_frac, self.level_volume_base = levels, step_frac, level_volume_base
         now = time.time() if now_s is None else now_s
-        end_close = int(first["timestamp"].iat[self._start + replay_bars - 1]) + HOUR_S
-        self.offset_s = int((now - HOUR_S - end_close) // HOUR_S) * HOUR_S
+        # the anchor candle (default the last replayed one) closes an hour or so before now;
+        # replayed candles after it carry times ahead of the wall clock: the scripts decide
+        # only on closed candles, so they act on the anchor and the book keeps moving
+        anchor = replay_bars - 1 if anchor_bars is None else anchor_bars
+        if not 0 <= anchor < replay_bars:
+            raise ValueError(f"anchor_bars {anchor} outside the {replay_bars} replayed candles")
+        anchor_close = int(first["timestamp"].iat[self._start + anchor]) + HOUR_S
+        self.offset_s = int((now - HOUR_S - anchor_close) // HOUR_S) * HOUR_S
         self.published = self._start  # candles [0, published) are closed and served
         self.replay_started = threading.Event()
         self.replay_done = threading.Event()
