@@ -40,11 +40,18 @@ from ml_signals import live
 from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candles import INTERVAL_SECONDS
 from ml_signals.features import MAX_LIVE_BARS, warmup_bars
-from ml_signals.hummingbot import candle_history, logging_setup, paper_trading, strategy_runtime
+from ml_signals.hummingbot import (
+    candle_history,
+    logging_setup,
+    model_watch,
+    paper_trading,
+    strategy_runtime,
+)
 from ml_signals.orchestration import StrategyOrchestrator
 from ml_signals.risk import RiskConfig, RiskManager
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
 from ml_signals.scoring.scorer import Scorer
+from ml_signals.scoring.shadow import ShadowBook
 from ml_signals.setups import DetectorConfig, StrategyName, make_detector
 
 log = logging.getLogger(__name__)
@@ -129,6 +136,16 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
     """Fields every ``ml_*`` script shares. Money in quote, times in seconds.
 
     Subclasses add their strategy settings and implement :meth:`strategy_settings`.
+
+    Model refresh (:mod:`.model_watch`, :mod:`ml_signals.scoring.shadow`): a new
+    ``<models_dir>/<strategy>/current`` is picked up at the next closed candle without a
+    restart. ``max_model_age`` (seconds or ``"14d"``; default 14 days, twice the weekly
+    retrain) expires an older model with a system alert, after which the strategy follows
+    ``max_model_age_action``: ``"skip"`` (no new entries; setups still scored and journaled) or
+    ``"rules_only"`` (every setup at the detector's size and exits).
+    ``shadow_models_dir`` (a challenger's models folder) and ``shadow_variants``
+    (``conservative``: half the champion rule's share of setups, ``aggressive``: twice it)
+    score every setup beside the champion and are journaled, never traded.
     """
 
     connector_name: str = Field(default="kraken_paper_trade", json_schema_extra=_prompt(
@@ -164,6 +181,23 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
                                   json_schema_extra=_prompt("Slack alerts"))
     journal: JournalSettings = Field(default_factory=JournalSettings,
                                      json_schema_extra=_prompt("Trade journal"))
+    max_model_age: float | None = Field(
+        default=model_watch.DEFAULT_MAX_MODEL_AGE_S, json_schema_extra=_prompt(
+            "Oldest model to trade with: seconds or e.g. 14d (empty/off: no limit)"))
+    max_model_age_action: model_watch.ModelAgeAction = Field(
+        default="skip", json_schema_extra=_prompt(
+            "Past max_model_age: skip (no new entries) or rules_only"))
+    shadow_models_dir: str | None = Field(default=None, json_schema_extra=_prompt(
+        "Challenger models folder scored beside the champion, never traded (empty: none)"))
+    shadow_variants: list[Literal["conservative", "aggressive"]] = Field(
+        default_factory=list, json_schema_extra=_prompt(
+            "Champion rule variants scored in shadow: conservative, aggressive"))
+
+    @field_validator("max_model_age", mode="before")
+    @classmethod
+    def _parse_max_model_age(cls, value: Any) -> float | None:
+        """Seconds, or a duration such as ``14d`` (:func:`.model_watch.parse_duration_s`)."""
+        return model_watch.parse_duration_s(value)
 
     @field_validator("trading_pairs", mode="before")
     @classmethod
@@ -309,7 +343,20 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         """The runtime this config describes (models loaded; observers start with it)."""
         planner = live.DecisionPlanner(RiskManager(self.risk), self.orchestrator())
         return strategy_runtime.StrategyRuntime(self.runtime_settings(), self.engines(), planner,
-                                                self.observers())
+                                                self.observers(), *self.model_refresh())
+
+    def model_refresh(self) -> tuple[model_watch.ModelWatcher, ShadowBook | None]:
+        """Hot reload and expiry of the models (:mod:`.model_watch`: ``current`` checked once
+        per closed candle; ``max_model_age`` / ``max_model_age_action``) and the shadows
+        (:mod:`ml_signals.scoring.shadow`: ``shadow_models_dir``, ``shadow_variants``)."""
+        watcher = model_watch.ModelWatcher(Path(self.models_dir), self.max_model_age,
+                                           self.max_model_age_action)
+        if self.shadow_models_dir is None and not self.shadow_variants:
+            return watcher, None
+        configs = {strategy: ScoringConfig.model_validate(
+            {**DEFAULT_SCORING[strategy].model_dump(), "confidence_threshold": threshold})
+            for strategy, _, threshold in self.strategy_settings()}
+        return watcher, ShadowBook(self.shadow_variants, self.shadow_models_dir, configs)
 
 
 class MlScriptBase(StrategyV2Base):
