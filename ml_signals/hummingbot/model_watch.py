@@ -289,9 +289,10 @@ def describe(event: ModelEvent) -> str:
             return (f"{event.strategy}: model {event.pointer_version or '(none)'} refused, "
                     f"keeping {event.kept_version}: {event.reason}")
         case ModelExpired():
+            then = "no new entries" if event.action == "skip" else "rules-only"
             return (f"{event.strategy}: model {event.version} expired "
-                    f"({event.age_s / 86400:.1f} days > {event.max_age_s / 86400:.1f}): "
-                    f"{event.action}")
+                    f"({event.age_s / 86400:.1f} days old, max {event.max_age_s / 86400:.1f}):"
+                    f" {then}")
     raise TypeError(f"not a model event: {type(event).__name__}")
 
 

@@ -177,3 +177,40 @@ def test_durations(value, seconds):
 def test_bad_durations_name_the_setting(value, tmp_path):
     with pytest.raises(ValueError, match="max_model_age"):
         dca_config(tmp_path, max_model_age=value)
+
+
+def test_model_events_become_system_alerts(trained, tmp_path):
+    """The alerts observer turns each model event into one ``#system-alerts`` message in the
+    outbox (delivery thread not started: the rows wait there, as during a Slack outage)."""
+    from ml_signals.alerts import AlertSender, SlackConfig
+    from ml_signals.alerts.outbox import Outbox
+    from ml_signals.hummingbot.observers import AlertsObserver
+
+    outbox_path = tmp_path / "outbox.sqlite"
+    sender = AlertSender(SlackConfig(outbox_path=outbox_path, min_interval_per_channel_s=0.0))
+    observer = AlertsObserver(sender, "models")
+    gate_a = trained.manifest(trained.a)["gate"]["verdict"]
+    events = [
+        ModelChange("dca", trained.a, trained.b, gate_a, "pass", f"models/dca/{trained.b}", 10.0),
+        ModelRefused("dca", "dca-x", trained.b, "models/dca/dca-x/hold.ubj fails its hash check",
+                     20.0),
+        ModelExpired("dca", trained.b, 15 * 86400.0, 14 * 86400.0, "skip", 30.0),
+        ModelExpired("dca", trained.b, 16 * 86400.0, 14 * 86400.0, "skip", 40.0),  # same model
+    ]
+    for event in events:
+        observer.model_event(event)
+    sender.close()
+    outbox = Outbox(outbox_path)
+    try:
+        rows = outbox.rows()
+    finally:
+        outbox.close()
+    assert [(r.kind, r.channel) for r in rows] == [("ModelLoaded", "#system-alerts"),
+                                                   ("SystemNotice", "#system-alerts"),
+                                                   ("SystemNotice", "#system-alerts")]
+    assert f"dca model changed: {trained.a} → {trained.b}" in rows[0].text
+    assert "Gate: pass" in rows[0].text and f"Previous gate: {gate_a}" in rows[0].text
+    assert f"new model refused, keeping {trained.b}" in rows[1].text
+    assert "hold.ubj fails its hash check" in rows[1].text
+    assert f"model {trained.b} expired" in rows[2].text
+    assert "15.0 days old, max 14.0): no new entries" in rows[2].text
