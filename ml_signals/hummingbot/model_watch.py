@@ -35,7 +35,7 @@ Events (:data:`ModelEvent`) reach observers through the ``model_event`` hook of
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,10 +48,11 @@ from ml_signals.scoring.artifact import (
 )
 from ml_signals.scoring.score import Score
 from ml_signals.scoring.scorer import Scorer
+from ml_signals.scoring.shadow import ShadowBook
 from ml_signals.setups.base import Setup
 
 if TYPE_CHECKING:
-    from ml_signals.live import StrategyEngine
+    from ml_signals.live import Evaluation, StrategyEngine
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,69 @@ class ModelWatcher:
         return {"checks": self.checks,
                 "models": {s: {"version": m.model_version, "expired": s in self._expired}
                            for s, m in self._models.items()}}
+
+
+Notify = Callable[..., None]
+"""The runtime's observer call: ``notify(hook_name, *args)``."""
+
+
+class ModelRefresh:
+    """What a runtime owns for its models: the watcher, the shadows and the last few model
+    notes (for ``format_status``). The runtime calls :meth:`start`, :meth:`on_candle` before
+    each closed candle's decisions, :meth:`shadow` after each evaluation, and :meth:`reload`
+    for a control command; everything runs on the strategy's tick thread.
+
+    Args:
+        watcher: hot reload and expiry; ``None``: models fixed at start.
+        shadows: challenger and rule variants; ``None``: none.
+    """
+
+    NOTES_KEPT = 5
+
+    def __init__(self, watcher: ModelWatcher | None = None,
+                 shadows: ShadowBook | None = None) -> None:
+        self.watcher = watcher
+        self.shadows = shadows
+        self.notes: list[str] = []
+        self._checked_for: int | None = None
+
+    def start(self, engines: Mapping[str, StrategyEngine]) -> None:
+        """Load the challengers (the champions are loaded with the engines)."""
+        self._refresh_shadows(engines)
+
+    def on_candle(self, candle_ts_s: int, engines: Mapping[str, StrategyEngine], now_s: float,
+                  notify: Notify) -> None:
+        """Once per closed candle (``candle_ts_s``: its open time): :meth:`reload` without
+        ``force``; later calls for the same candle do nothing."""
+        if candle_ts_s != self._checked_for:
+            self._checked_for = candle_ts_s
+            self.reload(engines, now_s, notify, force=False)
+
+    def reload(self, engines: Mapping[str, StrategyEngine], now_s: float, notify: Notify,
+               force: bool = True) -> list[ModelEvent]:
+        """Check models and challengers now; each event goes to ``notify("model_event", e)``
+        and the notes. Returns the events."""
+        events = [] if self.watcher is None else self.watcher.reload(engines, now_s, force)
+        for event in events:
+            self.notes.append(describe(event))
+            notify("model_event", event)
+        self._refresh_shadows(engines)
+        return events
+
+    def shadow(self, engine: StrategyEngine, evaluation: Evaluation,
+               features: Mapping[str, float], now_s: float, notify: Notify) -> None:
+        """Shadows score ``evaluation``'s setup (``features``: its candle's feature row); the
+        scores go to ``notify("shadow_scored", evaluation, scores, now_s)``."""
+        if self.shadows is None or not self.shadows.enabled:
+            return
+        scores = self.shadows.score(engine.scorer, evaluation.setup, features)
+        if scores:
+            notify("shadow_scored", evaluation, scores, now_s)
+
+    def _refresh_shadows(self, engines: Mapping[str, StrategyEngine]) -> None:
+        if self.shadows is not None:
+            self.notes.extend(self.shadows.refresh({s: e.scorer for s, e in engines.items()}))
+        del self.notes[:-self.NOTES_KEPT]
 
 
 def describe(event: ModelEvent) -> str:

@@ -343,20 +343,21 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         """The runtime this config describes (models loaded; observers start with it)."""
         planner = live.DecisionPlanner(RiskManager(self.risk), self.orchestrator())
         return strategy_runtime.StrategyRuntime(self.runtime_settings(), self.engines(), planner,
-                                                self.observers(), *self.model_refresh())
+                                                self.observers(), self.model_refresh())
 
-    def model_refresh(self) -> tuple[model_watch.ModelWatcher, ShadowBook | None]:
+    def model_refresh(self) -> model_watch.ModelRefresh:
         """Hot reload and expiry of the models (:mod:`.model_watch`: ``current`` checked once
         per closed candle; ``max_model_age`` / ``max_model_age_action``) and the shadows
         (:mod:`ml_signals.scoring.shadow`: ``shadow_models_dir``, ``shadow_variants``)."""
         watcher = model_watch.ModelWatcher(Path(self.models_dir), self.max_model_age,
                                            self.max_model_age_action)
         if self.shadow_models_dir is None and not self.shadow_variants:
-            return watcher, None
+            return model_watch.ModelRefresh(watcher)
         configs = {strategy: ScoringConfig.model_validate(
             {**DEFAULT_SCORING[strategy].model_dump(), "confidence_threshold": threshold})
             for strategy, _, threshold in self.strategy_settings()}
-        return watcher, ShadowBook(self.shadow_variants, self.shadow_models_dir, configs)
+        return model_watch.ModelRefresh(
+            watcher, ShadowBook(self.shadow_variants, self.shadow_models_dir, configs))
 
 
 class MlScriptBase(StrategyV2Base):

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import pandas as pd
 from hummingbot.core.data_type.common import PriceType
@@ -53,13 +53,9 @@ from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candle_guard_live import LiveCandleGuard
 from ml_signals.features import compute_features, lookback_bars, warmup_bars
 from ml_signals.hummingbot import executor_configs
-from ml_signals.hummingbot.model_watch import ModelEvent, ModelWatcher, describe
+from ml_signals.hummingbot.model_watch import ModelEvent, ModelRefresh
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import ClosedTrade, GuardResult, OpenPosition, PortfolioState
-from ml_signals.scoring.scorer import Scorer
-
-if TYPE_CHECKING:
-    from ml_signals.scoring.shadow import ShadowBook
 
 log = logging.getLogger(__name__)
 
@@ -181,17 +177,15 @@ class StrategyRuntime:
         engines: one per strategy the script runs (controller id = strategy name).
         planner: risk guards + ledger (+ orchestrator for several strategies).
         observers: journal / alert hooks, called in order.
-        model_watch: hot reload and expiry of the engines' models (checked once per closed
-            candle; :mod:`~ml_signals.hummingbot.model_watch`); ``None``: models fixed at start.
-        shadows: challenger / rule variants scoring every setup beside the champion
-            (:mod:`ml_signals.scoring.shadow`); ``None``: none.
+        models: hot reload, expiry and shadows of the engines' models, checked once per closed
+            candle (:class:`~ml_signals.hummingbot.model_watch.ModelRefresh`); ``None``: models
+            fixed at start, no shadows.
     """
 
     def __init__(self, settings: RuntimeSettings, engines: Sequence[live.StrategyEngine],
                  planner: live.DecisionPlanner,
                  observers: Iterable[live.RuntimeObserver] = (),
-                 model_watch: ModelWatcher | None = None,
-                 shadows: ShadowBook | None = None) -> None:
+                 models: ModelRefresh | None = None) -> None:
         if not engines:
             raise ValueError("a runtime needs at least one strategy engine")
         self.settings = settings
@@ -212,10 +206,7 @@ class StrategyRuntime:
                                             settings.btc_pair, settings.max_candle_move_frac)
         self._newest_closed: dict[str, int] = {}
         self._feeds = live.FeedStatus(settings.interval_s, MappingProxyType(self._newest_closed))
-        self.model_watch = model_watch
-        self.shadows = shadows
-        self.model_notes: list[str] = []
-        self._models_checked_for: int | None = None
+        self.models = models or ModelRefresh()
 
     # --- set-up ----------------------------------------------------------------------------------
 
@@ -236,8 +227,7 @@ class StrategyRuntime:
         self._notify("start")
         for strategy, engine in self.engines.items():
             self._notify("model_in_use", strategy, engine.scorer, now_s)
-        if self.shadows is not None:
-            self.model_notes.extend(self.shadows.refresh(self._champions()))
+        self.models.start(self.engines)
 
     def reload_models(self, now_s: float, force: bool = True) -> list[ModelEvent]:
         """Check every strategy's published model now (the control layer's reload command;
@@ -245,28 +235,7 @@ class StrategyRuntime:
         swapped in, a broken one refused, an expired one retired, each reported to the
         observers' ``model_event`` hook. ``force`` retries an artifact refused before.
         Returns the events (empty without a model watcher or when nothing changed)."""
-        events: list[ModelEvent] = []
-        if self.model_watch is not None:
-            events = self.model_watch.reload(self.engines, now_s, force=force)
-        self._model_events(events)
-        if self.shadows is not None:
-            self.model_notes.extend(self.shadows.refresh(self._champions()))
-        return events
-
-    def _champions(self) -> dict[str, Scorer]:
-        return {strategy: engine.scorer for strategy, engine in self.engines.items()}
-
-    def _check_models(self, candle_ts_s: int, now_s: float) -> None:
-        """Once per closed candle, before its decisions: models (and challengers) changed?"""
-        if candle_ts_s != self._models_checked_for:
-            self._models_checked_for = candle_ts_s
-            self.reload_models(now_s, force=False)
-
-    def _model_events(self, events: list[ModelEvent]) -> None:
-        for event in events:
-            self.model_notes.append(describe(event))
-            self._notify("model_event", event)
-        del self.model_notes[:-5]  # the last few, for format_status
+        return self.models.reload(self.engines, now_s, self._notify, force)
 
     def close(self) -> None:
         """Close the observers (journal, alerts): call once when the strategy stops."""
@@ -363,7 +332,7 @@ class StrategyRuntime:
         if all(st.last_candle_ts is not None and st.last_candle_ts >= due
                for st in self.pairs.values()):
             return []
-        self._check_models(due, now_s)
+        self.models.on_candle(due, self.engines, now_s, self._notify)
         btc = self._closed(view, s.btc_pair, decided_until)
         if btc is None or len(btc) == 0:
             return []
@@ -443,22 +412,14 @@ class StrategyRuntime:
                 if evaluation is not None:
                     state.evaluations[strategy] = evaluation
                     found.append(evaluation)
-                    self._shadow(engine, evaluation, features, now_s)
+                    self.models.shadow(engine, evaluation, features.iloc[-1], now_s,
+                                       self._notify)
         except Exception as exc:  # noqa: BLE001 - logged safe skip of this pair's candle
             state.note = f"error on candle {_utc(int(frame['timestamp'].iat[-1]))}: {exc}"
             log.exception("%s: decision failed; candle skipped", pair)
             return []
         state.note = ""
         return found
-
-    def _shadow(self, engine: live.StrategyEngine, evaluation: live.Evaluation,
-                features: pd.DataFrame, now_s: float) -> None:
-        """Shadows score the champion's setup; observers journal them (never traded)."""
-        if self.shadows is None or not self.shadows.enabled:
-            return
-        scores = self.shadows.score(engine.scorer, evaluation.setup, features.iloc[-1])
-        if scores:
-            self._notify("shadow_scored", evaluation, scores, now_s)
 
     def _skip(self, evaluation: live.Evaluation, reason: GuardResult, now_s: float) -> None:
         setup = evaluation.setup
@@ -578,7 +539,7 @@ class StrategyRuntime:
         lines.append("Models:")
         for strategy, engine in self.engines.items():
             lines.append(f"  {strategy}: {_model_line(engine, now_s)}")
-        lines.extend(f"  {note}" for note in self.model_notes)
+        lines.extend(f"  {note}" for note in self.models.notes)
         st = self._state
         if st is not None:
             unrealised = st.equity_quote - self.settings.capital_quote - self._realised_quote

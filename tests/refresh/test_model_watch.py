@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import models_copy
+from refresh_support import models_copy
 
 import hummingbot_scripts.ml_dca_grid as dca_script
 from ml_signals.features import compute_features
@@ -49,8 +49,9 @@ def test_a_new_current_is_loaded_verified_and_swapped(trained, tmp_path):
     models = models_copy(trained, tmp_path / "models", current=trained.a)
     config = dca_config(models)
     engines = {e.strategy: e for e in config.engines()}
-    watcher, shadows = config.model_refresh()
-    assert shadows is None and isinstance(watcher, ModelWatcher)
+    refresh = config.model_refresh()
+    watcher = refresh.watcher
+    assert refresh.shadows is None and isinstance(watcher, ModelWatcher)
     assert engines["dca"].scorer.model_version == trained.a
     assert watcher.reload(engines, 1.0, force=False) == []  # first look: what is loaded
     assert watcher.reload(engines, 2.0, force=False) == []  # pointer unchanged
@@ -138,7 +139,8 @@ def test_an_expired_model_alerts_once_then_follows_the_action(trained, tmp_path,
     config = dca_config(models, max_model_age="2d", max_model_age_action=action)
     assert config.max_model_age == 2 * 86400
     engines = {e.strategy: e for e in config.engines()}
-    watcher, _ = config.model_refresh()
+    watcher = config.model_refresh().watcher
+    assert watcher is not None
     model = engines["dca"].scorer
     created = trained.manifest(trained.a)["created_at_s"]
     assert watcher.reload(engines, created + 2 * 86400, force=False) == []  # at the limit

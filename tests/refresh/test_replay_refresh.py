@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, models_copy
+from refresh_support import REPO, models_copy
 
 from ml_signals.alerts.outbox import Outbox
 from ml_signals.features import compute_features

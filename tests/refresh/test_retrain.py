@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, TrainedModels, models_copy
+from refresh_support import REPO, TrainedModels, models_copy
 
 from training.retrain import purge_versions, versions_newest_first
 
