@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KEEP = 5
 """Versions kept per strategy: five weekly retrains, about a month of history to roll back to
-or compare with (freqtrade's ``purge_old_models`` keeps 2 by default; ours are a few hundred
-kilobytes each)."""
+or compare with (freqtrade's ``purge_old_models`` keeps 2 by default; a DCA version trained on
+the shipped sample takes 0.7 MB)."""
 
 
 @dataclass(frozen=True, slots=True)

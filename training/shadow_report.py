@@ -189,13 +189,13 @@ def compare(rows: JournalRows, replayed: Mapping[str, float]) -> list[ShadowComp
 
 def render(comparisons: Sequence[ShadowComparison]) -> str:
     """A plain-text table, one row per side."""
-    head = (f"{'strategy':9} {'shadow':13} {'side':10} {'scored':>6} {'taken':>5} "
+    head = (f"{'strategy':9} {'shadow':13} {'side':12} {'scored':>6} {'taken':>5} "
             f"{'w/ outc.':>8} {'mean ret':>9} {'win rate':>8} {'sum ret':>9} {'agree':>6}")
     lines = [head, "-" * len(head)]
     for c in comparisons:
         for side, st in (("champion", c.champion), (c.shadow, c.challenger)):
             lines.append(
-                f"{c.strategy:9} {c.shadow:13} {side[:10]:10} {c.both_scored:6d} {st.taken:5d} "
+                f"{c.strategy:9} {c.shadow:13} {side[:12]:12} {c.both_scored:6d} {st.taken:5d} "
                 f"{st.with_outcome:8d} {_pct(st.mean_return_frac):>9} "
                 f"{_pct(st.win_rate, sign=False):>8} {_pct(st.sum_return_frac):>9} "
                 f"{c.agree:6d}")
