@@ -58,7 +58,9 @@ from ml_signals.setups.base import EntryPlan, Setup, SetupDetector, StrategyName
 
 if TYPE_CHECKING:
     from ml_signals.candle_guard_live import CandleGuardSkip
+    from ml_signals.hummingbot.model_watch import ModelEvent
     from ml_signals.risk.ledger import TradeLedger
+    from ml_signals.scoring.shadow import ShadowScore
 
 log = logging.getLogger(__name__)
 
@@ -494,6 +496,15 @@ candle. Keep them fast (queue work elsewhere); an exception is logged by the run
         (once per episode; :mod:`ml_signals.candle_guard_live`)."""
     def runtime_notice(self, notice: RuntimeNotice) -> None:
         """A system notice (model mode at start, scoring failures, a strategy halted)."""
+
+    def model_event(self, event: ModelEvent) -> None:
+        """A strategy's model changed, a new one was refused, or it expired
+        (:mod:`ml_signals.hummingbot.model_watch`; checked once per closed candle)."""
+
+    def shadow_scored(self, evaluation: Evaluation, scores: Sequence[ShadowScore],
+                      now_s: float) -> None:
+        """Shadows scored ``evaluation``'s setup (never traded; :mod:`ml_signals.scoring.shadow`).
+        Called before the setup's ``setup_skipped`` / ``entry_placed`` of the same round."""
 
     def start(self) -> None:
         """The strategy starts: acquire what the observer needs (threads, files)."""

@@ -1,10 +1,12 @@
-"""Command line: ``python -m training [train|evaluate|journal-compare] ...``.
+"""Command line: ``python -m training [train|retrain|evaluate|journal-compare|shadow-report]``.
 
 ``train`` loads real candles, computes features once per pair, then for each strategy detects
 setups, replays their exits into labels, runs the walk-forward (and its null), writes every
 version, gates it, points ``current`` at the versions that pass (``--publish``), backtests
 rules-only vs ML and writes the report. ``evaluate`` judges the published artifacts on any
-candle folder without retraining.
+candle folder without retraining. ``retrain`` is ``train`` followed by a purge of old versions
+(:mod:`training.retrain`); ``shadow-report`` compares the champion with its shadows from a
+journal (:mod:`training.shadow_report`).
 
 A user error (missing folder, bad candle file, unknown strategy, broken artifact) prints one
 line naming what is wrong and exits 2; ``--debug`` shows the traceback. Any other failure
@@ -41,6 +43,7 @@ from training.report import (
 )
 from training.report_evidence import EVIDENCE_HEADER, evidence_rows, verdict_lines
 from training.report_html import write_html_report
+from training.retrain import DEFAULT_KEEP
 
 log = logging.getLogger("training")
 
@@ -70,18 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command")
     t = sub.add_parser("train", help="train, evaluate, gate and publish (default)")
-    add_data_args(t)
-    t.add_argument("--models", type=Path, default=Path("models"))
-    t.add_argument("--reports", type=Path, default=Path("reports"))
-    t.add_argument("--folds", type=int, default=5)
-    t.add_argument("--maker-fee", type=float, default=0.0016, help="fraction, Kraken maker")
-    t.add_argument("--taker-fee", type=float, default=0.0026, help="fraction, Kraken taker")
-    t.add_argument("--publish", choices=("gate", "always", "never"), default="gate",
-                   help="move models/<strategy>/current: only when the gate passes (default), "
-                        "always, or never; every version is written either way")
-    t.add_argument("--no-null", action="store_true",
-                   help="skip the shifted-feature null run (halves training time)")
-    t.add_argument("--no-progress", action="store_true")
+    r = sub.add_parser("retrain", help="train, gate and publish as train, then purge old "
+                                       "versions (keep the newest --keep and current)")
+    for parser in (t, r):
+        add_data_args(parser)
+        add_train_args(parser)
+    r.add_argument("--keep", type=int, default=DEFAULT_KEEP,
+                   help=f"versions kept per strategy besides current (default {DEFAULT_KEEP})")
+    sr = sub.add_parser("shadow-report", help="champion vs shadow predictions from a journal")
+    sr.add_argument("--journal", type=Path, required=True, help="journal SQLite file")
+    sr.add_argument("--data", type=Path, default=Path("data/sample/binance"),
+                    help="candles covering the journal's period (outcomes of skipped setups)")
+    sr.add_argument("--interval", default="1h")
+    sr.add_argument("--config", type=Path, default=None,
+                    help="script YAML the journal was written with (detector settings)")
+    sr.add_argument("--maker-fee", type=float, default=0.0016, help="fraction, Kraken maker")
+    sr.add_argument("--taker-fee", type=float, default=0.0026, help="fraction, Kraken taker")
+    sr.add_argument("--json", type=Path, default=None, help="write the comparison as JSON")
     e = sub.add_parser("evaluate", help="judge published artifacts on any candle folder")
     add_data_args(e)
     e.add_argument("--models", type=Path, default=Path("models"))
@@ -103,9 +111,24 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--env-file", type=Path, default=Path(".env"),
                    help="git-ignored file with SUPABASE_URL / SUPABASE_SERVICE_KEY (optional)")
     j.add_argument("--sqlite", type=Path, default=None, help="journal SQLite file to read")
-    for parser in (t, e, c, j):
+    for parser in (t, r, e, c, j, sr):
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
+
+
+def add_train_args(t: argparse.ArgumentParser) -> None:
+    """Options of ``train`` (and ``retrain``) beyond the data."""
+    t.add_argument("--models", type=Path, default=Path("models"))
+    t.add_argument("--reports", type=Path, default=Path("reports"))
+    t.add_argument("--folds", type=int, default=5)
+    t.add_argument("--maker-fee", type=float, default=0.0016, help="fraction, Kraken maker")
+    t.add_argument("--taker-fee", type=float, default=0.0026, help="fraction, Kraken taker")
+    t.add_argument("--publish", choices=("gate", "always", "never"), default="gate",
+                   help="move models/<strategy>/current: only when the gate passes (default), "
+                        "always, or never; every version is written either way")
+    t.add_argument("--no-null", action="store_true",
+                   help="skip the shifted-feature null run (halves training time)")
+    t.add_argument("--no-progress", action="store_true")
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:
@@ -341,6 +364,54 @@ def run_journal_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_retrain(args: argparse.Namespace) -> int:
+    """``train``, then (only when it succeeded) purge old versions; return the exit code."""
+    from training.retrain import purge_all
+
+    if args.keep < 1:
+        raise UsageError(f"--keep must be >= 1, got {args.keep}")
+    code = run_train(args)
+    if code != 0:
+        print("retrain: training failed; no version purged")
+        return code
+    for result in purge_all(args.models, list(STRATEGIES), args.keep):
+        print(f"purge: {result.describe()}")
+    return 0
+
+
+def run_shadow_report(args: argparse.Namespace) -> int:
+    """Champion vs shadows from a journal (:mod:`training.shadow_report`)."""
+    from training.shadow_report import compare, read_journal, render, replay_outcomes, to_json
+
+    rows = read_journal(args.journal)
+    detectors: dict[str, Any] = {}
+    if args.config is not None:
+        from training.replay.loader import load_script, read_yaml
+
+        name = Path(str(read_yaml(args.config).get("script_file_name", ""))).stem
+        if not name:
+            raise UsageError(f"{args.config}: no script_file_name to load the script by")
+        config = load_script(name, args.config, {}).config
+        detectors = {s: c for s, c, _ in config.strategy_settings()}  # type: ignore[attr-defined]
+    candle_sets = load_dir(args.data, interval=args.interval)
+    if not candle_sets:
+        raise UsageError(f"{args.data}: no {args.interval} candle files")
+    fees = FeeSchedule(maker_frac=args.maker_fee, taker_frac=args.taker_fee)
+    replayed = replay_outcomes(rows.setups, candle_sets, _default_btc(candle_sets), detectors,
+                               fees)
+    comparisons = compare(rows, replayed)
+    if not comparisons:
+        print(f"{args.journal}: no shadow predictions (set shadow_models_dir or "
+              "shadow_variants in the script)")
+        return 1
+    print(render(comparisons))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(to_json(comparisons), indent=2), encoding="utf-8")
+        print(f"json: {args.json}")
+    return 0
+
+
 def _default_btc(candle_sets: dict[str, Any]) -> str:
     quotes = {p.split("-")[1] for p in candle_sets}
     for quote in sorted(quotes):
@@ -363,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     commands = {"journal-compare": run_journal_compare, "evaluate": run_evaluate,
-                "compare": run_compare, "train": run_train}
+                "compare": run_compare, "train": run_train, "retrain": run_retrain,
+                "shadow-report": run_shadow_report}
     try:
         return commands[args.command or "train"](args)
     except USER_ERRORS as exc:

@@ -227,12 +227,19 @@ class ModelLoaded:
         artifact_path: where it was loaded from.
         previous_version: the version it replaced; ``None`` at start-up.
         occurred_s: load time.
+        gate: the promotion gate's verdict of the new version (``manifest["gate"]["verdict"]``,
+            ``"pass"`` / ``"fail"``); ``None`` when unknown.
+        previous_gate: the same for the replaced version; ``None`` when unknown or rules-only.
+        strategy: the strategy whose model it is; ``None`` when not given.
     """
 
     model_version: str
     artifact_path: str
     occurred_s: float
     previous_version: str | None = None
+    gate: str | None = None
+    previous_gate: str | None = None
+    strategy: str | None = None
 
     role: ClassVar[ChannelRole] = "system"
 

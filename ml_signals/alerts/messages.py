@@ -186,14 +186,18 @@ def _daily_summary(e: DailySummary, config: SlackConfig) -> SlackMessage:
 
 
 def _model_loaded(e: ModelLoaded, config: SlackConfig) -> SlackMessage:
+    who = f"{e.strategy} model" if e.strategy else "Model"
     if e.previous_version is None:
-        title = f"🧠 Model loaded: {e.model_version}"
+        title = f"🧠 {who} loaded: {e.model_version}"
     else:
-        title = f"🧠 Model changed: {e.previous_version} → {e.model_version}"
+        title = f"🧠 {who} changed: {e.previous_version} → {e.model_version}"
     facts = [("Version", escape_mrkdwn(e.model_version)),
              ("Artifact", f"`{escape_mrkdwn(e.artifact_path)}`")]
+    if e.gate is not None:
+        facts.append(("Gate", escape_mrkdwn(e.gate)))
     if e.previous_version is not None:
         facts.append(("Previous", escape_mrkdwn(e.previous_version)))
+        facts.append(("Previous gate", escape_mrkdwn(e.previous_gate or "-")))
     return _message(e, config, title, facts, fmt_utc(e.occurred_s))
 
 

@@ -23,6 +23,7 @@ class CommandKind(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     RESET_GUARD = "reset-guard"
+    RELOAD_MODELS = "reload-models"
 
     @property
     def mutating(self) -> bool:
@@ -31,7 +32,7 @@ class CommandKind(StrEnum):
 
 
 MUTATING: Final[frozenset[CommandKind]] = frozenset(
-    {CommandKind.PAUSE, CommandKind.RESUME, CommandKind.RESET_GUARD})
+    {CommandKind.PAUSE, CommandKind.RESUME, CommandKind.RESET_GUARD, CommandKind.RELOAD_MODELS})
 """Commands only a configured operator may run; the others only read."""
 
 _GUARD_NAME = re.compile(r"^[a-z_]{1,40}$")

@@ -165,6 +165,22 @@ def reset_guard(runtime: StrategyRuntime, command: Command, now_s: float) -> Act
                          *_blocks_left(runtime)), guards=(line, after))
 
 
+def reload_models(runtime: StrategyRuntime, command: Command, now_s: float) -> ActionAnswer:
+    """``/reload-models``: check every strategy's published ``current`` now (a new one is
+    verified and swapped in between decisions, a broken one refused and the old one kept,
+    an artifact refused before retried); :meth:`StrategyRuntime.reload_models`."""
+    from ml_signals.hummingbot.model_watch import describe
+
+    events = runtime.reload_models(now_s, force=True)
+    who = command.user_name or command.user_id
+    if not events:
+        return ActionAnswer("ok", f"Models checked by {who}: nothing changed.",
+                            tuple(f"{name}: {engine.scorer.model_version}"
+                                  for name, engine in runtime.engines.items()))
+    return ActionAnswer("ok", f"Models checked by {who}: {len(events)} change(s).",
+                        tuple(describe(e) for e in events))
+
+
 def _blocks_left(runtime: StrategyRuntime) -> tuple[str, ...]:
     blocks = runtime.entry_blocks()
     if not blocks:

@@ -190,6 +190,8 @@ class ControlService:
             answer = change(runtime, command)
             self._persist(runtime)
             return answer
+        if kind is CommandKind.RELOAD_MODELS:
+            return compute.reload_models(runtime, command, now_s)
         return compute.reset_guard(runtime, command, now_s)
 
     # --- journal -------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ usable without the compiled Hummingbot build):
 - :mod:`~ml_signals.hummingbot.risk_state` - the risk ledger restored from the journal at start;
 - :mod:`~ml_signals.hummingbot.observers` - runtime events -> trade journal and Slack alerts (no
   Hummingbot import; here because the runtime is its only caller);
+- :mod:`~ml_signals.hummingbot.model_watch` - hot model reload (a new ``current`` verified
+  and swapped at the next candle, a broken one refused), ``max_model_age`` expiry and the
+  shadows' place in the runtime (no Hummingbot import);
 - :mod:`~ml_signals.hummingbot.candle_history` - the bounds of ``max_records`` (training-equal
   features, Kraken's history limit);
 - :mod:`~ml_signals.hummingbot.logging_setup` - the ``ml_signals`` loggers kept alive through

@@ -117,7 +117,7 @@ class NoModelEngine(live.StrategyEngine):
     """Engine of a strategy without a model under ``skip``: detects setups as usual and returns
     each as skipped (guard :data:`NO_MODEL_GUARD`), so it is journaled and never entered."""
 
-    scorer: NoModelScorer
+    scorer: Scorer  # a NoModelScorer until a model is published and hot-loaded
 
     def evaluate(self, pair: str, candles: pd.DataFrame,
                  features: pd.DataFrame) -> live.Evaluation | None:
@@ -126,6 +126,8 @@ class NoModelEngine(live.StrategyEngine):
         Raises:
             ValueError, KeyError: from the detector (bad frames).
         """
+        if not isinstance(self.scorer, NoModelScorer):  # a model published since, hot-loaded
+            return super().evaluate(pair, candles, features)
         setup = self.detector.detect_latest(pair, candles, features)
         if setup is None:
             return None

@@ -23,6 +23,12 @@ runtime hook           journal                                 alert (Slack)
 ``model_in_use``       -                                       ``ModelLoaded`` (with a model)
 ``runtime_notice``     -                                       ``SystemNotice`` (model mode,
                                                                scoring faults, halts)
+``model_event``        -                                       ``ModelLoaded`` (changed, both
+                                                               gate verdicts); refused or
+                                                               expired: ``SystemNotice``
+``shadow_scored``      ``PredictionRecord`` per shadow         -
+                       (``shadow:<name>:<version>``), after
+                       the setup's row
 ``tick``               ``DailyPerformanceRecord`` per strategy ``DailySummary`` at 07:00 /
                        at the 19:00 report                     19:00 LA and Sunday 19:00;
                                                                ``CandlesStale`` (watchdog,
@@ -41,7 +47,7 @@ reports' idempotency keys (``report:<kind>:<end>``) keep a slot from being sent 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ml_signals.alerts import (
@@ -57,6 +63,14 @@ from ml_signals.alerts.schedule import ReportScheduleConfig, ReportTimer, Schedu
 from ml_signals.alerts.watchdog import PLAN_MAX_SILENCE_S, CandleWatchdog
 from ml_signals.candle_guard_live import CandleGuardSkip
 from ml_signals.durable_queue import QueueClosedError, QueueFault, QueueFullError
+from ml_signals.hummingbot.model_watch import (
+    ModelChange,
+    ModelEvent,
+    ModelExpired,
+    ModelRefused,
+    describe,
+    gate_verdict,
+)
 from ml_signals.journal import Journal, PredictionRecord, SetupRecord, TradeRecord
 from ml_signals.journal.records import GuardLockRecord
 from ml_signals.journal.summary import PeriodStats, daily_record, period_stats, summary_event
@@ -71,6 +85,7 @@ from ml_signals.live import (
 )
 from ml_signals.risk import GuardLock, GuardResult
 from ml_signals.scoring.scorer import Scorer
+from ml_signals.scoring.shadow import ShadowScore
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +231,7 @@ class JournalObserver(RuntimeObserver):
         self.scope = scope
         self._strategies: set[str] = set()
         self._last_closed: str | None = None
+        self._shadows: dict[str, list[PredictionRecord]] = {}  # setup id -> rows to write
 
     def start(self) -> None:
         """Start the journal's writer thread (records are spooled until then)."""
@@ -226,7 +242,16 @@ class JournalObserver(RuntimeObserver):
         setup, prediction = _records(evaluation, taken, reason, now_s)
         self.journal.record(setup)
         self.journal.record(prediction)
+        for shadow in self._shadows.pop(setup.setup_id, ()):  # after their setup (foreign key)
+            self.journal.record(shadow)
         self.tally.add_setup(setup, prediction)
+
+    def shadow_scored(self, evaluation: Evaluation, scores: Sequence[ShadowScore],
+                      now_s: float) -> None:
+        """Shadow predictions, written right after the setup's own row in the same round."""
+        setup_id = evaluation.setup.setup_id
+        self._shadows[setup_id] = [PredictionRecord.from_score(setup_id, s.score, now_s)
+                                   for s in scores]
 
     def setup_skipped(self, evaluation: Evaluation, reason: GuardResult, now_s: float) -> None:
         """Setup not taken, with ``guard: reason``."""
@@ -397,7 +422,30 @@ class AlertsObserver(RuntimeObserver):
             return
         self.sender.submit(ModelLoaded(model_version=scorer.model_version,
                                        artifact_path=f"{self.models_dir}/{strategy}",
-                                       occurred_s=now_s))
+                                       occurred_s=now_s, gate=gate_verdict(scorer),
+                                       strategy=strategy))
+
+    def model_event(self, event: ModelEvent) -> None:
+        """A change: ``ModelLoaded`` with the previous version and both gate verdicts. A
+        refused artifact or an expired model: a warning ``SystemNotice``."""
+        match event:
+            case ModelChange():
+                self.sender.submit(ModelLoaded(
+                    model_version=event.version, artifact_path=event.artifact_path,
+                    occurred_s=event.occurred_s, previous_version=event.previous_version,
+                    gate=event.gate, previous_gate=event.previous_gate,
+                    strategy=event.strategy))
+            case ModelRefused():
+                self.sender.submit(SystemNotice(
+                    title=f"{event.strategy}: new model refused, keeping {event.kept_version}",
+                    detail=describe(event), occurred_s=event.occurred_s, severity="warning",
+                    key=f"model-refused:{event.strategy}:{event.pointer_version}:"
+                        f"{int(event.occurred_s)}"))
+            case ModelExpired():
+                self.sender.submit(SystemNotice(
+                    title=f"{event.strategy}: model {event.version} expired",
+                    detail=describe(event), occurred_s=event.occurred_s, severity="warning",
+                    key=f"model-expired:{event.strategy}:{event.version}"))
 
     def runtime_notice(self, notice: RuntimeNotice) -> None:
         """``SystemNotice`` to ``#system-alerts`` (critical ones mention the channel)."""

@@ -31,7 +31,7 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hummingbot.core.data_type.common import MarketDict
 from hummingbot.core.utils.async_utils import safe_ensure_future
@@ -50,6 +50,7 @@ from ml_signals.hummingbot import (
     config_file,
     logging_setup,
     model_policy,
+    model_watch,
     paper_trading,
     risk_state,
     scoring_faults,
@@ -59,6 +60,7 @@ from ml_signals.hummingbot.script_settings import AlertSettings, JournalSettings
 from ml_signals.orchestration import StrategyOrchestrator
 from ml_signals.risk import RiskConfig, RiskManager
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
+from ml_signals.scoring.shadow import ShadowBook
 from ml_signals.setups import DetectorConfig, StrategyName, make_detector
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,16 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
     fees the bot trades at; a model trained at others is refused) and ``max_scoring_failures``
     (setups in a row that fail to score before the strategy halts), see :mod:`.model_policy`
     and :mod:`.scoring_faults`. ``btc_pair`` must be BTC (or XBT) in the trading pairs' quote.
+
+    Model refresh (:mod:`.model_watch`, :mod:`ml_signals.scoring.shadow`): a new
+    ``<models_dir>/<strategy>/current`` is picked up at the next closed candle without a
+    restart. ``max_model_age`` (seconds or ``"14d"``; default 14 days, twice the weekly
+    retrain) expires an older model with a system alert, after which the strategy follows
+    ``max_model_age_action``: ``"skip"`` (no new entries; setups still scored and journaled) or
+    ``"rules_only"`` (every setup at the detector's size and exits).
+    ``shadow_models_dir`` (a challenger's models folder) and ``shadow_variants``
+    (``conservative``: half the champion rule's share of setups, ``aggressive``: twice it)
+    score every setup beside the champion and are journaled, never traded.
     """
 
     connector_name: str = Field(default="kraken_paper_trade", json_schema_extra=_prompt(
@@ -136,6 +148,23 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
                                      json_schema_extra=_prompt("Trade journal"))
     control: ControlSettings = Field(default_factory=ControlSettings,
                                      json_schema_extra=_prompt("Slack commands"))
+    max_model_age: float | None = Field(
+        default=model_watch.DEFAULT_MAX_MODEL_AGE_S, json_schema_extra=_prompt(
+            "Oldest model to trade with: seconds or e.g. 14d (empty/off: no limit)"))
+    max_model_age_action: model_watch.ModelAgeAction = Field(
+        default="skip", json_schema_extra=_prompt(
+            "Past max_model_age: skip (no new entries) or rules_only"))
+    shadow_models_dir: str | None = Field(default=None, json_schema_extra=_prompt(
+        "Challenger models folder scored beside the champion, never traded (empty: none)"))
+    shadow_variants: list[Literal["conservative", "aggressive"]] = Field(
+        default_factory=list, json_schema_extra=_prompt(
+            "Champion rule variants scored in shadow: conservative, aggressive"))
+
+    @field_validator("max_model_age", mode="before")
+    @classmethod
+    def _parse_max_model_age(cls, value: Any) -> float | None:
+        """Seconds, or a duration such as ``14d`` (:func:`.model_watch.parse_duration_s`)."""
+        return model_watch.parse_duration_s(value)
 
     @field_validator("trading_pairs", mode="before")
     @classmethod
@@ -326,7 +355,21 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         """The runtime this config describes (models loaded; observers start with it)."""
         planner = live.DecisionPlanner(RiskManager(self.risk), self.orchestrator())
         return strategy_runtime.StrategyRuntime(self.runtime_settings(), self.engines(), planner,
-                                                self.observers())
+                                                self.observers(), self.model_refresh())
+
+    def model_refresh(self) -> model_watch.ModelRefresh:
+        """Hot reload and expiry of the models (:mod:`.model_watch`: ``current`` checked once
+        per closed candle; ``max_model_age`` / ``max_model_age_action``) and the shadows
+        (:mod:`ml_signals.scoring.shadow`: ``shadow_models_dir``, ``shadow_variants``)."""
+        watcher = model_watch.ModelWatcher(Path(self.models_dir), self.max_model_age,
+                                           self.max_model_age_action, self.fees)
+        if self.shadow_models_dir is None and not self.shadow_variants:
+            return model_watch.ModelRefresh(watcher)
+        configs = {strategy: ScoringConfig.model_validate(
+            {**DEFAULT_SCORING[strategy].model_dump(), "confidence_threshold": threshold})
+            for strategy, _, threshold in self.strategy_settings()}
+        return model_watch.ModelRefresh(
+            watcher, ShadowBook(self.shadow_variants, self.shadow_models_dir, configs))
 
 
 class MlScriptBase(StrategyV2Base):

@@ -55,6 +55,7 @@ from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candle_guard_live import LiveCandleGuard
 from ml_signals.features import compute_features, lookback_bars, warmup_bars
 from ml_signals.hummingbot import executor_configs, model_policy, scoring_faults
+from ml_signals.hummingbot.model_watch import ModelEvent, ModelRefresh
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import ClosedTrade, GuardLock, GuardResult, OpenPosition, PortfolioState
 
@@ -197,11 +198,15 @@ class StrategyRuntime:
         engines: one per strategy the script runs (controller id = strategy name).
         planner: risk guards + ledger (+ orchestrator for several strategies).
         observers: journal / alert hooks, called in order.
+        models: hot reload, expiry and shadows of the engines' models, checked once per closed
+            candle (:class:`~ml_signals.hummingbot.model_watch.ModelRefresh`); ``None``: models
+            fixed at start, no shadows.
     """
 
     def __init__(self, settings: RuntimeSettings, engines: Sequence[live.StrategyEngine],
                  planner: live.DecisionPlanner,
-                 observers: Iterable[live.RuntimeObserver] = ()) -> None:
+                 observers: Iterable[live.RuntimeObserver] = (),
+                 models: ModelRefresh | None = None) -> None:
         if not engines:
             raise ValueError("a runtime needs at least one strategy engine")
         self.settings = settings
@@ -227,6 +232,7 @@ class StrategyRuntime:
                                       settings.feed_pairs)
         self._faults = scoring_faults.ScoringFaults(
             settings.max_scoring_failures, lambda notice: self._notify("runtime_notice", notice))
+        self.models = models or ModelRefresh()
 
     # --- set-up ----------------------------------------------------------------------------------
 
@@ -256,6 +262,7 @@ class StrategyRuntime:
                     title=f"{strategy}: {'no new entries' if mode == 'skip' else 'rules-only'}",
                     detail=text, occurred_s=now_s, key=f"model-mode:{strategy}:{int(now_s)}",
                     severity="warning"))
+        self.models.start(self.engines)
 
     def continue_from_journal(self, realised_quote: float, last_close_s: int) -> None:
         """Continue from journaled closes (:mod:`.risk_state`): ``realised_quote`` counts in
@@ -263,6 +270,14 @@ class StrategyRuntime:
         expected (the ledger takes closes in time order)."""
         self._realised_quote = realised_quote
         self._last_close_s = max(self._last_close_s, last_close_s)
+
+    def reload_models(self, now_s: float, force: bool = True) -> list[ModelEvent]:
+        """Check every strategy's published model now (the control layer's reload command;
+        call on the tick thread, between decisions): a new ``current`` is loaded, verified and
+        swapped in, a broken one refused, an expired one retired, each reported to the
+        observers' ``model_event`` hook. ``force`` retries an artifact refused before.
+        Returns the events (empty without a model watcher or when nothing changed)."""
+        return self.models.reload(self.engines, now_s, self._notify, force)
 
     def close(self) -> None:
         """Close the observers (journal, alerts): call once when the strategy stops."""
@@ -407,6 +422,7 @@ class StrategyRuntime:
         if all(st.last_candle_ts is not None and st.last_candle_ts >= due
                for st in self.pairs.values()):
             return []
+        self.models.on_candle(due, self.engines, now_s, self._notify)
         btc = self._closed(view, s.btc_pair, decided_until)
         if btc is None or len(btc) == 0:
             return []
@@ -486,6 +502,8 @@ class StrategyRuntime:
                 if evaluation is not None:
                     state.evaluations[strategy] = evaluation
                     found.append(evaluation)
+                    self.models.shadow(engine, evaluation, features.iloc[-1], now_s,
+                                       self._notify)
         except Exception as exc:  # noqa: BLE001 - logged safe skip of this pair's candle
             state.note = f"error on candle {_utc(int(frame['timestamp'].iat[-1]))}: {exc}"
             log.exception("%s: decision failed; candle skipped", pair)
@@ -613,6 +631,7 @@ class StrategyRuntime:
         lines.append("Models:")
         for strategy, engine in self.engines.items():
             lines.append(f"  {strategy}: {_model_line(engine, now_s)}")
+        lines.extend(f"  {note}" for note in self.models.notes)
         st = self._state
         if st is not None:
             unrealised = st.equity_quote - self.settings.capital_quote - self._realised_quote

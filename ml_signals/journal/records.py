@@ -22,7 +22,7 @@ from datetime import date as Date
 from typing import Any, ClassVar
 
 from ml_signals.journal.control_records import ControlRecord
-from ml_signals.scoring.score import Score
+from ml_signals.scoring.score import Score, parse_shadow_version
 from ml_signals.setups.base import Setup
 
 Row = dict[str, Any]
@@ -132,7 +132,10 @@ class PredictionRecord:
     Attributes:
         prediction_id: ``"<setup_id>:<model_version>"``.
         setup_id: the scored setup (must be journaled first: foreign key).
-        model_version: artifact version or ``"rules-only"``.
+        model_version: artifact version or ``"rules-only"``; a shadow's (never traded,
+            :mod:`ml_signals.scoring.shadow`) is ``"shadow:<name>:<version>"``, which
+            :attr:`role` and :attr:`shadow_name` read (no extra column, so the SQLite and
+            Supabase schemas are unchanged).
         confidence: probability in [0, 1]; ``None`` rules-only.
         take: passed the threshold.
         take_profit_frac, stop_loss_frac: exits the model chose (fractions of entry).
@@ -170,6 +173,17 @@ class PredictionRecord:
     def natural_id(self) -> str:
         """Primary key value."""
         return self.prediction_id
+
+    @property
+    def role(self) -> str:
+        """``"shadow"`` for a shadow's prediction, ``"champion"`` for the trading model's."""
+        return "champion" if parse_shadow_version(self.model_version) is None else "shadow"
+
+    @property
+    def shadow_name(self) -> str | None:
+        """``"challenger"`` or the rule variant of a shadow prediction; ``None`` champion."""
+        parsed = parse_shadow_version(self.model_version)
+        return parsed[0] if parsed else None
 
     @classmethod
     def from_score(cls, setup_id: str, score: Score, scored_s: float) -> PredictionRecord:

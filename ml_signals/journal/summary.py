@@ -64,7 +64,8 @@ def period_stats(
     closed = [t for t in trades
               if t.closed_s is not None and start_s <= t.closed_s < end_s
               and strategy in (None, t.strategy)]
-    approved = {p.setup_id for p in predictions if p.confidence is not None and p.take}
+    approved = {p.setup_id for p in predictions  # the champion's: shadows never trade
+                if p.confidence is not None and p.take and p.role == "champion"}
     wins = sum(1 for t in closed if (t.pnl_quote or 0.0) > 0)
     scored = [t for t in closed if t.setup_id is not None and t.setup_id in approved]
     scored_wins = sum(1 for t in scored if (t.pnl_quote or 0.0) > 0)

@@ -68,6 +68,17 @@ def current_version_dir(models_dir: Path, strategy: str) -> Path | None:
     return folder
 
 
+def pointer_stamp(models_dir: Path, strategy: str) -> tuple[int, int, int] | None:
+    """``(inode, size, mtime_ns)`` of ``models/<strategy>/current``, ``None`` when absent: a
+    cheap test for a new publication (:func:`publish` renames a new file over the pointer, so
+    the inode changes even within one mtime tick)."""
+    try:
+        st = (models_dir / strategy / CURRENT).stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
     """Load ``manifest.json`` and verify the sha256 of every file it lists.
 

@@ -3,6 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
+
+SHADOW_PREFIX: Final = "shadow:"
+"""Prefix of a shadow score's ``model_version`` (:mod:`ml_signals.scoring.shadow`)."""
+
+
+def shadow_version(name: str, version: str) -> str:
+    """``model_version`` of a shadow score: ``"shadow:<name>:<version>"`` (``name``:
+    ``"challenger"`` or a rule variant; ``version``: the artifact version scoring)."""
+    return f"{SHADOW_PREFIX}{name}:{version}"
+
+
+def parse_shadow_version(model_version: str) -> tuple[str, str] | None:
+    """``(name, version)`` of a shadow ``model_version``; ``None`` for a champion's."""
+    if not model_version.startswith(SHADOW_PREFIX):
+        return None
+    name, _, version = model_version[len(SHADOW_PREFIX):].partition(":")
+    return (name, version) if name and version else None
 
 
 @dataclass(frozen=True, slots=True)

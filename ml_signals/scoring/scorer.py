@@ -159,6 +159,20 @@ class Scorer:
                  scorer.rule_text)
         return scorer
 
+    def with_rule(self, rule: DecisionRule) -> Scorer:
+        """The same models, calibration and manifest under another decision rule (shadow
+        variants, :mod:`ml_signals.scoring.shadow`); a configured ``confidence_threshold`` is
+        dropped so the rule decides.
+
+        Raises:
+            ArtifactError: rules-only (no model to re-rule).
+        """
+        if self.rules_only:
+            raise ArtifactError(f"{self.strategy}: no model loaded; no rule to vary")
+        config = self.config.model_copy(update={"confidence_threshold": None})
+        return Scorer(self.strategy, config, self._models, self._calibration, self.manifest,
+                      rule)
+
     def raw_predictions(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Model outputs for a batch of input rows, shape (n, len(input_columns)).
 

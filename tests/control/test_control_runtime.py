@@ -274,3 +274,54 @@ def test_a_damaged_pause_file_keeps_the_bot_paused(tmp_path, caplog):
     control_service(runtime, settings)
     assert [b.guard for b in runtime.entry_blocks()] == ["paused"]
     assert "unreadable" in runtime.entry_blocks()[0].reason and "unreadable" in caplog.text
+
+
+def test_reload_models_swaps_in_a_published_model_and_refuses_a_broken_one(
+        kraken_frames, dca_setups, tmp_path):
+    """/reload-models (operators) checks ``current`` now: a model published after start is
+    verified and used from the next decision; a tampered one is refused and the model in
+    use stays; a non-operator is refused. Every answer is journaled."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hummingbot"))
+    from artifact_support import write_artifact
+
+    from ml_signals.scoring.inputs import input_columns
+
+    models = tmp_path / "models"
+    models.mkdir()
+    view = SampleView(kraken_frames)
+    view.now_s = dca_setups[0].timestamp + HOUR + 10
+    runtime = dca_runtime(tmp_path, models_dir=str(models), no_model_policy="skip")
+    runtime.start(view.now_s)
+    service = control_service(runtime, operator_settings(tmp_path))
+
+    nothing = service.submit("cmd-r0", "/reload-models", "", OPERATOR, "ops")
+    runtime.on_tick(view.now_s, view, [])
+    assert nothing.result(timeout=0).headline.endswith("nothing changed.")
+
+    folder = write_artifact(models, "dca", input_columns(dca_setups[0]), version="dca-v1")
+    swapped = service.submit("cmd-r1", "/reload-models", "", OPERATOR, "ops")
+    runtime.on_tick(view.now_s + 60, view, [])
+    answer = swapped.result(timeout=0)
+    assert answer.outcome == "ok" and "1 change(s)" in answer.headline
+    assert "no-model -> dca-v1" in answer.text()
+    assert runtime.engines["dca"].scorer.model_version == "dca-v1"
+
+    refused = service.submit("cmd-r2", "/reload-models", "", "U_NOT_AN_OPERATOR", "guest")
+    assert refused.result(timeout=0).outcome == "refused"
+
+    broken = write_artifact(models, "dca", input_columns(dca_setups[0]), version="dca-v2")
+    data = bytearray((broken / "classifier.ubj").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (broken / "classifier.ubj").write_bytes(bytes(data))
+    kept = service.submit("cmd-r3", "/reload-models", "", OPERATOR, "ops")
+    runtime.on_tick(view.now_s + 120, view, [])
+    text = kept.result(timeout=0).text()
+    assert "dca-v2 refused, keeping dca-v1" in text and "fails its hash check" in text
+    assert runtime.engines["dca"].scorer.model_version == "dca-v1"
+    rows = {r["command_id"]: r for r in journal_rows(runtime, tmp_path, "control_commands")}
+    assert [rows[k]["outcome"] for k in ("cmd-r0", "cmd-r1", "cmd-r2", "cmd-r3")] == \
+        ["ok", "ok", "refused", "ok"]
+    assert folder.is_dir()
+    runtime.close()
