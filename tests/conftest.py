@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from training.data import CandleSet, load_dir
+from training.data import CandleSet, load_candles, load_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,3 +40,13 @@ def shared_data_dir(repo_root: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"shared data set not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def kraken_frames(sample_dir: Path) -> dict[str, pd.DataFrame]:
+    """Canonical 1h frames of the shipped Kraken sample: ``{"BTC-USD": ..., "ETH-USD": ...}``."""
+    frames = {}
+    for name in ("XBTUSD_60.csv", "ETHUSD_60.csv"):
+        candle_set = load_candles(sample_dir / "kraken" / name)
+        frames[candle_set.pair] = candle_set.frame
+    return frames

@@ -11,25 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 pytest.importorskip("hummingbot.strategy.strategy_v2_base",
                     reason="compiled Hummingbot package not installed")
 
 from hummingbot.connector.markets_recorder import MarketsRecorder  # noqa: E402
-
-from training.data import load_candles  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def kraken_frames(sample_dir: Path) -> dict[str, pd.DataFrame]:
-    """Canonical 1h frames of the shipped Kraken sample: ``{"BTC-USD": ..., "ETH-USD": ...}``."""
-    frames = {}
-    for name in ("XBTUSD_60.csv", "ETHUSD_60.csv"):
-        candle_set = load_candles(sample_dir / "kraken" / name)
-        frames[candle_set.pair] = candle_set.frame
-    return frames
 
 
 @pytest.fixture
