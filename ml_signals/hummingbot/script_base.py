@@ -98,8 +98,9 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
     ``<models_dir>/<strategy>/current`` is picked up at the next closed candle without a
     restart. ``max_model_age`` (seconds or ``"14d"``; default 14 days, twice the weekly
     retrain) expires an older model with a system alert, after which the strategy follows
-    ``max_model_age_action``: ``"skip"`` (no new entries; setups still scored and journaled) or
-    ``"rules_only"`` (every setup at the detector's size and exits).
+    ``max_model_age_action`` (default: what ``no_model_policy`` says, as for no model at all):
+    ``"skip"`` (no new entries; setups still scored and journaled) or ``"rules_only"`` (every
+    setup at the detector's size and exits).
     ``shadow_models_dir`` (a challenger's models folder) and ``shadow_variants``
     (``conservative``: half the champion rule's share of setups, ``aggressive``: twice it)
     score every setup beside the champion and are journaled, never traded.
@@ -151,9 +152,9 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
     max_model_age: float | None = Field(
         default=model_watch.DEFAULT_MAX_MODEL_AGE_S, json_schema_extra=_prompt(
             "Oldest model to trade with: seconds or e.g. 14d (empty/off: no limit)"))
-    max_model_age_action: model_watch.ModelAgeAction = Field(
-        default="skip", json_schema_extra=_prompt(
-            "Past max_model_age: skip (no new entries) or rules_only"))
+    max_model_age_action: model_watch.ModelAgeAction | None = Field(
+        default=None, json_schema_extra=_prompt(
+            "Past max_model_age: skip or rules_only (empty: as no_model_policy)"))
     shadow_models_dir: str | None = Field(default=None, json_schema_extra=_prompt(
         "Challenger models folder scored beside the champion, never traded (empty: none)"))
     shadow_variants: list[Literal["conservative", "aggressive"]] = Field(
@@ -362,7 +363,8 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         per closed candle; ``max_model_age`` / ``max_model_age_action``) and the shadows
         (:mod:`ml_signals.scoring.shadow`: ``shadow_models_dir``, ``shadow_variants``)."""
         watcher = model_watch.ModelWatcher(Path(self.models_dir), self.max_model_age,
-                                           self.max_model_age_action, self.fees)
+                                           self.max_model_age_action or self.no_model_policy,
+                                           self.fees)
         if self.shadow_models_dir is None and not self.shadow_variants:
             return model_watch.ModelRefresh(watcher)
         configs = {strategy: ScoringConfig.model_validate(
