@@ -305,7 +305,7 @@ def test_factory_is_scoped_to_the_script_and_removed_when_it_stops(no_paper_fact
     original = connector_manager.create_paper_trade_market
     config = swing_script.MlSwingConfig(
         trading_pairs=["BTC-USD"], models_dir=str(tmp_path / "no-models"),
-        paper_trading_rules={"fetch_from_exchange": False})
+        no_model_policy="rules_only", paper_trading_rules={"fetch_from_exchange": False})
 
     async def scenario():
         install_markets_recorder(markets_recorder)
@@ -367,7 +367,7 @@ def _swing_entry(kraken_frames, amount_quote: float):
     detector = make_detector("swing", SwingConfig(amount_quote=amount_quote), 3600)
     setup = detector.detect("BTC-USD", btc, compute_features(btc, None, 3600))[0]
     score = Scorer.rules_only_scorer("swing").score(setup, {})
-    return live.size_entry(setup, score, 0.65, live.SizingConfig())
+    return live.size_entry(setup, score, live.SizingConfig())
 
 
 @pytest.mark.parametrize("quantized", [False, True], ids=["config-as-is", "config-quantized"])
@@ -456,6 +456,7 @@ def test_runtime_quantizes_entries_or_skips_them(kraken_frames, tmp_path, level_
         "BTC-USD", btc, compute_features(btc, None, 3600)) if s.bar_index >= 720)
     config = dca_script.MlDcaGridConfig(trading_pairs=["BTC-USD"], dca=dca.model_dump(),
                                         models_dir=str(tmp_path / "no-models"),
+                                        no_model_policy="rules_only",
                                         risk={"max_exposure_quote": 1000})
     runtime = config.build_runtime()
     skipped = []
