@@ -123,8 +123,8 @@ class TrainResult:
             ``pooled_auc`` figures over every scored out-of-fold row.
         verdict: the promotion gate's verdict.
         trainable: mask of rows usable as labels (filled and resolved).
-        final_label_end_s: latest label end the published model saw (UTC seconds); setups
-            decided after it are out of sample for it.
+        final_label_end_s: latest label end behind the published model, calibration and rule
+            (UTC seconds); setups decided after it are out of sample for all three.
     """
 
     strategy: str
@@ -312,18 +312,25 @@ def train_strategy(
             f"{ds.strategy}: only {int(final_rows.sum())} usable setups before the quarantine "
             f"({exc}); add pairs or history") from None
     win = frame["win"].to_numpy(dtype=bool)
+    label_end = frame["label_end_s"].to_numpy(dtype="int64")
     pooled = (walk.scored_fold > 0) & usable
-    if pooled.sum() >= MIN_RULE_ROWS and win[pooled].any() and not win[pooled].all():
-        calibration = PlattCalibration.fit(walk.rank[pooled], win[pooled])
-        keep = choose_keep(walk.rank[pooled], frame.loc[pooled, "net_pnl_quote"].to_numpy(float),
-                           frame.loc[pooled, "filled_quote"].to_numpy(float))
+    # the published calibration and rule see only labels resolved before the quarantine (less
+    # the embargo), like the published model itself: the newest 30 days stay unseen
+    fit_pool = pooled & (label_end < plan.quarantine_start_s - embargo_s)
+    if fit_pool.sum() >= MIN_RULE_ROWS and win[fit_pool].any() and not win[fit_pool].all():
+        calibration = PlattCalibration.fit(walk.rank[fit_pool], win[fit_pool])
+        keep = choose_keep(walk.rank[fit_pool],
+                           frame.loc[fit_pool, "net_pnl_quote"].to_numpy(float),
+                           frame.loc[fit_pool, "filled_quote"].to_numpy(float))
     else:
         log.warning("%s: %d out-of-fold rows; base-rate calibration and the default rule",
-                    ds.strategy, int(pooled.sum()))
+                    ds.strategy, int(fit_pool.sum()))
         base = float(win[final_rows].mean())
         calibration = PlattCalibration(0.0, float(np.log(base / (1 - base))), 0)
         keep = 0.5
-    rule = final.rule.with_keep(keep, int(pooled.sum()))
+    rule = final.rule.with_keep(keep, int(fit_pool.sum()))
+    # newest label behind anything published (model, calibration, rule)
+    seen_end = max(final.label_end_s, int(label_end[fit_pool].max()) if fit_pool.any() else -1)
 
     q = plan.quarantine
     if q.any():
@@ -335,7 +342,7 @@ def train_strategy(
         for role in REGRESSION_TARGETS:
             walk.preds[role][q] = predict(final.models[role], x[q], cols)
         walk.fold[q] = -1
-        walk.train_end[q] = final.label_end_s
+        walk.train_end[q] = seen_end
     ex_ante = (walk.fold > 0) & usable
     overall = _metrics(frame, ex_ante, walk.rank, walk.confidence, walk.take) \
         if ex_ante.any() else None
@@ -364,7 +371,7 @@ def train_strategy(
                         "model_train_end_s": walk.train_end}, index=frame.index)
     return TrainResult(ds.strategy, plan, final.models, calibration, rule, oof,
                        walk.fold_metrics, overall, quarantine, evidence, verdict, usable,
-                       final.label_end_s)
+                       seen_end)
 
 
 def _selection(frame: pd.DataFrame, rows: np.ndarray, walk: _Walk,

@@ -179,3 +179,21 @@ def test_walk_forward_plan_used_by_the_rule_is_time_ordered(dca_dataset):
                              dca_dataset.data_end_s, 3)
     starts = [f.test_start_s for f in plan.folds]
     assert starts == sorted(starts)
+
+
+def test_published_rule_and_calibration_see_no_label_reaching_the_quarantine(dca_dataset):
+    """Rewriting every label that resolves inside the quarantine (or its embargo) changes
+    neither the published calibration nor the rule: the newest 30 days stay unseen."""
+    ds, frame = dca_dataset, dca_dataset.frame
+    scoring = DEFAULT_SCORING["dca"]
+    first = train_strategy(ds, scoring, n_folds=3, null_run=False)
+    late = frame["label_end_s"].to_numpy() >= first.plan.quarantine_start_s - 86_400
+    assert late.any()
+    changed = frame.copy()
+    changed.loc[late, "win"] = ~changed.loc[late, "win"].astype(bool)
+    changed.loc[late, "net_pnl_quote"] = -changed.loc[late, "net_pnl_quote"] * 5
+    second = train_strategy(type(ds)(ds.strategy, ds.setups, changed, ds.input_columns,
+                                     ds.data_end_s), scoring, n_folds=3, null_run=False)
+    assert second.calibration == first.calibration
+    assert second.rule == first.rule
+    assert first.final_label_end_s < first.plan.quarantine_start_s - 86_400
