@@ -82,7 +82,8 @@ def with_market(ds: SetupDataset, state: MarketState) -> SetupDataset:
     frame[list(MARKET_COLUMNS)] = extra
     return replace(ds, frame=frame, input_columns=(*ds.input_columns, *MARKET_COLUMNS))
 
-COMPARE_HEADER: Final = ("strategy", "candidate", "setups", "AUC [95%]", "train AUC", "taken",
+COMPARE_HEADER: Final = ("strategy", "candidate", "setups", "AUC [95%]", "null AUC", "train AUC",
+                         "taken",
                          "cap. taken [95%]", "taken-all [95%]", "newest 30d taken-all",
                          "gate", "wins")
 
@@ -121,8 +122,9 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
             cand = CANDIDATES[name]
             data = market_ds if cand.market and market_ds is not None else ds
             try:
-                res = train_strategy(data, scoring, n_folds=n_folds, null_run=False,
-                                     settings=cand.settings)
+                # the chance baseline (shifted inputs) once per strategy, on ``current``
+                res = train_strategy(data, scoring, n_folds=n_folds,
+                                     null_run=name == "current", settings=cand.settings)
             except TooFewSetupsError as exc:
                 log.warning("%s %s: %s", strategy, name, exc)
                 continue
@@ -130,6 +132,7 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
             results[name] = {
                 "evidence": res.evidence["oof"], "quarantine": res.evidence["quarantine"],
                 "pooled_auc": res.evidence["pooled_auc"],
+                "null_auc": (res.evidence.get("null") or {}).get("auc"),
                 "train_auc": sum(train_auc) / len(train_auc) if train_auc else float("nan"),
                 "gate": res.verdict.to_dict() if res.verdict else None,
             }
@@ -153,6 +156,7 @@ def compare_rows(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list
     num = lambda v: "-" if v is None or not math.isfinite(v) else f"{v:.3f}"  # noqa: E731
     rows = []
     for strategy, by_name in results.items():
+        null = (by_name.get("current") or {}).get("null_auc")
         for name, r in by_name.items():
             ev, pooled, q = r["evidence"], r["pooled_auc"], r["quarantine"] or {}
             lo, hi = pooled["auc_ci"]
@@ -160,7 +164,8 @@ def compare_rows(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list
             clo, chi = ev["approved_capital_ci"]
             rows.append([
                 strategy, name, str(ev["setups"]),
-                f"{num(pooled['auc'])} [{num(lo)}, {num(hi)}]", num(r["train_auc"]),
+                f"{num(pooled['auc'])} [{num(lo)}, {num(hi)}]",
+                num(null) if null is not None else "-", num(r["train_auc"]),
                 f"{ev['approved']} ({100 * ev['approved_share']:.0f}%)"
                 if ev["setups"] else "0",
                 f"{pct(ev['approved_capital_frac'])} [{pct(clo)}, {pct(chi)}]",
