@@ -253,7 +253,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"nothing to evaluate under {args.models}")
         return 1
     rows = [r for s, ev in result.strategies.items()
-            for r in evidence_rows(s, {"oof": ev.evidence})]
+            for r in evidence_rows(s, {"oof": ev.evidence}, "unseen candles")]
     print("Published models on these candles (out of sample for each model):")
     print(render_rows(EVIDENCE_HEADER, rows))
     print("\nPortfolio backtest, rules-only vs ML:")

@@ -33,7 +33,7 @@ def write_evaluation_report(run_dir: Path, result: Any, summary: dict[str, Any])
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     ev_rows = [r for s, ev in result.strategies.items()
-               for r in evidence_rows(s, {"oof": ev.evidence})]
+               for r in evidence_rows(s, {"oof": ev.evidence}, "unseen candles")]
     exit_rows = []
     for s, ev in summary["strategies"].items():
         for kind in ("fixed", "model"):

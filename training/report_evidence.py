@@ -55,10 +55,12 @@ def evidence_cells(strategy: str, slice_name: str, ev: Mapping[str, Any] | None,
     ]
 
 
-def evidence_rows(strategy: str, evidence: Mapping[str, Any]) -> list[list[str]]:
-    """Rows of one strategy: out of fold (ex-ante rule; AUC over every scored fold), the
-    newest 30 days, and the null (inputs shifted far in time)."""
-    rows = [evidence_cells(strategy, "out-of-fold", evidence.get("oof"),
+def evidence_rows(strategy: str, evidence: Mapping[str, Any],
+                  first_slice: str = "out-of-fold") -> list[list[str]]:
+    """Rows of one strategy: out of fold (ex-ante rule; AUC over every scored fold; named
+    ``first_slice``, e.g. ``"unseen candles"`` for ``evaluate``), the newest 30 days, and the
+    null (inputs shifted far in time)."""
+    rows = [evidence_cells(strategy, first_slice, evidence.get("oof"),
                            evidence.get("pooled_auc"))]
     if "quarantine" in evidence:
         rows.append(evidence_cells(strategy, "newest 30d", evidence.get("quarantine")))
