@@ -310,7 +310,7 @@ def _compare_exits(candle_sets: dict[str, Any], btc_pair: str,
     from ml_signals.scoring.config import DEFAULT_SCORING
     from training.dataset import build_dataset, compute_pair_features, label_config_for
     from training.train import TooFewSetupsError
-    from training.vol_exits import compare_vol_exits
+    from training.vol_exits import compare_vol_exits, fixed_exits_config
 
     features = compute_pair_features(candle_sets, btc_pair)
     out = {}
@@ -319,7 +319,8 @@ def _compare_exits(candle_sets: dict[str, Any], btc_pair: str,
         scoring = DEFAULT_SCORING[strategy]
         label_config = label_config_for(scoring)
         try:
-            ds = build_dataset(strategy, features, fees=FeeSchedule(), label_config=label_config)
+            ds = build_dataset(strategy, features, fixed_exits_config(strategy),
+                               fees=FeeSchedule(), label_config=label_config)
         except TooFewSetupsError:
             continue
         res = compare_vol_exits(ds, features, scoring, FeeSchedule(), label_config)

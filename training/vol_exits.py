@@ -7,7 +7,8 @@ with the best capital-weighted return on the setups decided in the earlier half 
 chosen there; on the later half it is compared with the fixed exits on the same setups (rows
 resolved under both), with the 95 % interval of the paired difference from resampling weeks.
 Rules only, no model: if the chosen volatility exits win, they are the better rules, and the
-gate should judge models against them.
+gate should judge models against them (DCA's detector now uses them by default; the comparison
+is always made from the plan's fixed exits, :func:`fixed_exits_config`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ml_signals.scoring.config import ScoringConfig
-from ml_signals.vol_exits import ATR_FEATURE, VolExitPolicy
+from ml_signals.setups import DcaConfig, DetectorConfig
+from ml_signals.vol_exits import ATR_FEATURE, VolatilityExits, VolExitPolicy
 from training.dataset import PairFeatures, SetupDataset
 from training.evaluation import block_counts, capital_return, interval, week_of
 from training.labels import FeeSchedule, LabelConfig, label_setups
@@ -28,6 +30,15 @@ GRID: Final[tuple[tuple[float, float], ...]] = (
     (3.0, 3.0), (4.0, 4.0), (6.0, 4.0), (6.0, 6.0), (8.0, 6.0), (8.0, 8.0), (12.0, 8.0))
 """``(k_tp, k_sl)`` multiples of ``atr_14_frac`` tried (ATR at 1h: about 0.5-1 % for BTC,
 2-3 % for small caps, so 6 x ATR spans the plan's 3-15 %)."""
+
+
+def fixed_exits_config(strategy: str) -> DetectorConfig | None:
+    """Detector config of ``strategy`` with the plan's fixed exits (volatility scaling off);
+    ``None`` where the detector's defaults are already fixed. The baseline of
+    :func:`compare_vol_exits`: build the dataset with it."""
+    if strategy == "dca":
+        return DcaConfig(volatility_exits=VolatilityExits(enabled=False))
+    return None
 
 
 def relabel(ds: SetupDataset, features: Mapping[str, PairFeatures], policy: VolExitPolicy,
@@ -61,7 +72,8 @@ def _capital(labels: pd.DataFrame, rows: np.ndarray) -> float:
 def compare_vol_exits(ds: SetupDataset, features: Mapping[str, PairFeatures],
                       scoring: ScoringConfig, fees: FeeSchedule,
                       label_config: LabelConfig) -> dict[str, Any]:
-    """Fixed vs volatility-scaled exits, rules only (module docstring).
+    """Fixed vs volatility-scaled exits, rules only (module docstring). ``ds`` must carry the
+    plan's fixed exits (built with :func:`fixed_exits_config`).
 
     Returns:
         ``{"chosen": policy dict, "early": {grid label: capital return}, "late": {"setups",

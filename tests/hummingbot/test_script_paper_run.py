@@ -64,7 +64,8 @@ async def keep_ticking(clock) -> None:
 @pytest.mark.parametrize("ending", ["take_profit", "bot_stopped"])
 def test_dca_grid_script_trades_a_setup(kraken_frames, markets_recorder, tmp_path, monkeypatch,
                                         ending):
-    """``take_profit``: the book rises 12 % and the grid closes on its 10 % target.
+    """``take_profit``: the book rises past the setup's take profit (scaled by the pair's ATR)
+    and the grid closes on it.
     ``bot_stopped``: Hummingbot stops the bot with the grid open; the executor closes at market
     and that close still reaches the ledger, the journal and the alerts."""
     for name in ("SUPABASE_URL", "SUPABASE_SERVICE_KEY", "SUPABASE_KEY", "JOURNAL_BACKEND",
@@ -105,7 +106,8 @@ def test_dca_grid_script_trades_a_setup(kraken_frames, markets_recorder, tmp_pat
             strategy.update_executors_info()
             entered = strategy.get_all_executors()[0]
             if ending == "take_profit":
-                set_books(exchange, {"BTC-USD": ref * 1.12})  # above the 10 % take profit
+                # above the take profit, measured from the grid's average entry (below ref)
+                set_books(exchange, {"BTC-USD": ref * (1.0 + setup.exits.take_profit_frac)})
                 loop_deadline = clock.current_timestamp + 1200
                 while clock.current_timestamp < loop_deadline:
                     await tick_through(clock, clock.current_timestamp + 1)

@@ -9,17 +9,19 @@ import numpy as np
 import pytest
 
 from ml_signals.scoring.config import DEFAULT_SCORING
-from ml_signals.vol_exits import ATR_FEATURE, VolExitPolicy
+from ml_signals.setups import DcaConfig
+from ml_signals.vol_exits import ATR_FEATURE, VolatilityExits, VolExitPolicy
 from training.dataset import build_dataset, compute_pair_features, label_config_for
 from training.labels import FeeSchedule, label_setups
-from training.vol_exits import GRID, compare_vol_exits, relabel
+from training.vol_exits import GRID, compare_vol_exits, fixed_exits_config, relabel
 
 
 @pytest.fixture(scope="module")
 def dca(sample_binance):
     features = compute_pair_features(sample_binance, "BTC-USDT")
     scoring = DEFAULT_SCORING["dca"]
-    ds = build_dataset("dca", features, label_config=label_config_for(scoring))
+    ds = build_dataset("dca", features, fixed_exits_config("dca"),
+                       label_config=label_config_for(scoring))
     return ds, features, scoring
 
 
@@ -73,3 +75,22 @@ def test_multiples_are_chosen_on_the_earlier_half(dca):
     assert lo <= late["diff"] <= hi and late["setups"] > 0
     split = int(np.median(ds.frame["decision_s"]))
     assert late["setups"] <= int((ds.frame["decision_s"] >= split).sum())
+
+
+def test_dca_detector_scales_its_own_exits_and_labels_follow(dca, sample_binance):
+    """DCA's default exits are the volatility-scaled ones; its labels are exactly the fixed
+    setups relabelled under that policy, so the gate judges models against these rules."""
+    fixed_ds, features, scoring = dca
+    ds = build_dataset("dca", features, label_config=label_config_for(scoring))
+    policy = DcaConfig().volatility_exits.policy()
+    assert policy is not None
+    assert [s.setup_id for s in ds.setups] == [s.setup_id for s in fixed_ds.setups]
+    atr = ds.frame[ATR_FEATURE].to_numpy(float)
+    for own, fixed, a in zip(ds.setups, fixed_ds.setups, atr, strict=True):
+        assert own.exits == policy.apply(fixed, float(a)).exits
+        assert policy.tp_min_frac <= own.exits.take_profit_frac <= policy.tp_max_frac
+    relabelled = relabel(fixed_ds, features, policy, FeeSchedule(), label_config_for(scoring))
+    for col in ("exit_reason", "net_pnl_quote", "filled_quote", "win"):
+        np.testing.assert_array_equal(ds.frame[col].to_numpy(), relabelled[col].to_numpy())
+    off = DcaConfig(volatility_exits=VolatilityExits(enabled=False))
+    assert all(s.exits == off.exits() for s in fixed_ds.setups)
