@@ -51,6 +51,7 @@ def write_artifact(
     provenance: dict[str, Any],
     now_s: int | None = None,
     publish_mode: str = "gate",
+    exit_choice: dict[str, Any] | None = None,
 ) -> tuple[Path, bool]:
     """Write ``models/<strategy>/<version>/``; point ``current`` at it when allowed.
 
@@ -66,6 +67,9 @@ def write_artifact(
         provenance: data window, data-file hashes, detector/label/fee settings (JSON-ready).
         now_s: creation time, UTC seconds (defaults to now).
         publish_mode: ``"gate"``, ``"always"`` or ``"never"``.
+        exit_choice: :func:`training.exit_choice.choose_exit_source`'s result, stored as the
+            manifest's ``exits`` (its ``source`` tells the scorer whose exits to trade);
+            ``None`` keeps the regressors' exits (``source: model``).
 
     Returns:
         The version folder and whether ``current`` now points at it.
@@ -104,6 +108,7 @@ def write_artifact(
         "input_columns": list(ds.input_columns),
         "scoring": scoring.model_dump(),
         "training_settings": result.evidence.get("settings"),
+        "exits": exit_choice or {"source": "model"},
         "decision_rule": {"kind": "score_rank", "keep_frac": result.rule.keep_frac,
                           "min_rank": result.rule.min_rank,
                           "fitted_on": result.rule.fitted_on, "file": DECISION_RULE},

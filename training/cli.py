@@ -41,7 +41,12 @@ from training.report import (
     render_table,
     write_summary,
 )
-from training.report_evidence import EVIDENCE_HEADER, evidence_rows, verdict_lines
+from training.report_evidence import (
+    EVIDENCE_HEADER,
+    evidence_rows,
+    exit_lines,
+    verdict_lines,
+)
 from training.report_html import write_html_report
 from training.retrain import DEFAULT_KEEP
 
@@ -219,6 +224,14 @@ def run_train(args: argparse.Namespace) -> int:
     print("\nPortfolio backtest, rules-only vs ML, after fees and slippage:")
     print(bt_table)
     print()
+    exit_text: list[str] = []
+    for strategy, sr in run.strategies.items():
+        exit_text += exit_lines(strategy, sr.exit_choice)
+        summary["strategies"][strategy]["exits"] = sr.exit_choice
+    print("Whose exits the models trade (regressors only when they beat the detector's exits "
+          "on the taken out-of-fold setups with the interval above zero):")
+    print("\n".join(exit_text))
+    print()
     for strategy, sr in run.strategies.items():
         if sr.result.verdict is None:
             continue
@@ -230,7 +243,8 @@ def run_train(args: argparse.Namespace) -> int:
         print("\n".join(verdict_lines(strategy, gate)))
     run_dir = args.reports / "training" / stamp
     json_path, md_path = write_summary(
-        run_dir, evidence_table + "\n\n" + table + "\n\n" + bt_table, summary)
+        run_dir, evidence_table + "\n\n" + table + "\n\n" + bt_table + "\n\n"
+        + "\n".join(exit_text), summary)
     html_path = write_html_report(run_dir, run, backtests)
     summary["wall_time_s"] = round(time.perf_counter() - started, 2)
     json_path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,14 @@ import pandas as pd
 
 from ml_signals.scoring.artifact import current_version_dir
 from ml_signals.scoring.config import ScoringConfig
-from ml_signals.scoring.scorer import Scorer, score_from_predictions, scored_exits
+from ml_signals.scoring.scorer import Scorer
 from ml_signals.setups import STRATEGIES, ChannelConfig, DcaConfig, StrategyName, SwingConfig
 from training.backtest import BacktestConfig, BacktestResult, run_backtests
 from training.data import CandleSet
 from training.dataset import PairFeatures, SetupDataset, build_dataset, compute_pair_features
 from training.evaluation import selection_evidence
-from training.labels import FeeSchedule, LabelConfig, label_setups
+from training.exit_choice import model_exit_setups, replay_setups
+from training.labels import FeeSchedule, LabelConfig
 from training.metrics import EvalMetrics, evaluate, trade_stats
 from training.pipeline import StrategyRun, TrainingRun
 from training.train import trainable_rows
@@ -63,6 +64,7 @@ class StrategyEvaluation:
         evidence: ``SelectionEvidence`` dict of the same rows.
         exits: ``fixed`` vs ``model`` exits on the rule's setups (trade stats dicts).
         fees, label_config, scoring: the artifact's settings, reused by the backtest.
+        exit_source: whose exits the artifact trades (manifest ``exits.source``).
     """
 
     strategy: StrategyName
@@ -76,6 +78,7 @@ class StrategyEvaluation:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     label_config: LabelConfig = field(default_factory=LabelConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    exit_source: str = "model"
 
 
 @dataclass
@@ -148,7 +151,7 @@ def _evaluate_strategy(scorer: Scorer,
     exits = compare_exits(ds, pred, usable & take, scorer, features, fees, label_config)
     return StrategyEvaluation(strategy, scorer.model_version, ds, pred,
                               int((~outside).sum()), metrics, evidence.to_dict(), exits, fees,
-                              label_config, scorer.config)
+                              label_config, scorer.config, scorer.exit_source)
 
 
 def compare_exits(ds: SetupDataset, pred: pd.DataFrame, rows: np.ndarray, scorer: Scorer,
@@ -161,17 +164,9 @@ def compare_exits(ds: SetupDataset, pred: pd.DataFrame, rows: np.ndarray, scorer
     fixed = trade_stats(frame.loc[rows, "net_return_frac"].to_numpy(float),
                         frame.loc[rows, "net_pnl_quote"].to_numpy(float),
                         frame.loc[rows, "filled_quote"].to_numpy(float))
-    parts = []
-    for pair in np.unique(frame.loc[rows, "pair"].to_numpy(object)):
-        idx = np.flatnonzero(rows & (frame["pair"].to_numpy(object) == pair))
-        setups = []
-        for i in idx:
-            score = score_from_predictions(pred.iloc[i].to_dict(), scorer.config,
-                                           scorer.model_version)
-            setups.append(replace(ds.setups[i], exits=scored_exits(ds.setups[i], score)))
-        cs = features[pair].candles
-        parts.append(label_setups(setups, cs.frame, cs.interval_s, fees, label_config))
-    model = pd.concat(parts) if parts else pd.DataFrame(columns=["filled"])
+    idx = np.flatnonzero(rows)
+    model = replay_setups(ds, features, idx, model_exit_setups(ds, pred, idx, scorer.config),
+                          fees, label_config)
     done = model[model["filled"].astype(bool) & (model["exit_reason"] != "OPEN_AT_END")] \
         if len(model) else model
     model_stats = trade_stats(done["net_return_frac"].to_numpy(float) if len(done) else [],
@@ -187,7 +182,8 @@ def _as_run(candle_sets: Mapping[str, CandleSet], btc_pair: str,
     runs = {}
     for strategy, ev in evaluated.items():
         runs[strategy] = StrategyRun(ev.dataset, ScoredSetups(ev.predictions),  # type: ignore[arg-type]
-                                     ev.scoring, ev.label_config, Path(ev.version))
+                                     ev.scoring, ev.label_config, Path(ev.version),
+                                     exit_choice={"source": ev.exit_source})
     # one fee schedule per backtest: the first artifact's (artifacts of one run share it)
     fees = next(iter(evaluated.values())).fees
     return TrainingRun(candle_sets, btc_pair, features, fees, runs, {})

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
-from ml_signals.setups import StrategyName
+from ml_signals.setups import StrategyName, make_detector
 from training.artifact_writer import write_artifact
 from training.compare import settings_for
 from training.data import CandleSet
@@ -23,6 +24,7 @@ from training.dataset import (
     compute_pair_features,
     label_config_for,
 )
+from training.exit_choice import choose_exit_source
 from training.labels import FeeSchedule, LabelConfig
 from training.provenance import data_provenance
 from training.train import TooFewSetupsError, TrainResult, train_strategy
@@ -41,6 +43,8 @@ class StrategyRun:
         label_config: the label replay settings used.
         artifact: folder of the written artifact (``None`` when not written).
         published: whether ``current`` now points at ``artifact``.
+        exit_choice: whose exits the model trades with, and the evidence
+            (:func:`training.exit_choice.choose_exit_source`).
     """
 
     dataset: SetupDataset
@@ -49,6 +53,7 @@ class StrategyRun:
     label_config: LabelConfig
     artifact: Path | None
     published: bool = False
+    exit_choice: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +115,35 @@ def train_all(
             log.warning("%s: not trained: %s", strategy, exc)
             skipped[strategy] = str(exc)
             continue
+        exit_choice = choose_exit_source(
+            ds, features, result.oof, result.trainable, scoring, fees, label_config,
+            detector_exits_text(ds))
+        log.info("%s: trades with the %s's exits (%s)", strategy, exit_choice["source"],
+                 exit_choice["detector_exits"])
         folder, published = None, False
         if models_dir is not None:
             provenance = data_provenance(candle_sets, ds, fees, label_config)
             folder, published = write_artifact(models_dir, ds, result, scoring, provenance,
-                                               publish_mode=publish_mode)
+                                               publish_mode=publish_mode,
+                                               exit_choice=exit_choice)
             log.info("%s: artifact %s (%s)", strategy, folder,
                      "published as current" if published else "not published")
-        runs[strategy] = StrategyRun(ds, result, scoring, label_config, folder, published)
+        runs[strategy] = StrategyRun(ds, result, scoring, label_config, folder, published,
+                                     exit_choice)
     return TrainingRun(candle_sets, btc_pair, features, fees, runs, skipped)
+
+
+def detector_exits_text(ds: SetupDataset) -> str:
+    """One line naming the detector's exits behind ``ds`` (fixed percentages, or DCA's
+    volatility-scaled ones), for the manifest and the report."""
+    detector = make_detector(ds.strategy)
+    vol = getattr(detector.config, "volatility_exits", None)
+    if vol is not None and vol.enabled:
+        return vol.describe()
+    kinds = {(e.take_profit_frac, e.stop_loss_frac, e.time_limit_s)
+             for e in (s.exits for s in ds.setups)}
+    if len(kinds) != 1:
+        return "the detector's own, set per setup (e.g. from the range height)"
+    tp, sl, hold = kinds.pop()
+    return (f"fixed: take profit {100 * tp:.3g} %, stop loss {100 * sl:.3g} %, time limit "
+            f"{hold / 3600:g} h")

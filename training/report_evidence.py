@@ -86,6 +86,23 @@ def verdict_lines(strategy: str, gate: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
+def exit_lines(strategy: str, choice: Mapping[str, Any] | None) -> list[str]:
+    """Console lines: whose exits the model trades, and the evidence
+    (:func:`training.exit_choice.choose_exit_source`)."""
+    if not choice or "oof" not in choice:
+        return []
+    lines = [f"{strategy}: trades with the {choice['source']}'s exits; detector exits: "
+             f"{choice['detector_exits']}"]
+    for name, key in (("out-of-fold", "oof"), ("newest 30d", "quarantine")):
+        ev = choice.get(key) or {}
+        if not ev.get("setups"):
+            continue
+        lines.append(f"  {name}, taken setups: {ev['setups']} over {ev['weeks']} weeks, "
+                     f"detector {_pct(ev['detector'])}, model exits {_pct(ev['model'])}, "
+                     f"model - detector {_pct(ev['diff'])}{_ci(ev.get('diff_ci'), True)}")
+    return lines
+
+
 def evidence_section(run: Any) -> str:
     """HTML section: the evidence table and each strategy's gate verdict."""
     rows: list[list[str]] = []
@@ -101,8 +118,9 @@ def evidence_section(run: Any) -> str:
         gate = verdict.to_dict() if verdict is not None else None
         if gate is not None:
             gate["published"] = getattr(sr, "published", False)
-        verdicts.append("<li><pre>" + html.escape("\n".join(verdict_lines(strategy, gate)))
-                        + "</pre></li>")
+        lines = verdict_lines(strategy, gate) + exit_lines(
+            strategy, getattr(sr, "exit_choice", None))
+        verdicts.append("<li><pre>" + html.escape("\n".join(lines)) + "</pre></li>")
     head = "".join(f"<th>{html.escape(h)}</th>" for h in EVIDENCE_HEADER)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
                    for r in rows)

@@ -24,7 +24,8 @@ from ml_signals.setups import DcaConfig, DetectorConfig
 from ml_signals.vol_exits import ATR_FEATURE, VolatilityExits, VolExitPolicy
 from training.dataset import PairFeatures, SetupDataset
 from training.evaluation import block_counts, capital_return, interval, week_of
-from training.labels import FeeSchedule, LabelConfig, label_setups
+from training.exit_choice import replay_setups
+from training.labels import FeeSchedule, LabelConfig
 
 GRID: Final[tuple[tuple[float, float], ...]] = (
     (3.0, 3.0), (4.0, 4.0), (6.0, 4.0), (6.0, 6.0), (8.0, 6.0), (8.0, 8.0), (12.0, 8.0))
@@ -45,17 +46,9 @@ def relabel(ds: SetupDataset, features: Mapping[str, PairFeatures], policy: VolE
             fees: FeeSchedule, label_config: LabelConfig) -> pd.DataFrame:
     """Label frame of ``ds``'s setups replayed with ``policy``'s exits, aligned with
     ``ds.frame`` (same index); columns of :func:`training.labels.label_setups`."""
-    frame = ds.frame
-    parts = []
-    atr = frame[ATR_FEATURE].to_numpy("float64")
-    for pair in pd.unique(frame["pair"]):
-        idx = np.flatnonzero(frame["pair"].to_numpy(object) == pair)
-        setups = [policy.apply(ds.setups[i], float(atr[i])) for i in idx]
-        cs = features[pair].candles
-        labels = label_setups(setups, cs.frame, cs.interval_s, fees, label_config)
-        labels.index = frame.index[idx]
-        parts.append(labels)
-    return pd.concat(parts).loc[frame.index]
+    atr = ds.frame[ATR_FEATURE].to_numpy("float64")
+    setups = [policy.apply(s, float(a)) for s, a in zip(ds.setups, atr, strict=True)]
+    return replay_setups(ds, features, np.arange(len(ds.frame)), setups, fees, label_config)
 
 
 def _usable(labels: pd.DataFrame) -> np.ndarray:

@@ -91,6 +91,13 @@ class Scorer:
         return self._columns
 
     @property
+    def exit_source(self) -> str:
+        """``"model"``: take profit, stop loss and hold from the regressors; ``"detector"``:
+        the setup's own exits (the manifest's ``exits.source``, chosen in training by
+        ``training.exit_choice``; artifacts without the field used the regressors)."""
+        return str((self.manifest.get("exits") or {}).get("source", "model"))
+
+    @property
     def rule_text(self) -> str:
         """The decision rule in one line."""
         if self.rules_only:
@@ -246,19 +253,36 @@ class Scorer:
         pred = self.raw_predictions(input_row(setup, features)[None, :])
         assert self.rule is not None
         row = {k: float(v[0]) for k, v in pred.items()}
-        return self.score_from_predictions({**row, "min_rank": self.rule.min_rank})
+        return self.score_from_predictions({**row, "min_rank": self.rule.min_rank}, setup)
 
-    def score_from_predictions(self, pred: Mapping[str, float]) -> Score:
+    def score_from_predictions(self, pred: Mapping[str, float],
+                               setup: Setup | None = None) -> Score:
         """Clip one row of predictions into a :class:`Score` (see
-        :func:`score_from_predictions`)."""
-        return score_from_predictions(pred, self.config, self.model_version)
+        :func:`score_from_predictions`); with ``setup``, its own exits are used when the
+        artifact chose the detector's exits (:attr:`exit_source`).
+
+        Raises:
+            ValueError: the artifact chose the detector's exits and no ``setup`` is given.
+        """
+        exits = None
+        if self.exit_source == "detector":
+            if setup is None:
+                raise ValueError(f"{self.strategy} model {self.model_version} trades the "
+                                 f"detector's exits: pass the setup")
+            exits = setup.exits
+        return score_from_predictions(pred, self.config, self.model_version, exits)
 
 
 def score_from_predictions(
-    pred: Mapping[str, float], config: ScoringConfig, model_version: str
+    pred: Mapping[str, float], config: ScoringConfig, model_version: str,
+    setup_exits: ExitRules | None = None,
 ) -> Score:
     """Turn one row of model outputs into a :class:`Score`: the live scorer, the batch scorer
     and the backtest (which scores with out-of-fold predictions) share this rule.
+
+    With ``setup_exits`` (an artifact whose manifest chose the detector's exits, see
+    ``training.exit_choice``) the score carries the detector's take profit, stop loss and
+    time limit unchanged instead of the regressors' clipped predictions.
 
     Args:
         pred: ``rank`` and the rule's ``min_rank`` (both in [0, 1]), ``confidence``
@@ -275,17 +299,22 @@ def score_from_predictions(
         strength = float(min(max(pred["rank"], 0.0), 1.0))
         cut = float(pred["min_rank"])
         rule = f"score rank {strength:.2f} vs rule cut {cut:.2f}"
+    if setup_exits is not None:
+        tp, sl = setup_exits.take_profit_frac, setup_exits.stop_loss_frac
+        hold = setup_exits.time_limit_s
+    else:
+        tp = float(np.clip(pred["take_profit"], config.take_profit_min_frac,
+                           config.take_profit_max_frac))
+        sl = float(np.clip(pred["stop_loss"], config.stop_loss_min_frac,
+                           config.stop_loss_max_frac))
+        hold = int(np.clip(pred["hold"], config.hold_min_s, config.hold_max_s))
     return Score(
         confidence=confidence,
         take=strength >= cut - 1e-12,
-        take_profit_frac=float(
-            np.clip(pred["take_profit"], config.take_profit_min_frac, config.take_profit_max_frac)
-        ),
-        stop_loss_frac=float(
-            np.clip(pred["stop_loss"], config.stop_loss_min_frac, config.stop_loss_max_frac)
-        ),
+        take_profit_frac=tp,
+        stop_loss_frac=sl,
         size_multiplier=config.size_multiplier(strength, cut),
-        expected_hold_s=int(np.clip(pred["hold"], config.hold_min_s, config.hold_max_s)),
+        expected_hold_s=hold,
         model_version=model_version,
         strength=strength,
         cut=cut,

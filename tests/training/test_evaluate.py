@@ -73,8 +73,10 @@ def test_evaluate_equals_live_scoring_and_the_backtest(published, sample_binance
         live[name] = pred.assign(rank=mine["rank"], min_rank=mine["min_rank"],
                                  confidence=mine["confidence"])
     # the backtest on the live scores gives the evaluation's portfolio figures
+    # ... trading the exits the artifact's manifest names, as the live scorer does
     runs = {name: StrategyRun(ev.dataset, ScoredSetups(live[name]), ev.scoring, ev.label_config,
-                              models / ev.version)
+                              models / ev.version,
+                              exit_choice={"source": Scorer.load(models, name).exit_source})
             for name, ev in result.strategies.items()}
     run = TrainingRun(sample_binance, "BTC-USDT", compute_pair_features(sample_binance,
                                                                         "BTC-USDT"),

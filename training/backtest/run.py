@@ -87,7 +87,8 @@ def run_backtests(run: TrainingRun,
         for mode in config.modes:
             cands[(strategy, mode)] = build_candidates(
                 sr.dataset, sr.result.oof, sr.scoring, mode, market, config, run.fees,
-                rows=fold != 0, model_version=version)
+                rows=fold != 0, model_version=version,
+                exit_source=sr.exit_choice.get("source", "model"))
     results: dict[ResultKey, BacktestResult] = {}
     for slice_name in config.slices:
         masks = {s: slice_mask(cands[(s, config.modes[0])].fold, slice_name) for s in have}
