@@ -30,11 +30,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """One configuration: how the classifier is fitted, and whether the market-state inputs
-    (:mod:`ml_signals.market_features`) are added to every setup's row."""
+    """One configuration: how the classifier is fitted, whether the market-state inputs
+    (:mod:`ml_signals.market_features`) are added to every setup's row, and whether one model
+    is trained on every strategy's setups together (:mod:`training.pooled`)."""
 
     settings: TrainSettings = field(default_factory=TrainSettings)
     market: bool = False
+    pooled: bool = False
 
 
 CANDIDATES: Final[dict[str, Candidate]] = {
@@ -42,10 +44,13 @@ CANDIDATES: Final[dict[str, Candidate]] = {
     "no_early_stopping": Candidate(TrainSettings(early_stopping=False)),
     "capital_weight": Candidate(TrainSettings(capital_weight=True)),
     "market": Candidate(market=True),
+    "pooled": Candidate(pooled=True),
 }
 """``current``: early stopping, every setup weighs the same. ``no_early_stopping``: the fixed
 200 rounds used before. ``capital_weight``: rows weighted by the quote they committed.
-``market``: ``current`` plus breadth, universe returns and the pair's return rank."""
+``market``: ``current`` plus breadth, universe returns and the pair's return rank.
+``pooled``: one ``current`` model over every compared strategy's setups with a strategy
+indicator, judged on each strategy's rows (needs two strategies or more)."""
 
 
 CHOSEN: Final[dict[str, str]] = {
@@ -108,6 +113,7 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
     state = MarketState({p: cs.frame for p, cs in candle_sets.items()}) \
         if any(CANDIDATES[n].market for n in names) else None
     out: dict[str, dict[str, dict[str, Any]]] = {}
+    datasets: dict[str, SetupDataset] = {}
     for strategy in strategies:
         scoring = DEFAULT_SCORING[strategy]
         try:
@@ -116,10 +122,13 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
         except TooFewSetupsError as exc:
             log.warning("%s: %s", strategy, exc)
             continue
+        datasets[strategy] = ds
         results: dict[str, dict[str, Any]] = {}
         market_ds = with_market(ds, state) if state is not None else None
         for name in names:
             cand = CANDIDATES[name]
+            if cand.pooled:
+                continue  # trained once over every strategy below
             data = market_ds if cand.market and market_ds is not None else ds
             try:
                 # the chance baseline (shifted inputs) once per strategy, on ``current``
@@ -136,13 +145,35 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
                 "train_auc": sum(train_auc) / len(train_auc) if train_auc else float("nan"),
                 "gate": res.verdict.to_dict() if res.verdict else None,
             }
+        out[strategy] = results
+    _add_pooled(out, datasets, [n for n in names if CANDIDATES[n].pooled], n_folds)
+    for results in out.values():
         base = results.get("current")
         for name, r in results.items():
             r["wins"] = bool(name != "current" and base is not None and r["gate"]
                              and r["gate"]["passed"]
                              and _uplift(r) > _uplift(base))
-        out[strategy] = results
     return out
+
+
+def _add_pooled(out: dict[str, dict[str, dict[str, Any]]], datasets: Mapping[str, SetupDataset],
+                names: Sequence[str], n_folds: int) -> None:
+    """Train each pooled candidate once over ``datasets`` and file its per-strategy results
+    under ``out[strategy][name]``."""
+    if names and len(datasets) < 2:
+        log.warning("pooled: needs two strategies or more with setups, have %s", list(datasets))
+        return
+    from training.pooled import train_pooled
+
+    for name in names:
+        try:
+            split = train_pooled(datasets, DEFAULT_SCORING["dca"], n_folds,
+                                 CANDIDATES[name].settings)
+        except TooFewSetupsError as exc:
+            log.warning("%s: %s", name, exc)
+            continue
+        for strategy, r in split.items():
+            out[strategy][name] = r
 
 
 def _uplift(result: Mapping[str, Any]) -> float:
