@@ -45,12 +45,15 @@ CANDIDATES: Final[dict[str, Candidate]] = {
     "capital_weight": Candidate(TrainSettings(capital_weight=True)),
     "market": Candidate(market=True),
     "pooled": Candidate(pooled=True),
+    "money_target": Candidate(TrainSettings(money_target=True)),
 }
 """``current``: early stopping, every setup weighs the same. ``no_early_stopping``: the fixed
 200 rounds used before. ``capital_weight``: rows weighted by the quote they committed.
 ``market``: ``current`` plus breadth, universe returns and the pair's return rank.
 ``pooled``: one ``current`` model over every compared strategy's setups with a strategy
-indicator, judged on each strategy's rows (needs two strategies or more)."""
+indicator, judged on each strategy's rows (needs two strategies or more). ``money_target``:
+setups ranked by a regressor of net PnL in quote (sees how much of a grid filled) instead of
+win/loss."""
 
 
 CHOSEN: Final[dict[str, str]] = {

@@ -64,6 +64,35 @@ def fit_classifier(x: np.ndarray, win: np.ndarray, columns: list[str],
     return booster[: booster.best_iteration + 1]
 
 
+def fit_money_scorer(x: np.ndarray, pnl_quote: np.ndarray, columns: list[str],
+                     x_val: np.ndarray, pnl_val: np.ndarray) -> xgb.Booster:
+    """Ranking score that sees capital: a regressor of each setup's net PnL in quote after
+    fees, so a DCA grid whose five levels filled and stopped out weighs five single-level
+    losses, where the classifier's win/loss target weighs it as one. Pseudo-Huber loss (slope
+    1 quote beyond ``huber_slope``) keeps a few outsized grids from steering every tree; stops
+    early on the validation slice as :func:`fit_classifier` does.
+
+    Args:
+        x, x_val: inputs, shapes (n, len(columns)) and (n_val, len(columns)).
+        pnl_quote, pnl_val: net PnL in quote currency, shapes (n,) and (n_val,).
+
+    Raises:
+        ValueError: no training or validation rows.
+    """
+    y = np.asarray(pnl_quote, dtype="float64")
+    y_val = np.asarray(pnl_val, dtype="float64")
+    if y.size == 0 or y_val.size == 0:
+        raise ValueError("money scorer needs training and validation rows")
+    scale = float(np.median(np.abs(y))) or 1.0
+    params = {**BASE_PARAMS, "objective": "reg:pseudohubererror", "huber_slope": scale,
+              "base_score": float(np.median(y)), "eval_metric": "mphe"}
+    train = xgb.DMatrix(x, label=y, feature_names=columns)
+    val = xgb.DMatrix(x_val, label=y_val, feature_names=columns)
+    booster = xgb.train(params, train, ROUNDS, evals=[(val, "val")],
+                        early_stopping_rounds=EARLY_STOPPING_ROUNDS, verbose_eval=False)
+    return booster[: booster.best_iteration + 1]
+
+
 def fit_regressor(x: np.ndarray, target: np.ndarray, columns: list[str]) -> xgb.Booster:
     """Squared-error regressor for one exit target (fractions or seconds, unscaled).
 

@@ -38,7 +38,7 @@ from training.dataset import SetupDataset
 from training.decision import MIN_RULE_ROWS, GateVerdict, choose_keep, judge
 from training.evaluation import SelectionEvidence, selection_evidence
 from training.metrics import EvalMetrics, auc, evaluate
-from training.models import fit_classifier, fit_regressor, predict
+from training.models import fit_classifier, fit_money_scorer, fit_regressor, predict
 from training.walkforward import WalkForwardPlan, plan_walk_forward
 
 log = logging.getLogger(__name__)
@@ -69,14 +69,19 @@ class TrainSettings:
         capital_weight: weight each setup by the quote it committed, so the classifier learns
             where the money is (a full DCA grid weighs five single-level fills) rather than
             win/loss counts.
+        money_target: rank by a regressor of net PnL in quote
+            (:func:`training.models.fit_money_scorer`) instead of the win/loss classifier;
+            always with early stopping. The rank rule, calibration and gate are unchanged.
     """
 
     early_stopping: bool = True
     capital_weight: bool = False
+    money_target: bool = False
 
     def to_dict(self) -> dict[str, bool]:
         """JSON-ready dict (stored in the manifest)."""
-        return {"early_stopping": self.early_stopping, "capital_weight": self.capital_weight}
+        return {"early_stopping": self.early_stopping, "capital_weight": self.capital_weight,
+                "money_target": self.money_target}
 
 
 DEFAULT_SETTINGS: Final = TrainSettings()
@@ -184,7 +189,10 @@ def fit_model_set(ds: SetupDataset, rows: np.ndarray, x: np.ndarray, embargo_s: 
             raise TooFewSetupsError(f"{ds.strategy}: {name} part has {int(part.sum())} rows "
                                     f"({int(win[part].sum())} wins); need {need} of both kinds")
     weight = frame["filled_quote"].to_numpy("float64") if settings.capital_weight else None
-    if settings.early_stopping:
+    if settings.money_target:
+        pnl = frame["net_pnl_quote"].to_numpy("float64")
+        clf = fit_money_scorer(x[fit], pnl[fit], cols, x[val], pnl[val])
+    elif settings.early_stopping:
         clf = fit_classifier(x[fit], win[fit], cols, x[val], win[val],
                              None if weight is None else weight[fit],
                              None if weight is None else weight[val])

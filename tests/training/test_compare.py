@@ -9,6 +9,7 @@ from ml_signals.scoring.config import DEFAULT_SCORING
 from training.compare import COMPARE_HEADER, compare_candidates, compare_rows
 from training.dataset import build_dataset, compute_pair_features, label_config_for
 from training.labels import FeeSchedule
+from training.models import fit_money_scorer, predict
 from training.pooled import indicator, pooled_dataset
 
 
@@ -59,3 +60,24 @@ def test_pooled_model_is_judged_on_each_strategys_own_rows(sample_binance):
         assert {"passed", "reasons"} <= set(r["gate"])
     rows = compare_rows(results)
     assert sum(1 for row in rows if row[1] == "pooled") == 2
+
+
+def test_money_target_ranks_by_predicted_pnl(sample_binance):
+    """The money candidate's score is a PnL regressor: its out-of-fold AUC and evidence are
+    computed on the same setups as ``current``, and the model it trains predicts quote, not a
+    probability."""
+    results = compare_candidates(sample_binance, "BTC-USDT", ["dca"], FeeSchedule(),
+                                 ["current", "money_target"], n_folds=3)
+    cur, money = results["dca"]["current"], results["dca"]["money_target"]
+    assert money["evidence"]["setups"] == cur["evidence"]["setups"] > 0
+    assert money["evidence"]["diff_capital_frac"] != cur["evidence"]["diff_capital_frac"]
+    features = compute_pair_features(sample_binance, "BTC-USDT")
+    ds = build_dataset("dca", features, label_config=label_config_for(DEFAULT_SCORING["dca"]))
+    x, pnl = ds.inputs(), ds.frame["net_pnl_quote"].to_numpy(float)
+    ok = ~(ds.frame["exit_reason"] == "OPEN_AT_END").to_numpy()
+    n = int(ok.sum() * 0.8)
+    idx = ok.nonzero()[0]
+    booster = fit_money_scorer(x[idx[:n]], pnl[idx[:n]], list(ds.input_columns),
+                               x[idx[n:]], pnl[idx[n:]])
+    pred = predict(booster, x[idx[n:]], list(ds.input_columns))
+    assert pred.min() < 0 or pred.max() > 1  # quote PnL, not a probability
