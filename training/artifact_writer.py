@@ -52,6 +52,7 @@ def write_artifact(
     now_s: int | None = None,
     publish_mode: str = "gate",
     exit_choice: dict[str, Any] | None = None,
+    sizing_choice: dict[str, Any] | None = None,
 ) -> tuple[Path, bool]:
     """Write ``models/<strategy>/<version>/``; point ``current`` at it when allowed.
 
@@ -70,6 +71,8 @@ def write_artifact(
         exit_choice: :func:`training.exit_choice.choose_exit_source`'s result, stored as the
             manifest's ``exits`` (its ``source`` tells the scorer whose exits to trade);
             ``None`` keeps the regressors' exits (``source: model``).
+        sizing_choice: :func:`training.size_choice.choose_sizing`'s result, stored as
+            ``sizing``; ``None`` sizes by rank (``source: rank``).
 
     Returns:
         The version folder and whether ``current`` now points at it.
@@ -109,6 +112,7 @@ def write_artifact(
         "scoring": scoring.model_dump(),
         "training_settings": result.evidence.get("settings"),
         "exits": exit_choice or {"source": "model"},
+        "sizing": sizing_choice or {"source": "rank"},
         "decision_rule": {"kind": "score_rank", "keep_frac": result.rule.keep_frac,
                           "min_rank": result.rule.min_rank,
                           "fitted_on": result.rule.fitted_on, "file": DECISION_RULE},

@@ -226,10 +226,12 @@ def run_train(args: argparse.Namespace) -> int:
     print()
     exit_text: list[str] = []
     for strategy, sr in run.strategies.items():
-        exit_text += exit_lines(strategy, sr.exit_choice)
+        exit_text += exit_lines(strategy, sr.exit_choice, sr.sizing_choice)
         summary["strategies"][strategy]["exits"] = sr.exit_choice
-    print("Whose exits the models trade (regressors only when they beat the detector's exits "
-          "on the taken out-of-fold setups with the interval above zero):")
+        summary["strategies"][strategy]["sizing"] = sr.sizing_choice
+    print("Whose exits the models trade and how they size (regressors' exits or rank sizes only "
+          "when they beat the detector's exits or a flat size on the taken out-of-fold setups "
+          "with the interval above zero):")
     print("\n".join(exit_text))
     print()
     for strategy, sr in run.strategies.items():

@@ -65,6 +65,7 @@ class StrategyEvaluation:
         exits: ``fixed`` vs ``model`` exits on the rule's setups (trade stats dicts).
         fees, label_config, scoring: the artifact's settings, reused by the backtest.
         exit_source: whose exits the artifact trades (manifest ``exits.source``).
+        size_source: flat or rank sizes (manifest ``sizing.source``).
     """
 
     strategy: StrategyName
@@ -79,6 +80,7 @@ class StrategyEvaluation:
     label_config: LabelConfig = field(default_factory=LabelConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     exit_source: str = "model"
+    size_source: str = "rank"
 
 
 @dataclass
@@ -151,7 +153,8 @@ def _evaluate_strategy(scorer: Scorer,
     exits = compare_exits(ds, pred, usable & take, scorer, features, fees, label_config)
     return StrategyEvaluation(strategy, scorer.model_version, ds, pred,
                               int((~outside).sum()), metrics, evidence.to_dict(), exits, fees,
-                              label_config, scorer.config, scorer.exit_source)
+                              label_config, scorer.config, scorer.exit_source,
+                              scorer.size_source)
 
 
 def compare_exits(ds: SetupDataset, pred: pd.DataFrame, rows: np.ndarray, scorer: Scorer,
@@ -183,7 +186,8 @@ def _as_run(candle_sets: Mapping[str, CandleSet], btc_pair: str,
     for strategy, ev in evaluated.items():
         runs[strategy] = StrategyRun(ev.dataset, ScoredSetups(ev.predictions),  # type: ignore[arg-type]
                                      ev.scoring, ev.label_config, Path(ev.version),
-                                     exit_choice={"source": ev.exit_source})
+                                     exit_choice={"source": ev.exit_source},
+                                     sizing_choice={"source": ev.size_source})
     # one fee schedule per backtest: the first artifact's (artifacts of one run share it)
     fees = next(iter(evaluated.values())).fees
     return TrainingRun(candle_sets, btc_pair, features, fees, runs, {})

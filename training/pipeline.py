@@ -27,6 +27,7 @@ from training.dataset import (
 from training.exit_choice import choose_exit_source
 from training.labels import FeeSchedule, LabelConfig
 from training.provenance import data_provenance
+from training.size_choice import choose_sizing
 from training.train import TooFewSetupsError, TrainResult, train_strategy
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class StrategyRun:
         published: whether ``current`` now points at ``artifact``.
         exit_choice: whose exits the model trades with, and the evidence
             (:func:`training.exit_choice.choose_exit_source`).
+        sizing_choice: flat or rank-scaled sizes, and the evidence
+            (:func:`training.size_choice.choose_sizing`).
     """
 
     dataset: SetupDataset
@@ -54,6 +57,7 @@ class StrategyRun:
     artifact: Path | None
     published: bool = False
     exit_choice: dict[str, Any] = field(default_factory=dict)
+    sizing_choice: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,18 +122,20 @@ def train_all(
         exit_choice = choose_exit_source(
             ds, features, result.oof, result.trainable, scoring, fees, label_config,
             detector_exits_text(ds))
-        log.info("%s: trades with the %s's exits (%s)", strategy, exit_choice["source"],
-                 exit_choice["detector_exits"])
+        sizing_choice = choose_sizing(ds.frame, result.oof, result.trainable, scoring)
+        log.info("%s: trades with the %s's exits (%s), %s sizes", strategy,
+                 exit_choice["source"], exit_choice["detector_exits"], sizing_choice["source"])
         folder, published = None, False
         if models_dir is not None:
             provenance = data_provenance(candle_sets, ds, fees, label_config)
             folder, published = write_artifact(models_dir, ds, result, scoring, provenance,
                                                publish_mode=publish_mode,
-                                               exit_choice=exit_choice)
+                                               exit_choice=exit_choice,
+                                               sizing_choice=sizing_choice)
             log.info("%s: artifact %s (%s)", strategy, folder,
                      "published as current" if published else "not published")
         runs[strategy] = StrategyRun(ds, result, scoring, label_config, folder, published,
-                                     exit_choice)
+                                     exit_choice, sizing_choice)
     return TrainingRun(candle_sets, btc_pair, features, fees, runs, skipped)
 
 

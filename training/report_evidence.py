@@ -86,9 +86,11 @@ def verdict_lines(strategy: str, gate: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
-def exit_lines(strategy: str, choice: Mapping[str, Any] | None) -> list[str]:
-    """Console lines: whose exits the model trades, and the evidence
-    (:func:`training.exit_choice.choose_exit_source`)."""
+def exit_lines(strategy: str, choice: Mapping[str, Any] | None,
+               sizing: Mapping[str, Any] | None = None) -> list[str]:
+    """Console lines: whose exits the model trades and how it sizes, with the evidence
+    (:func:`training.exit_choice.choose_exit_source`, :func:`training.size_choice.choose_sizing`).
+    """
     if not choice or "oof" not in choice:
         return []
     lines = [f"{strategy}: trades with the {choice['source']}'s exits; detector exits: "
@@ -100,6 +102,12 @@ def exit_lines(strategy: str, choice: Mapping[str, Any] | None) -> list[str]:
         lines.append(f"  {name}, taken setups: {ev['setups']} over {ev['weeks']} weeks, "
                      f"detector {_pct(ev['detector'])}, model exits {_pct(ev['model'])}, "
                      f"model - detector {_pct(ev['diff'])}{_ci(ev.get('diff_ci'), True)}")
+    ev = (sizing or {}).get("oof") or {}
+    if sizing and ev.get("setups"):
+        lines.append(f"  sizes {sizing['source']}: rank-sized (mean {ev['mean_multiplier']:.2f} x) "
+                     f"{_pct(ev['rank'])} vs flat {_pct(ev['flat'])}, difference "
+                     f"{_pct(ev['diff'])}{_ci(ev.get('diff_ci'), True)} on {ev['setups']} "
+                     f"taken out-of-fold setups")
     return lines
 
 
@@ -119,7 +127,7 @@ def evidence_section(run: Any) -> str:
         if gate is not None:
             gate["published"] = getattr(sr, "published", False)
         lines = verdict_lines(strategy, gate) + exit_lines(
-            strategy, getattr(sr, "exit_choice", None))
+            strategy, getattr(sr, "exit_choice", None), getattr(sr, "sizing_choice", None))
         verdicts.append("<li><pre>" + html.escape("\n".join(lines)) + "</pre></li>")
     head = "".join(f"<th>{html.escape(h)}</th>" for h in EVIDENCE_HEADER)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"

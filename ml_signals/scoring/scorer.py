@@ -98,6 +98,13 @@ class Scorer:
         return str((self.manifest.get("exits") or {}).get("source", "model"))
 
     @property
+    def size_source(self) -> str:
+        """``"rank"``: sizes scale with the rule's strength (0.5-1.5 x); ``"flat"``: every taken
+        setup at 1 x (the manifest's ``sizing.source``, chosen in training by
+        ``training.size_choice``; artifacts without the field sized by rank)."""
+        return str((self.manifest.get("sizing") or {}).get("source", "rank"))
+
+    @property
     def rule_text(self) -> str:
         """The decision rule in one line."""
         if self.rules_only:
@@ -270,19 +277,22 @@ class Scorer:
                 raise ValueError(f"{self.strategy} model {self.model_version} trades the "
                                  f"detector's exits: pass the setup")
             exits = setup.exits
-        return score_from_predictions(pred, self.config, self.model_version, exits)
+        return score_from_predictions(pred, self.config, self.model_version, exits,
+                                      flat_size=self.size_source == "flat")
 
 
 def score_from_predictions(
     pred: Mapping[str, float], config: ScoringConfig, model_version: str,
-    setup_exits: ExitRules | None = None,
+    setup_exits: ExitRules | None = None, flat_size: bool = False,
 ) -> Score:
     """Turn one row of model outputs into a :class:`Score`: the live scorer, the batch scorer
     and the backtest (which scores with out-of-fold predictions) share this rule.
 
     With ``setup_exits`` (an artifact whose manifest chose the detector's exits, see
     ``training.exit_choice``) the score carries the detector's take profit, stop loss and
-    time limit unchanged instead of the regressors' clipped predictions.
+    time limit unchanged instead of the regressors' clipped predictions. ``flat_size`` (an
+    artifact whose manifest chose flat sizing, ``training.size_choice``) trades every taken
+    setup at 1 x instead of scaling by the rule's strength.
 
     Args:
         pred: ``rank`` and the rule's ``min_rank`` (both in [0, 1]), ``confidence``
@@ -313,7 +323,7 @@ def score_from_predictions(
         take=strength >= cut - 1e-12,
         take_profit_frac=tp,
         stop_loss_frac=sl,
-        size_multiplier=config.size_multiplier(strength, cut),
+        size_multiplier=1.0 if flat_size else config.size_multiplier(strength, cut),
         expected_hold_s=hold,
         model_version=model_version,
         strength=strength,

@@ -138,7 +138,7 @@ def check_no_look_ahead(dataset: SetupDataset, predictions: pd.DataFrame,
 def build_candidates(dataset: SetupDataset, predictions: pd.DataFrame, scoring: ScoringConfig,
                      mode: Mode, market: Market, config: BacktestConfig, fees: FeeSchedule,
                      rows: npt.NDArray[np.bool_], model_version: str = "oof",
-                     exit_source: str = "model") -> Candidates:
+                     exit_source: str = "model", size_source: str = "rank") -> Candidates:
     """Score, size and replay the selected rows of ``dataset``.
 
     Args:
@@ -154,6 +154,7 @@ def build_candidates(dataset: SetupDataset, predictions: pd.DataFrame, scoring: 
         model_version: version string the ML scores carry (``"<version>:fold<k>"``).
         exit_source: ``"model"`` (the regressors' exits) or ``"detector"`` (the setups' own
             exits), as the artifact's manifest chose (``training.exit_choice``).
+        size_source: ``"rank"`` or ``"flat"`` (``training.size_choice``).
 
     Raises:
         LookAheadError: ``mode == "ml"`` and a selected row's model saw its period.
@@ -173,7 +174,8 @@ def build_candidates(dataset: SetupDataset, predictions: pd.DataFrame, scoring: 
     scoring = scoring.model_copy(update={"confidence_threshold": threshold})
 
     idx = np.flatnonzero(rows)
-    scores = _scores(dataset, predictions, scoring, mode, idx, model_version, exit_source)
+    scores = _scores(dataset, predictions, scoring, mode, idx, model_version, exit_source,
+                     size_source)
     sized_setups: list[Setup] = []
     multipliers = np.ones(idx.size)
     committed = np.zeros(idx.size)
@@ -200,7 +202,7 @@ def build_candidates(dataset: SetupDataset, predictions: pd.DataFrame, scoring: 
 
 def _scores(dataset: SetupDataset, predictions: pd.DataFrame, scoring: ScoringConfig,
             mode: Mode, idx: IntArray, model_version: str,
-            exit_source: str = "model") -> list[Score]:
+            exit_source: str = "model", size_source: str = "rank") -> list[Score]:
     """Rules-only scores, or the scorer's clipping of each row's out-of-fold predictions."""
     if mode == "rules":
         scorer = Scorer.rules_only_scorer(dataset.strategy, scoring)
@@ -219,7 +221,8 @@ def _scores(dataset: SetupDataset, predictions: pd.DataFrame, scoring: ScoringCo
         version = f"{model_version}:{'quarantine' if fold < 0 else f'fold{fold}'}"
         out.append(score_from_predictions(
             {role: float(v[k]) for role, v in values.items()}, scoring, version,
-            dataset.setups[int(idx[k])].exits if exit_source == "detector" else None))
+            dataset.setups[int(idx[k])].exits if exit_source == "detector" else None,
+            flat_size=size_source == "flat"))
     return out
 
 

@@ -88,7 +88,8 @@ def run_backtests(run: TrainingRun,
             cands[(strategy, mode)] = build_candidates(
                 sr.dataset, sr.result.oof, sr.scoring, mode, market, config, run.fees,
                 rows=fold != 0, model_version=version,
-                exit_source=sr.exit_choice.get("source", "model"))
+                exit_source=sr.exit_choice.get("source", "model"),
+                size_source=sr.sizing_choice.get("source", "rank"))
     results: dict[ResultKey, BacktestResult] = {}
     for slice_name in config.slices:
         masks = {s: slice_mask(cands[(s, config.modes[0])].fold, slice_name) for s in have}
