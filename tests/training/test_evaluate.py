@@ -73,10 +73,12 @@ def test_evaluate_equals_live_scoring_and_the_backtest(published, sample_binance
         live[name] = pred.assign(rank=mine["rank"], min_rank=mine["min_rank"],
                                  confidence=mine["confidence"])
     # the backtest on the live scores gives the evaluation's portfolio figures
-    # ... trading the exits the artifact's manifest names, as the live scorer does
+    # ... trading the exits and sizes the artifact's manifest names, as the live scorer does
+    loaded = {name: Scorer.load(models, name) for name in result.strategies}
     runs = {name: StrategyRun(ev.dataset, ScoredSetups(live[name]), ev.scoring, ev.label_config,
                               models / ev.version,
-                              exit_choice={"source": Scorer.load(models, name).exit_source})
+                              exit_choice={"source": loaded[name].exit_source},
+                              sizing_choice={"source": loaded[name].size_source})
             for name, ev in result.strategies.items()}
     run = TrainingRun(sample_binance, "BTC-USDT", compute_pair_features(sample_binance,
                                                                         "BTC-USDT"),
