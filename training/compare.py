@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 
 from ml_signals.market_features import MARKET_COLUMNS, MarketState
@@ -117,6 +118,7 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
         if any(CANDIDATES[n].market for n in names) else None
     out: dict[str, dict[str, dict[str, Any]]] = {}
     datasets: dict[str, SetupDataset] = {}
+    ex_ante_ids: dict[str, set[str]] = {}  # setups ``current`` scored ex ante, per strategy
     for strategy in strategies:
         scoring = DEFAULT_SCORING[strategy]
         try:
@@ -140,6 +142,9 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
             except TooFewSetupsError as exc:
                 log.warning("%s %s: %s", strategy, name, exc)
                 continue
+            if name == "current":
+                rows = (res.oof["fold"].to_numpy() > 0) & np.asarray(res.trainable, bool)
+                ex_ante_ids[strategy] = set(ds.frame.loc[rows, "setup_id"])
             train_auc = [a for a in res.evidence["train_auc"] if math.isfinite(a)]
             results[name] = {
                 "evidence": res.evidence["oof"], "quarantine": res.evidence["quarantine"],
@@ -149,7 +154,8 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
                 "gate": res.verdict.to_dict() if res.verdict else None,
             }
         out[strategy] = results
-    _add_pooled(out, datasets, [n for n in names if CANDIDATES[n].pooled], n_folds)
+    _add_pooled(out, datasets, [n for n in names if CANDIDATES[n].pooled], n_folds,
+                ex_ante_ids or None)
     for results in out.values():
         base = results.get("current")
         for name, r in results.items():
@@ -160,9 +166,10 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
 
 
 def _add_pooled(out: dict[str, dict[str, dict[str, Any]]], datasets: Mapping[str, SetupDataset],
-                names: Sequence[str], n_folds: int) -> None:
+                names: Sequence[str], n_folds: int,
+                same_rows: Mapping[str, set[str]] | None) -> None:
     """Train each pooled candidate once over ``datasets`` and file its per-strategy results
-    under ``out[strategy][name]``."""
+    under ``out[strategy][name]``, on the setups ``current`` scored ex ante when known."""
     if names and len(datasets) < 2:
         log.warning("pooled: needs two strategies or more with setups, have %s", list(datasets))
         return
@@ -171,7 +178,7 @@ def _add_pooled(out: dict[str, dict[str, dict[str, Any]]], datasets: Mapping[str
     for name in names:
         try:
             split = train_pooled(datasets, DEFAULT_SCORING["dca"], n_folds,
-                                 CANDIDATES[name].settings)
+                                 CANDIDATES[name].settings, same_rows)
         except TooFewSetupsError as exc:
             log.warning("%s: %s", name, exc)
             continue

@@ -84,10 +84,18 @@ def _evidence(frame: pd.DataFrame, oof: pd.DataFrame, rows: np.ndarray) -> Selec
         sub["decision_s"].to_numpy("int64"))
 
 
-def per_strategy_results(pooled: SetupDataset, result: TrainResult) -> dict[str, dict[str, Any]]:
+def per_strategy_results(pooled: SetupDataset, result: TrainResult,
+                         same_rows: Mapping[str, set[str]] | None = None
+                         ) -> dict[str, dict[str, Any]]:
     """Split a pooled run's out-of-fold rows by strategy: per strategy the
     :mod:`training.compare` result dict (``evidence``, ``quarantine``, ``pooled_auc``,
-    ``null_auc`` None, ``train_auc`` of the pooled folds, ``gate``)."""
+    ``null_auc`` None, ``train_auc`` of the pooled folds, ``gate``).
+
+    Args:
+        same_rows: per strategy, the setup ids its own model scored ex ante; the pooled
+            evidence is then computed on those setups only (those the pooled walk-forward also
+            scored ex ante), so the comparison is on the same setups.
+    """
     frame, oof = pooled.frame, result.oof
     usable = result.trainable if result.trainable is not None else np.ones(len(frame), bool)
     fold = oof["fold"].to_numpy("int64")
@@ -96,6 +104,8 @@ def per_strategy_results(pooled: SetupDataset, result: TrainResult) -> dict[str,
     out: dict[str, dict[str, Any]] = {}
     for name in pd.unique(frame["strategy"]):
         mine = frame["strategy"].to_numpy(object) == name
+        if same_rows is not None and name in same_rows:
+            mine &= frame["setup_id"].isin(same_rows[name]).to_numpy() | (fold < 0)
         ex_ante, quarantine = mine & usable & (fold > 0), mine & usable & (fold < 0)
         if not ex_ante.any():
             continue
@@ -112,9 +122,10 @@ def per_strategy_results(pooled: SetupDataset, result: TrainResult) -> dict[str,
 
 
 def train_pooled(datasets: Mapping[str, SetupDataset], scoring: ScoringConfig,
-                 n_folds: int = 5,
-                 settings: TrainSettings | None = None) -> dict[str, dict[str, Any]]:
-    """Train the pooled model (module docstring) and return per-strategy results.
+                 n_folds: int = 5, settings: TrainSettings | None = None,
+                 same_rows: Mapping[str, set[str]] | None = None) -> dict[str, dict[str, Any]]:
+    """Train the pooled model (module docstring) and return per-strategy results
+    (:func:`per_strategy_results`, restricted to ``same_rows`` when given).
 
     ``scoring`` only names the bounds (the pooled rule is learned, as for any strategy).
 
@@ -125,4 +136,4 @@ def train_pooled(datasets: Mapping[str, SetupDataset], scoring: ScoringConfig,
     pooled = pooled_dataset(datasets)
     result = train_strategy(pooled, scoring, n_folds=n_folds, null_run=False,
                             settings=settings or TrainSettings())
-    return per_strategy_results(pooled, result)
+    return per_strategy_results(pooled, result, same_rows)
