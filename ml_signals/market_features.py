@@ -22,7 +22,7 @@ feeds, last candles): the EMA forgets its start within the live window (weight
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 import numpy as np
@@ -88,6 +88,37 @@ class MarketState:
             rank = self.rank[k][pair] if pair in self.rank[k] else pd.Series(dtype="float64")
             out[f"mkt_rank_ret_{name}"] = rank.reindex(ts).to_numpy()
         return pd.DataFrame(out, columns=list(MARKET_COLUMNS)).astype("float64")
+
+
+def needs_market(columns: Sequence[str]) -> bool:
+    """True when a model's input columns include any of :data:`MARKET_COLUMNS`."""
+    return any(c in MARKET_COLUMNS for c in columns)
+
+
+def add_market_row(features: pd.DataFrame, state: MarketState, pair: str,
+                   timestamp: int) -> pd.DataFrame:
+    """``features`` (one pair's feature frame, newest row last) with :data:`MARKET_COLUMNS`
+    appended: the values at ``timestamp`` (open time of the newest row) on the last row, NaN
+    above it (a decision reads the last row only). The live scripts call this with a
+    :class:`MarketState` built from their feeds' closed candles; training computes the same
+    columns with :meth:`MarketState.features` over the whole history.
+
+    Raises:
+        ValueError: a market value at ``timestamp`` is undefined (fewer than
+            :data:`MIN_UNIVERSE` pairs with enough candles, or ``pair`` not in the universe):
+            the model cannot score this candle.
+    """
+    row = state.features(pair, np.array([timestamp], dtype="int64"))
+    if not np.isfinite(row.to_numpy()).all():
+        missing = [c for c in MARKET_COLUMNS if not np.isfinite(row[c].iat[0])]
+        raise ValueError(f"{pair}: market features undefined at {timestamp} ({', '.join(missing)}"
+                         f"); universe_pairs must feed >= {MIN_UNIVERSE} pairs incl. {pair}")
+    out = features.copy()
+    for c in MARKET_COLUMNS:
+        values = np.full(len(out), np.nan)
+        values[-1] = float(row[c].iat[0])
+        out[c] = values
+    return out
 
 
 def _own_ema(close: pd.Series) -> pd.Series:

@@ -114,6 +114,8 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
                                      json_schema_extra=_prompt("Trading pairs, comma-separated"))
     btc_pair: str = Field(default="BTC-USD", json_schema_extra=_prompt(
         "BTC pair for the market regime"))
+    universe_pairs: list[str] = Field(default=[], json_schema_extra=_prompt(
+        "Extra pairs fed for market-state inputs (only a model trained with them reads them)"))
     candles_interval: str = Field(default="1h", json_schema_extra=_prompt("Candle interval"))
     max_records: int = Field(default=candle_history.DEFAULT_MAX_RECORDS,
                              json_schema_extra=_prompt(
@@ -167,7 +169,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         """Seconds, or a duration such as ``14d`` (:func:`.model_watch.parse_duration_s`)."""
         return model_watch.parse_duration_s(value)
 
-    @field_validator("trading_pairs", mode="before")
+    @field_validator("trading_pairs", "universe_pairs", mode="before")
     @classmethod
     def _split_pairs(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -183,6 +185,14 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         if len(set(value)) != len(value):
             raise ValueError(f"trading pairs listed twice: {value}")
         return value
+
+    @field_validator("universe_pairs")
+    @classmethod
+    def _check_universe(cls, value: list[str]) -> list[str]:
+        bad = [p for p in value if not _PAIR.match(p)]
+        if bad:
+            raise ValueError(f"universe pairs must look like BASE-QUOTE (BTC-USD), got {bad}")
+        return list(dict.fromkeys(value))
 
     @field_validator("btc_pair")
     @classmethod
@@ -272,6 +282,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             cancel_unfilled_after_s=self.cancel_unfilled_after_s,
             max_candle_move_frac=self.max_candle_move_frac,
             max_scoring_failures=self.max_scoring_failures,
+            universe_pairs=tuple(self.universe_pairs),
         )
 
     def model_source(self) -> model_policy.ModelSource:

@@ -56,6 +56,7 @@ from ml_signals.candle_guard_live import LiveCandleGuard
 from ml_signals.features import compute_features, lookback_bars, warmup_bars
 from ml_signals.hummingbot import executor_configs, model_policy, scoring_faults
 from ml_signals.hummingbot.model_watch import ModelEvent, ModelRefresh
+from ml_signals.market_features import MarketState, add_market_row, needs_market
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import ClosedTrade, GuardLock, GuardResult, OpenPosition, PortfolioState
 
@@ -82,6 +83,9 @@ class RuntimeSettings:
             vs previous close), fraction; 0.50 = 50 %, the original plan's.
         max_scoring_failures: setups in a row a strategy may fail to evaluate before it halts
             (:mod:`.scoring_faults`).
+        universe_pairs: extra pairs fed only for the market-state inputs
+            (:mod:`ml_signals.market_features`) of a model trained with them; the trading and
+            BTC pairs count in the universe too.
     """
 
     connector_name: str
@@ -97,12 +101,17 @@ class RuntimeSettings:
     cancel_unfilled_after_s: int | None = None
     max_candle_move_frac: float = DEFAULT_MAX_MOVE_FRAC
     max_scoring_failures: int = scoring_faults.DEFAULT_MAX_SCORING_FAILURES
+    universe_pairs: tuple[str, ...] = ()
 
     @property
     def feed_pairs(self) -> tuple[str, ...]:
-        """Pairs needing a candles feed: the trading pairs, then BTC if not among them."""
-        extra = () if self.btc_pair in self.trading_pairs else (self.btc_pair,)
-        return (*self.trading_pairs, *extra)
+        """Pairs needing a candles feed: the trading pairs, BTC if not among them, then the
+        universe pairs not already fed."""
+        out = list(self.trading_pairs)
+        for pair in (self.btc_pair, *self.universe_pairs):
+            if pair not in out:
+                out.append(pair)
+        return tuple(out)
 
 
 class MarketView(Protocol):
@@ -242,7 +251,7 @@ class StrategyRuntime:
         return tuple(self.engines)
 
     def candles_configs(self) -> list[CandlesConfig]:
-        """Candles feeds to start: every trading pair plus the BTC pair."""
+        """Candles feeds to start: every trading pair, the BTC pair and the universe pairs."""
         s = self.settings
         return [CandlesConfig(connector=s.candles_connector, trading_pair=pair,
                               interval=s.interval, max_records=s.max_records)
@@ -428,6 +437,7 @@ class StrategyRuntime:
             return []
         btc_last = int(btc["timestamp"].iat[-1])
         self._saw(s.btc_pair, btc_last)
+        market, market_note = self._market_state(view, decided_until)
         evaluations: list[live.Evaluation] = []
         for pair, state in self.pairs.items():
             frame = btc if pair == s.btc_pair else self._closed(view, pair, decided_until)
@@ -450,8 +460,29 @@ class StrategyRuntime:
                 continue
             if self._guard_candles(pair, state, frame, btc, now_s):
                 continue
-            evaluations.extend(self._evaluate_pair(pair, state, frame, btc, now_s))
+            if market_note:
+                state.note = market_note  # a model reads market inputs the feeds cannot give
+                continue
+            evaluations.extend(self._evaluate_pair(pair, state, frame, btc, now_s, market))
         return evaluations
+
+    def _market_state(self, view: MarketView, until_s: float) -> tuple[MarketState | None, str]:
+        """Market state over every fed pair's closed candles when a loaded model reads it, and
+        ``""``; ``(None, "")`` when none does; ``(None, reason)`` (logged) when one does but
+        too few pairs have candles: those candles are skipped, never scored on NaN."""
+        if not any(needs_market(e.scorer.input_columns) for e in self.engines.values()):
+            return None, ""
+        frames = {}
+        for pair in self.settings.feed_pairs:
+            frame = self._closed(view, pair, until_s)
+            if frame is not None and len(frame):
+                frames[pair] = frame[["timestamp", "close"]]
+        try:
+            return MarketState(frames), ""
+        except ValueError as exc:
+            note = f"decision skipped: market features unavailable ({exc}; set universe_pairs)"
+            log.warning(note)
+            return None, note
 
     def _guard_candles(self, pair: str, state: PairState, frame: pd.DataFrame, btc: pd.DataFrame,
                      now_s: float) -> bool:
@@ -487,12 +518,15 @@ class StrategyRuntime:
             return None
 
     def _evaluate_pair(self, pair: str, state: PairState, frame: pd.DataFrame,
-                       btc: pd.DataFrame, now_s: float) -> list[live.Evaluation]:
+                       btc: pd.DataFrame, now_s: float,
+                       market: MarketState | None = None) -> list[live.Evaluation]:
         s = self.settings
         try:
             last = frame["timestamp"].iat[-1]
             reference = None if pair == s.btc_pair else btc[btc["timestamp"] <= last]
             features = compute_features(frame, reference, s.interval_s)
+            if market is not None:
+                features = add_market_row(features, market, pair, int(last))
             regime = features["btc_regime"].iat[-1]
             if not math.isnan(regime):
                 self._btc_regime = BtcRegime(int(regime))

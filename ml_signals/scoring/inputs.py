@@ -2,8 +2,10 @@
 
 Columns, in order: every feature of :data:`ml_signals.features.FEATURE_COLUMNS` at the setup's
 candle, then the detector's ``context`` facts (sorted, prefixed ``setup_``), then the setup's
-rules-only exits (``setup_take_profit_frac``, ``setup_stop_loss_frac``). Training stores this
-order in the artifact's manifest and the scorer refuses a setup whose columns differ.
+rules-only exits (``setup_take_profit_frac``, ``setup_stop_loss_frac``), then, for a model
+trained with market-state inputs, :data:`ml_signals.market_features.MARKET_COLUMNS`. Training
+stores this order in the artifact's manifest and the scorer refuses a setup whose columns
+differ.
 """
 
 from __future__ import annotations
@@ -13,27 +15,35 @@ from collections.abc import Mapping
 import numpy as np
 
 from ml_signals.features import FEATURE_COLUMNS
+from ml_signals.market_features import MARKET_COLUMNS
 from ml_signals.setups.base import Setup
 
 
-def input_columns(setup: Setup) -> tuple[str, ...]:
-    """Ordered input column names for a setup of this detector."""
+def input_columns(setup: Setup, market: bool = False) -> tuple[str, ...]:
+    """Ordered input column names for a setup of this detector (``market``: with the
+    market-state columns appended, as ``training.compare.with_market`` appends them)."""
     context = tuple(f"setup_{k}" for k in sorted(setup.context))
-    return (*FEATURE_COLUMNS, *context, "setup_take_profit_frac", "setup_stop_loss_frac")
+    extra = MARKET_COLUMNS if market else ()
+    return (*FEATURE_COLUMNS, *context, "setup_take_profit_frac", "setup_stop_loss_frac",
+            *extra)
 
 
-def input_row(setup: Setup, features: Mapping[str, float]) -> np.ndarray:
+def input_row(setup: Setup, features: Mapping[str, float], market: bool = False) -> np.ndarray:
     """Float64 vector in :func:`input_columns` order.
 
     Args:
         setup: the detection.
         features: the feature row of the setup's candle (a ``pandas.Series`` or dict keyed by
-            feature name).
+            feature name; with ``market``, holding the market columns too, as
+            :func:`ml_signals.market_features.add_market_row` adds them).
+        market: append the market-state columns.
 
     Raises:
-        KeyError: a feature column is missing from ``features``.
+        KeyError: a feature (or market) column is missing from ``features``.
     """
     values = [float(features[c]) for c in FEATURE_COLUMNS]
     values += [float(setup.context[k]) for k in sorted(setup.context)]
     values += [setup.exits.take_profit_frac, setup.exits.stop_loss_frac]
+    if market:
+        values += [float(features[c]) for c in MARKET_COLUMNS]
     return np.asarray(values, dtype="float64")

@@ -18,6 +18,7 @@ import xgboost as xgb
 
 from ml_signals.exits import ExitRules
 from ml_signals.features import FEATURE_COLUMNS, feature_code_hash
+from ml_signals.market_features import needs_market
 from ml_signals.scoring.artifact import (
     CALIBRATION,
     DECISION_RULE,
@@ -251,13 +252,14 @@ class Scorer:
                 expected_hold_s=setup.exits.time_limit_s,
                 model_version=RULES_ONLY,
             )
-        columns = input_columns(setup)
+        market = needs_market(self._columns)
+        columns = input_columns(setup, market)
         if columns != self._columns:
             raise ArtifactError(
                 f"{self.strategy} model {self.model_version} expects inputs {self._columns}, "
                 f"setup {setup.setup_id} gives {columns}"
             )
-        pred = self.raw_predictions(input_row(setup, features)[None, :])
+        pred = self.raw_predictions(input_row(setup, features, market)[None, :])
         assert self.rule is not None
         row = {k: float(v[0]) for k, v in pred.items()}
         return self.score_from_predictions({**row, "min_rank": self.rule.min_rank}, setup)
