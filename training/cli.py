@@ -277,9 +277,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     summary = json_summary(result)
     for strategy, ev in summary["strategies"].items():
         fixed, model = ev["exits"]["fixed"], ev["exits"]["model"]
-        print(f"{strategy} exits on the rule's setups: fixed {_pct(fixed['capital_return_frac'])}"
-              f" vs model {_pct(model['capital_return_frac'])} of committed capital "
-              f"({fixed['trades']} / {model['trades']} trades)")
+        trades = result.strategies[strategy].exit_source
+        print(f"{strategy} exits on the rule's setups: the detector's "
+              f"{_pct(fixed['capital_return_frac'])} vs the model's "
+              f"{_pct(model['capital_return_frac'])} of committed capital "
+              f"({fixed['trades']} / {model['trades']} trades); the artifact trades the "
+              f"{trades}'s")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(_finite(summary), indent=2, default=str), "utf-8")

@@ -62,7 +62,8 @@ class StrategyEvaluation:
         in_sample: setups left out because the model's training labels reach them.
         metrics: :class:`EvalMetrics` of the out-of-sample usable setups.
         evidence: ``SelectionEvidence`` dict of the same rows.
-        exits: ``fixed`` vs ``model`` exits on the rule's setups (trade stats dicts).
+        exits: ``fixed`` (the detector's own exits, volatility-scaled for DCA) vs ``model``
+            (the regressors') exits on the rule's setups (trade stats dicts).
         fees, label_config, scoring: the artifact's settings, reused by the backtest.
         exit_source: whose exits the artifact trades (manifest ``exits.source``).
         size_source: flat or rank sizes (manifest ``sizing.source``).
