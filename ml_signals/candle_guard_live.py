@@ -116,7 +116,7 @@ class LiveCandleGuard:
             btc_frame: BTC's closed candles up to the same time; ``None`` when ``pair`` is BTC.
             now_s: clock time (s).
         """
-        decision_s = int(frame["timestamp"].iat[-1])
+        decision_s = int(frame["timestamp"].iloc[-1])
         found, count, bad_pair = self._find(pair, frame, btc_frame)
         if found is None:
             if pair in self._open:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 from hummingbot.connector.trading_rule import TradingRule
@@ -58,6 +58,7 @@ from ml_signals.hummingbot import executor_configs, model_policy, scoring_faults
 from ml_signals.hummingbot.model_watch import ModelEvent, ModelRefresh
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import ClosedTrade, GuardLock, GuardResult, OpenPosition, PortfolioState
+from ml_signals.setups.base import StrategyName
 
 log = logging.getLogger(__name__)
 
@@ -127,24 +128,26 @@ class ProviderMarketView:
     """:class:`MarketView` over a Hummingbot ``MarketDataProvider``.
 
     Args:
-        provider: the strategy's ``market_data_provider``.
+        provider: the strategy's ``market_data_provider`` (Hummingbot's ``MarketDataProvider``,
+            which has no type hints: typed ``Any`` here).
         settings: connectors, interval and feed length.
     """
 
-    def __init__(self, provider: object, settings: RuntimeSettings) -> None:
+    def __init__(self, provider: Any, settings: RuntimeSettings) -> None:
         self._provider = provider
         self._settings = settings
 
     def candles(self, pair: str) -> pd.DataFrame:
         """The feed's candles (``MarketDataProvider.get_candles_df``)."""
         s = self._settings
-        return self._provider.get_candles_df(s.candles_connector, pair, s.interval,  # type: ignore[attr-defined]
-                                             s.max_records)
+        frame: pd.DataFrame = self._provider.get_candles_df(s.candles_connector, pair,
+                                                            s.interval, s.max_records)
+        return frame
 
     def price(self, pair: str) -> float:
         """Mid price on the trading connector, NaN when the book is not available."""
         try:
-            value = self._provider.get_price_by_type(  # type: ignore[attr-defined]
+            value = self._provider.get_price_by_type(
                 self._settings.connector_name, pair, PriceType.MidPrice)
         except Exception as exc:  # noqa: BLE001 - no book yet: the caller falls back
             log.debug("%s: no mid price (%s)", pair, exc)
@@ -154,8 +157,9 @@ class ProviderMarketView:
     def trading_rule(self, pair: str) -> TradingRule | None:
         """The trading connector's ``TradingRule`` of ``pair``; ``None`` when it has none."""
         try:
-            return self._provider.get_trading_rules(  # type: ignore[attr-defined,no-any-return]
+            rule: TradingRule | None = self._provider.get_trading_rules(
                 self._settings.connector_name, pair)
+            return rule
         except (AttributeError, KeyError):
             return None
 
@@ -426,14 +430,14 @@ class StrategyRuntime:
         btc = self._closed(view, s.btc_pair, decided_until)
         if btc is None or len(btc) == 0:
             return []
-        btc_last = int(btc["timestamp"].iat[-1])
+        btc_last = int(btc["timestamp"].iloc[-1])
         self._saw(s.btc_pair, btc_last)
         evaluations: list[live.Evaluation] = []
         for pair, state in self.pairs.items():
             frame = btc if pair == s.btc_pair else self._closed(view, pair, decided_until)
             if frame is None or len(frame) == 0:
                 continue
-            last = int(frame["timestamp"].iat[-1])
+            last = int(frame["timestamp"].iloc[-1])
             self._saw(pair, last)
             if state.last_candle_ts is not None and last <= state.last_candle_ts:
                 continue
@@ -493,7 +497,7 @@ class StrategyRuntime:
             last = frame["timestamp"].iat[-1]
             reference = None if pair == s.btc_pair else btc[btc["timestamp"] <= last]
             features = compute_features(frame, reference, s.interval_s)
-            regime = features["btc_regime"].iat[-1]
+            regime = features["btc_regime"].iloc[-1]
             if not math.isnan(regime):
                 self._btc_regime = BtcRegime(int(regime))
             found = []
@@ -505,7 +509,7 @@ class StrategyRuntime:
                     self.models.shadow(engine, evaluation, features.iloc[-1], now_s,
                                        self._notify)
         except Exception as exc:  # noqa: BLE001 - logged safe skip of this pair's candle
-            state.note = f"error on candle {_utc(int(frame['timestamp'].iat[-1]))}: {exc}"
+            state.note = f"error on candle {_utc(int(frame['timestamp'].iloc[-1]))}: {exc}"
             log.exception("%s: decision failed; candle skipped", pair)
             return []
         state.note = ""
@@ -602,7 +606,7 @@ class StrategyRuntime:
         return OpenPosition(info.trading_pair, self._strategy_of(info), committed,
                             int(info.timestamp), info.config.level_id or info.id)
 
-    def _strategy_of(self, info: ExecutorInfo) -> live.StrategyName:
+    def _strategy_of(self, info: ExecutorInfo) -> StrategyName:
         return self.engines[str(info.controller_id)].strategy
 
     def _notify(self, hook: str, *args: object) -> None:

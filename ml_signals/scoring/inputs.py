@@ -11,9 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 
 from ml_signals.features import FEATURE_COLUMNS
 from ml_signals.setups.base import Setup
+
+type FeatureRow = Mapping[str, float] | pd.Series[float]
+"""The feature row of one candle: a row of :func:`ml_signals.features.compute_features`'s frame
+(``frame.iloc[i]``) or a dict keyed by feature name."""
 
 
 def input_columns(setup: Setup) -> tuple[str, ...]:
@@ -22,13 +28,12 @@ def input_columns(setup: Setup) -> tuple[str, ...]:
     return (*FEATURE_COLUMNS, *context, "setup_take_profit_frac", "setup_stop_loss_frac")
 
 
-def input_row(setup: Setup, features: Mapping[str, float]) -> np.ndarray:
+def input_row(setup: Setup, features: FeatureRow) -> npt.NDArray[np.float64]:
     """Float64 vector in :func:`input_columns` order.
 
     Args:
         setup: the detection.
-        features: the feature row of the setup's candle (a ``pandas.Series`` or dict keyed by
-            feature name).
+        features: the feature row of the setup's candle (:data:`FeatureRow`).
 
     Raises:
         KeyError: a feature column is missing from ``features``.

@@ -53,6 +53,7 @@ class DcaDetector(SetupDetector):
     """Oversold drop + volume + BTC not crashing -> limit buy grid below the close."""
 
     strategy: ClassVar[StrategyName] = "dca"
+    config: DcaConfig
 
     def __init__(self, config: DcaConfig | None = None, interval_s: int = 3600) -> None:
         self.config = config or DcaConfig()
@@ -82,11 +83,11 @@ class DcaDetector(SetupDetector):
         self, pair: str, candles: pd.DataFrame, features: pd.DataFrame, i: int
     ) -> Setup:
         """Setup for triggered row ``i``: grid below its close, plan's default exits."""
-        close = float(candles["close"].iat[i])
+        close = float(candles["close"].iloc[i])
         return Setup(
             strategy=self.strategy,
             pair=pair,
-            timestamp=int(candles["timestamp"].iat[i]),
+            timestamp=int(candles["timestamp"].iloc[i]),
             bar_index=i,
             reference_price=close,
             entry=self.grid(close),
