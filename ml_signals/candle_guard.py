@@ -38,12 +38,13 @@ window costs tens of microseconds and a 50,000-candle history a few milliseconds
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from ml_signals.timeutil import format_utc
 
 DEFAULT_MAX_MOVE_FRAC: Final[float] = 0.50
 """Largest one-candle move accepted, as a fraction (0.50 = 50 %); original plan, data quality:
@@ -104,7 +105,7 @@ class BadCandle:
         """``"2021-01-23 03:00 UTC"`` (or ``"row 12, no timestamp"``)."""
         if self.timestamp_s is None:
             return f"row {self.row}, no timestamp"
-        return datetime.fromtimestamp(self.timestamp_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return format_utc(self.timestamp_s)
 
     def describe(self, pair: str) -> str:
         """One line: ``"<pair> candle <time>: <rule>: <detail>"``."""

@@ -33,7 +33,6 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -59,6 +58,7 @@ from ml_signals.hummingbot.model_watch import ModelEvent, ModelRefresh
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import ClosedTrade, GuardLock, GuardResult, OpenPosition, PortfolioState
 from ml_signals.setups.base import StrategyName
+from ml_signals.timeutil import format_utc
 
 log = logging.getLogger(__name__)
 
@@ -446,7 +446,8 @@ class StrategyRuntime:
             state.last_candle_ts, state.candles = last, len(frame)
             late_s = now_s - (last + s.interval_s)
             if late_s > s.max_decision_delay_s:
-                state.note = f"candle {_utc(last)} seen {late_s:.0f} s after its close: skipped"
+                state.note = (f"candle {format_utc(last)} seen {late_s:.0f} s after its close: "
+                              "skipped")
                 log.info("%s: %s", pair, state.note)
                 continue
             if len(frame) <= self._warmup:
@@ -509,7 +510,7 @@ class StrategyRuntime:
                     self.models.shadow(engine, evaluation, features.iloc[-1], now_s,
                                        self._notify)
         except Exception as exc:  # noqa: BLE001 - logged safe skip of this pair's candle
-            state.note = f"error on candle {_utc(int(frame['timestamp'].iloc[-1]))}: {exc}"
+            state.note = f"error on candle {format_utc(int(frame['timestamp'].iloc[-1]))}: {exc}"
             log.exception("%s: decision failed; candle skipped", pair)
             return []
         state.note = ""
@@ -654,7 +655,7 @@ class StrategyRuntime:
 
     def _pair_status(self, pair: str, state: PairState,
                      infos: list[ExecutorInfo]) -> list[str]:
-        last = _utc(state.last_candle_ts) if state.last_candle_ts is not None else "none yet"
+        last = format_utc(state.last_candle_ts) if state.last_candle_ts is not None else "none yet"
         lines = [f"{pair}: last closed candle {last}, {state.candles} candles"
                  + (f" ({state.note})" if state.note else "")]
         guard_line = self.candle_guard.status_line(pair)
@@ -665,7 +666,8 @@ class StrategyRuntime:
             exits = ev.sized.exits if ev.sized else None
             tp = exits.take_profit_frac if exits else ev.score.take_profit_frac
             sl = exits.stop_loss_frac if exits else ev.score.stop_loss_frac
-            lines.append(f"  {strategy}: setup {ev.setup.setup_id} ({_utc(ev.setup.timestamp)}) "
+            lines.append(f"  {strategy}: setup {ev.setup.setup_id} "
+                         f"({format_utc(ev.setup.timestamp)}) "
                          f"confidence {conf} TP {tp:.2%} SL {sl:.2%} -> "
                          f"{state.outcomes.get(strategy, 'pending')}")
         realised = sum(float(i.net_pnl_quote) for i in infos if i.is_done)
@@ -678,10 +680,6 @@ class StrategyRuntime:
         lines.append(f"  open executors {len(active)}; pnl realised {realised:+.2f} "
                      f"(executors still listed), unrealised {unrealised:+.2f}")
         return lines
-
-
-def _utc(ts_s: int) -> str:
-    return datetime.fromtimestamp(ts_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _model_line(engine: live.StrategyEngine, now_s: float) -> str:

@@ -13,9 +13,9 @@ from ml_signals.risk.types import (
     GuardLock,
     GuardResult,
     PortfolioState,
-    format_utc,
     next_utc_midnight_s,
 )
+from ml_signals.timeutil import format_utc
 
 
 class ConsecutiveLossesGuard(RiskGuard):
