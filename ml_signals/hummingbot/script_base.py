@@ -437,8 +437,8 @@ class MlScriptBase(StrategyV2Base):
         this strategy's alert sender; :meth:`on_stop` detaches it again."""
         from hummingbot.client.hummingbot_application import HummingbotApplication
 
-        from ml_signals.alerts.hummingbot_notifier import SlackNotifier, attach_slack_notifier
         from ml_signals.hummingbot.observers import AlertsObserver
+        from ml_signals.hummingbot.slack_notifier import SlackNotifier, attach_slack_notifier
 
         sender = next((o.sender for o in self.runtime.observers
                        if isinstance(o, AlertsObserver)), None)
