@@ -4,13 +4,13 @@ runtime dependencies the Docker image installs."""
 
 from __future__ import annotations
 
-import ast
 import sys
 import tomllib
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
+from import_scan import absolute_imports
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -30,20 +30,13 @@ def imported_distributions(files: Iterable[Path]) -> dict[str, Path]:
     providers = metadata.packages_distributions()
     found: dict[str, Path] = {}
     for path in files:
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                modules = [node.module]
-            else:
+        for module, line in absolute_imports(path):
+            top = module.partition(".")[0]
+            if top in sys.stdlib_module_names or top in PACKAGES:
                 continue
-            for module in modules:
-                top = module.partition(".")[0]
-                if top in sys.stdlib_module_names or top in PACKAGES:
-                    continue
-                assert top in providers, f"{path}: imports {top!r}, which no distribution provides"
-                for dist in providers[top]:
-                    found.setdefault(canonicalize_name(dist), path)
+            assert top in providers, f"{path}:{line}: imports {top!r}, no distribution has it"
+            for dist in providers[top]:
+                found.setdefault(canonicalize_name(dist), path)
     return found
 
 

@@ -4,10 +4,11 @@ and run without the compiled Hummingbot build."""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
+
+from import_scan import absolute_imports
 
 REPO = Path(__file__).resolve().parents[2]
 ADAPTER = REPO / "ml_signals" / "hummingbot"
@@ -16,17 +17,8 @@ ADAPTER = REPO / "ml_signals" / "hummingbot"
 def hummingbot_imports(path: Path) -> list[int]:
     """Line numbers of ``path``'s imports of ``hummingbot`` (at any depth: module level, in a
     function, under ``TYPE_CHECKING``)."""
-    lines = []
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        else:
-            continue
-        if any(name == "hummingbot" or name.startswith("hummingbot.") for name in names):
-            lines.append(node.lineno)
-    return lines
+    return [line for module, line in absolute_imports(path)
+            if module.partition(".")[0] == "hummingbot"]
 
 
 def test_only_the_adapter_imports_hummingbot() -> None:
