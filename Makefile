@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data/sample/binance
 POSTGREST := tools/postgrest/node_modules/.installed
 
-.PHONY: run test e2e replay bench venv clean-venv
+.PHONY: run lint test e2e replay bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -28,6 +28,12 @@ $(POSTGREST): tools/postgrest/package.json tools/postgrest/package-lock.json
 ## Main job: train the three strategies on the shipped real candles, write artifacts and report.
 run: $(STAMP)
 	$(PY) -m training train --data $(DATA)
+
+## Lint gate (CI runs it before the tests): ruff on the whole tree, then mypy as configured in
+## pyproject.toml's [tool.mypy] (strict on ml_signals; pydantic plugin; pandas stubs).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 ## Test suite (starts its own PostgreSQL, PostgREST and Slack-like servers on loopback).
 test: $(STAMP) $(POSTGREST)

@@ -28,7 +28,6 @@ from typing import Final
 EXCLUDED: Final[dict[str, str]] = {
     "hummingbot": "the image's /home/hummingbot checkout is Hummingbot, compiled in place; "
                   "pip would build the sdist again",
-    "pytest": "the tests do not run in the image",
 }
 """pyproject dependencies the image does not install, with the reason."""
 

@@ -38,11 +38,13 @@ window costs tens of microseconds and a 50,000-candle history a few milliseconds
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+
+from ml_signals.timeutil import format_utc
 
 DEFAULT_MAX_MOVE_FRAC: Final[float] = 0.50
 """Largest one-candle move accepted, as a fraction (0.50 = 50 %); original plan, data quality:
@@ -103,7 +105,7 @@ class BadCandle:
         """``"2021-01-23 03:00 UTC"`` (or ``"row 12, no timestamp"``)."""
         if self.timestamp_s is None:
             return f"row {self.row}, no timestamp"
-        return datetime.fromtimestamp(self.timestamp_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return format_utc(self.timestamp_s)
 
     def describe(self, pair: str) -> str:
         """One line: ``"<pair> candle <time>: <rule>: <detail>"``."""
@@ -119,11 +121,11 @@ class CandleFlags:
         max_move_frac: the move bound used (fraction).
     """
 
-    codes: np.ndarray
+    codes: npt.NDArray[np.uint8]
     max_move_frac: float
 
     @property
-    def bad(self) -> np.ndarray:
+    def bad(self) -> npt.NDArray[np.bool_]:
         """Boolean mask of the bad candles."""
         return self.codes > 0
 
@@ -132,9 +134,9 @@ class CandleFlags:
         """Number of bad candles."""
         return int(np.count_nonzero(self.codes))
 
-    def rules(self) -> np.ndarray:
+    def rules(self) -> npt.NDArray[np.object_]:
         """Rule name per candle (object array), ``""`` for a good candle."""
-        names = np.array(("", *RULES), dtype=object)
+        names: npt.NDArray[np.object_] = np.array(("", *RULES), dtype=object)
         return names[self.codes]
 
     def counts(self) -> dict[str, int]:
@@ -142,7 +144,8 @@ class CandleFlags:
         found = np.bincount(self.codes, minlength=len(RULES) + 1)
         return {rule: int(found[k + 1]) for k, rule in enumerate(RULES) if found[k + 1]}
 
-    def bad_candles(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> list[BadCandle]:
+    def bad_candles(self, frame: pd.DataFrame,
+                    rows: npt.ArrayLike | None = None) -> list[BadCandle]:
         """The flagged candles of ``frame`` (the frame these flags were computed on), oldest
         first, each with its values; ``rows`` limits the list to those positions."""
         positions = np.flatnonzero(self.codes) if rows is None else np.asarray(rows)
@@ -174,7 +177,7 @@ def flag_candles(
     missing = [c for c in ("timestamp", *_PRICES, "volume") if c not in frame.columns]
     if missing:
         raise ValueError(f"candles lack column(s) {missing}; have {list(frame.columns)}")
-    v = {c: frame[c].to_numpy(dtype="float64", na_value=np.nan)
+    v: dict[str, npt.NDArray[np.float64]] = {c: frame[c].to_numpy(dtype="float64", na_value=np.nan)
          for c in ("timestamp", *_PRICES, "volume")}
     codes = np.zeros(len(frame), dtype=np.uint8)
     # Written from the last rule to the first: a candle keeps the first rule it breaks.
@@ -183,8 +186,8 @@ def flag_candles(
     return CandleFlags(codes, max_move_frac)
 
 
-def _masks(v: dict[str, np.ndarray], interval_s: int,
-           max_move_frac: float) -> list[tuple[str, np.ndarray]]:
+def _masks(v: dict[str, npt.NDArray[np.float64]], interval_s: int,
+           max_move_frac: float) -> list[tuple[str, npt.NDArray[np.bool_]]]:
     """(rule, mask) in :data:`RULES` order."""
     ts, o, h, lo, c = v["timestamp"], v["open"], v["high"], v["low"], v["close"]
     finite = np.isfinite(np.column_stack([v[k] for k in ("timestamp", *_PRICES, "volume")]))
@@ -210,7 +213,8 @@ def _masks(v: dict[str, np.ndarray], interval_s: int,
     ]
 
 
-def _moves(open_: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _moves(open_: npt.NDArray[np.float64], close: npt.NDArray[np.float64]
+           ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """(open / previous close - 1, close / previous close - 1); NaN where the previous close is
     not a finite price > 0, and on the first row."""
     prev = np.concatenate(([np.nan], close[:-1]))
@@ -227,7 +231,7 @@ def _bad_candle(frame: pd.DataFrame, row: int, rule: str, max_move_frac: float) 
     get = frame.iloc[row]
     ts = float(get["timestamp"])
     o, h, lo, c, vol = (float(get[k]) for k in (*_PRICES, "volume"))
-    prev = float(frame["close"].iat[row - 1]) if row > 0 else float("nan")
+    prev = float(frame["close"].iloc[row - 1]) if row > 0 else float("nan")
     details = {
         NAN: f"open {o}, high {h}, low {lo}, close {c}, volume {vol}, timestamp {ts}",
         NON_POSITIVE_PRICE: f"open {o}, high {h}, low {lo}, close {c}",
@@ -238,7 +242,7 @@ def _bad_candle(frame: pd.DataFrame, row: int, rule: str, max_move_frac: float) 
         OFF_GRID: f"timestamp {ts:.0f} is not on the grid of the candle interval",
         DUPLICATE_TIMESTAMP: "same timestamp as the previous row",
         UNSORTED_TIMESTAMP: (f"timestamp {ts:.0f} is before the previous row's "
-                             f"{float(frame['timestamp'].iat[row - 1]):.0f}" if row else ""),
+                             f"{float(frame['timestamp'].iloc[row - 1]):.0f}" if row else ""),
         CLOSE_MOVE: _move_text("close", c, prev, max_move_frac),
         OPEN_GAP: _move_text("open", o, prev, max_move_frac),
     }

@@ -21,17 +21,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pandas as pd
 
 from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC, BadCandle, newest_bad_in_window
+from ml_signals.timeutil import format_utc
 
 log = logging.getLogger(__name__)
-
-
-def _utc(ts_s: float) -> str:
-    return datetime.fromtimestamp(ts_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +64,9 @@ class CandleGuardSkip:
         """One line for logs, status and alerts."""
         whose = "" if self.bad_pair == self.pair else f" of {self.bad_pair}"
         more = f" ({self.bad_in_window} bad in the window)" if self.bad_in_window > 1 else ""
-        return (f"{self.pair} decision on candle {_utc(self.decision_candle_s)} skipped: "
+        return (f"{self.pair} decision on candle {format_utc(self.decision_candle_s)} skipped: "
                 f"bad candle{whose} {self.bad.when}: {self.bad.rule}: {self.bad.detail}{more}; "
-                f"decisions resume from candle {_utc(self.clear_from_s)} "
+                f"decisions resume from candle {format_utc(self.clear_from_s)} "
                 f"({self.window_bars}-candle feature window)")
 
 
@@ -116,12 +112,12 @@ class LiveCandleGuard:
             btc_frame: BTC's closed candles up to the same time; ``None`` when ``pair`` is BTC.
             now_s: clock time (s).
         """
-        decision_s = int(frame["timestamp"].iat[-1])
+        decision_s = int(frame["timestamp"].iloc[-1])
         found, count, bad_pair = self._find(pair, frame, btc_frame)
         if found is None:
             if pair in self._open:
                 log.info("%s: feature window clean again on candle %s after %d skipped "
-                         "decision(s)", pair, _utc(decision_s), self._open.pop(pair))
+                         "decision(s)", pair, format_utc(decision_s), self._open.pop(pair))
             return None
         episode_start = pair not in self._open
         self._open[pair] = self._open.get(pair, 0) + 1

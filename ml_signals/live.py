@@ -97,7 +97,7 @@ def closed_frame(candles: pd.DataFrame, interval_s: int, now_s: float) -> pd.Dat
         frame, filled = fill_gaps(frame, interval_s)
         if filled:
             log.warning("filled %d missing candle(s) between %d and %d", filled,
-                        int(frame["timestamp"].iat[0]), int(frame["timestamp"].iat[-1]))
+                        int(frame["timestamp"].iloc[0]), int(frame["timestamp"].iloc[-1]))
     return frame
 
 
@@ -341,7 +341,7 @@ def entry_cancelling(blocks: Iterable[GuardResult]) -> list[GuardResult]:
 def strategies_of(engines: Iterable[StrategyEngine]) -> tuple[StrategyName, ...]:
     """Strategy names of ``engines`` in :data:`ml_signals.risk.types.STRATEGIES` order."""
     names = {e.strategy for e in engines}
-    return tuple(s for s in STRATEGIES if s in names)  # type: ignore[misc]
+    return tuple(s for s in STRATEGIES if s in names)
 
 
 # --- events for journals and alerts ------------------------------------------------------------

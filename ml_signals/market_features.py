@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 MARKET_COLUMNS: Final[tuple[str, ...]] = (
@@ -77,7 +78,7 @@ class MarketState:
             ranked.loc[n < MIN_UNIVERSE] = np.nan
             self.rank[k] = ranked
 
-    def features(self, pair: str, timestamps: np.ndarray) -> pd.DataFrame:
+    def features(self, pair: str, timestamps: npt.ArrayLike) -> pd.DataFrame:
         """:data:`MARKET_COLUMNS` for ``pair`` at candle open times ``timestamps`` (int
         seconds, shape (n,)); NaN where the state is undefined or the pair not in it."""
         ts = pd.Index(np.asarray(timestamps, dtype="int64"))

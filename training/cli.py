@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from ml_signals.scoring.artifact import ArtifactError
-from ml_signals.setups import STRATEGIES
+from ml_signals.setups import STRATEGIES, StrategyName
 from training.backtest import BacktestConfig, run_backtests
 from training.data import CandleDataError, load_dir
 from training.decision import plan_gates
@@ -324,7 +324,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def _compare_exits(candle_sets: dict[str, Any], btc_pair: str,
-                   strategies: list[str]) -> dict[str, Any]:
+                   strategies: list[StrategyName]) -> dict[str, Any]:
     """Fixed vs volatility-scaled exits per strategy, printed and returned."""
     from ml_signals.scoring.config import DEFAULT_SCORING
     from training.dataset import build_dataset, compute_pair_features, label_config_for
@@ -332,7 +332,7 @@ def _compare_exits(candle_sets: dict[str, Any], btc_pair: str,
     from training.vol_exits import compare_vol_exits, fixed_exits_config
 
     features = compute_pair_features(candle_sets, btc_pair)
-    out = {}
+    out: dict[str, Any] = {}
     print("\nRules-only exits, multiples chosen on the earlier half, judged on the later half:")
     for strategy in strategies:
         scoring = DEFAULT_SCORING[strategy]
@@ -412,7 +412,7 @@ def run_shadow_report(args: argparse.Namespace) -> int:
         if not name:
             raise UsageError(f"{args.config}: no script_file_name to load the script by")
         config = load_script(name, args.config, {}).config
-        detectors = {s: c for s, c, _ in config.strategy_settings()}  # type: ignore[attr-defined]
+        detectors = {s: c for s, c, _ in config.strategy_settings()}
     candle_sets = load_dir(args.data, interval=args.interval)
     if not candle_sets:
         raise UsageError(f"{args.data}: no {args.interval} candle files")

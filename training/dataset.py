@@ -95,13 +95,13 @@ def compute_pair_features(
 def label_config_for(scoring: ScoringConfig, **overrides: object) -> LabelConfig:
     """Label settings whose take-profit / stop-loss search grid spans the scorer's bounds, so the
     regressors learn targets the scorer will not clip away."""
-    return LabelConfig(
-        tp_grid_min_frac=scoring.take_profit_min_frac,
-        tp_grid_max_frac=scoring.take_profit_max_frac,
-        sl_grid_min_frac=scoring.stop_loss_min_frac,
-        sl_grid_max_frac=scoring.stop_loss_max_frac,
+    return LabelConfig.model_validate({
+        "tp_grid_min_frac": scoring.take_profit_min_frac,
+        "tp_grid_max_frac": scoring.take_profit_max_frac,
+        "sl_grid_min_frac": scoring.stop_loss_min_frac,
+        "sl_grid_max_frac": scoring.stop_loss_max_frac,
         **overrides,
-    )
+    })
 
 
 def build_dataset(
@@ -130,7 +130,7 @@ def build_dataset(
         pf = pair_features[pair]
         candles = pf.candles.frame
         interval_s = pf.candles.interval_s
-        data_end = max(data_end, int(candles["timestamp"].iat[-1]) + interval_s)
+        data_end = max(data_end, int(candles["timestamp"].iloc[-1]) + interval_s)
         detector = make_detector(strategy, detector_config, interval_s)
         setups = detector.detect(pair, candles, pf.features)
         if not setups:

@@ -39,7 +39,8 @@ from training.train import trainable_rows
 
 log = logging.getLogger(__name__)
 
-_DETECTOR_CONFIGS = {"dca": DcaConfig, "swing": SwingConfig, "channel": ChannelConfig}
+_DETECTOR_CONFIGS: dict[str, type[DcaConfig | SwingConfig | ChannelConfig]] = {
+    "dca": DcaConfig, "swing": SwingConfig, "channel": ChannelConfig}
 
 
 @dataclass

@@ -66,7 +66,7 @@ def bootstrap_auc(outcome: npt.ArrayLike, score: npt.ArrayLike, counts: FloatArr
 
 
 def weighted_auc(outcome: npt.ArrayLike, score: npt.ArrayLike,
-                 weights: npt.ArrayLike) -> FloatArray:
+                 weights: npt.ArrayLike) -> FloatArray | np.float64:
     """ROC AUC with row weights (ties count one half), for one or many weight vectors.
 
     Args:
@@ -75,7 +75,8 @@ def weighted_auc(outcome: npt.ArrayLike, score: npt.ArrayLike,
         weights: shape (n,) or (m, n), non-negative.
 
     Returns:
-        Shape () or (m,): NaN where a replicate holds one class only.
+        A float64 scalar for one weight vector, shape (m,) for m of them: NaN where a
+        replicate holds one class only.
     """
     y = np.asarray(outcome, dtype=bool)
     s = np.asarray(score, dtype="float64")

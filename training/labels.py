@@ -389,10 +389,12 @@ def _frame(setups: Sequence[Setup], sim: SimulationResult, best: BestExits, ts: 
     fees_quote = sim.entry_fee_quote + np.where(open_end, 0.0, sim.exit_fee_quote)
     own_end = np.where(open_end, np.nan, exit_ts)  # NOT_FILLED: the expiry candle's open
     resolved = np.maximum(own_end, best.resolved_ts)  # NaN if either is unresolved
+    # pandas-stubs has no pd.array overload for whole-number floats (NaN = missing) -> Int64,
+    # which pandas converts exactly; hence the three call-overload ignores below
     frame = pd.DataFrame({
         "setup_id": [s.setup_id for s in setups],
         "filled": filled,
-        "entry_ts": pd.array(entry_ts, dtype="Int64"),
+        "entry_ts": pd.array(entry_ts, dtype="Int64"),  # type: ignore[call-overload]
         "entry_price": avg,
         "filled_quote": sim.filled_quote,
         "levels_filled": sim.levels_filled,
@@ -402,13 +404,13 @@ def _frame(setups: Sequence[Setup], sim: SimulationResult, best: BestExits, ts: 
         "net_return_frac": net_ret,
         "net_pnl_quote": sim.net_pnl_quote,
         "fees_quote": fees_quote,
-        "hold_s": pd.array(hold, dtype="Int64"),
+        "hold_s": pd.array(hold, dtype="Int64"),  # type: ignore[call-overload]
         "mfe_frac": mfe,
         "mae_frac": mae,
         "win": np.nan_to_num(net_ret, nan=0.0) > 0,
         "best_take_profit_frac": best.take_profit_frac,
         "best_stop_loss_frac": best.stop_loss_frac,
-        "best_hold_s": pd.array(best.hold_s, dtype="Int64"),
+        "best_hold_s": pd.array(best.hold_s, dtype="Int64"),  # type: ignore[call-overload]
         "labels_resolved_ts": pd.array(resolved, dtype="Int64"),
     })
     return frame.loc[:, list(LABEL_COLUMNS)]

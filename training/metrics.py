@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 
 def auc(outcome: np.ndarray, score: np.ndarray) -> float:
@@ -94,10 +95,14 @@ class TradeStats:
         return asdict(self)
 
 
-def trade_stats(net_return_frac: np.ndarray, net_pnl_quote: np.ndarray,
-                committed_quote: np.ndarray | None = None) -> TradeStats:
+def trade_stats(net_return_frac: npt.ArrayLike, net_pnl_quote: npt.ArrayLike,
+                committed_quote: npt.ArrayLike | None = None) -> TradeStats:
     """Summarise trades given per-trade net return fractions, net PnL and (optionally) the
-    quote each committed; all shape (n,)."""
+    quote each committed; all shape (n,) (arrays, lists or Series).
+
+    The one definition of win rate, expectancy, profit factor and capital-weighted return:
+    training's evaluation, the backtest's headline (:func:`training.backtest.stats.trade_figures`)
+    and the journal comparison all call it."""
     r = np.asarray(net_return_frac, dtype="float64")
     pnl = np.asarray(net_pnl_quote, dtype="float64")
     nan = float("nan")

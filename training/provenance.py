@@ -27,7 +27,7 @@ def data_provenance(
         if cs.path:
             files[Path(cs.path).name] = sha256_file(Path(cs.path))
         ts = cs.frame["timestamp"]
-        window[pair] = {"start_s": int(ts.iat[0]), "end_s": int(ts.iat[-1]) + cs.interval_s,
+        window[pair] = {"start_s": int(ts.iloc[0]), "end_s": int(ts.iloc[-1]) + cs.interval_s,
                         "candles": len(ts), "filled_bars": cs.filled_bars}
     detector = make_detector(ds.strategy)
     return {

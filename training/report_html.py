@@ -10,7 +10,7 @@ calibration, feature importance, per-fold metrics.
 
 Formatting only: numbers come from :mod:`training.train` / :mod:`training.metrics` results and
 the backtest's ``stats``; per-pair and exit-reason tallies group the backtest trades with
-:func:`training.backtest.stats.trade_stats`. Without backtests the headline falls back to the
+:func:`training.backtest.stats.trade_figures`. Without backtests the headline falls back to the
 per-setup label statistics and says so.
 """
 
@@ -29,7 +29,7 @@ import pandas as pd
 
 from training import report_plots as plots
 from training.backtest import BacktestResult
-from training.backtest.stats import trade_stats as backtest_trade_stats
+from training.backtest.stats import trade_figures
 from training.metrics import EvalMetrics, reliability_curve, trade_stats
 from training.pipeline import StrategyRun, TrainingRun
 from training.report_evidence import evidence_section
@@ -257,8 +257,8 @@ def _fee_note(run: TrainingRun, backtests: Backtests | None = None) -> str:
 # --- sections -----------------------------------------------------------------------------
 
 def _header(run: TrainingRun, backtests: Backtests | None) -> str:
-    starts = [int(cs.frame["timestamp"].iat[0]) for cs in run.candle_sets.values()]
-    ends = [int(cs.frame["timestamp"].iat[-1]) + cs.interval_s for cs in run.candle_sets.values()]
+    starts = [int(cs.frame["timestamp"].iloc[0]) for cs in run.candle_sets.values()]
+    ends = [int(cs.frame["timestamp"].iloc[-1]) + cs.interval_s for cs in run.candle_sets.values()]
     q_starts = [sr.result.plan.quarantine_start_s for sr in run.strategies.values()]
     folds = max((len(sr.result.plan.folds) for sr in run.strategies.values()), default=0)
     facts = [
@@ -430,7 +430,7 @@ def _exit_reasons(run: TrainingRun, backtests: Backtests | None, scopes: list[st
 
 def _per_pair(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) -> str:
     """Per pair and for all pairs: trades, win rate, net PnL by the backtest's definitions
-    (:func:`training.backtest.stats.trade_stats`: closed trades; PnL includes positions marked
+    (:func:`training.backtest.stats.trade_figures`: closed trades; PnL includes positions marked
     open at the end)."""
     scope = scopes[-1]
     cols = [(s, m) for s, _ in SLICES for m, _ in MODES]
@@ -441,8 +441,8 @@ def _per_pair(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) 
         if trades is None:
             continue
         for pair in pairs:
-            stats[(pair, s, m)] = backtest_trade_stats(trades[trades["pair"] == pair])
-        stats[("all pairs", s, m)] = backtest_trade_stats(trades)
+            stats[(pair, s, m)] = trade_figures(trades[trades["pair"] == pair])
+        stats[("all pairs", s, m)] = trade_figures(trades)
     group_head = "".join(f'<th colspan="3" class="grp {m}">{_e(dict(SLICES)[s].split(" (")[0])}'
                          f" · {_e(dict(MODES)[m])}</th>" for s, m in cols)
     sub_head = "".join("<th>Trades</th><th>Win rate</th><th>Net PnL</th>" for _ in cols)

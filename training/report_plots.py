@@ -74,14 +74,14 @@ def _style(ax: Axes) -> None:
 def _utc_dates(ax: Axes, span_s: int) -> None:
     """ISO date ticks: ``YYYY-MM`` over long spans, ``YYYY-MM-DD`` (fewer ticks) below 90 days."""
     if span_s > 90 * 86_400:
-        locator = mdates.AutoDateLocator(minticks=3, maxticks=9)  # type: ignore[no-untyped-call]
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=9)
         fmt = "%Y-%m"
     else:
-        locator = mdates.AutoDateLocator(minticks=2, maxticks=3)  # type: ignore[no-untyped-call]
+        locator = mdates.AutoDateLocator(minticks=2, maxticks=3)
         fmt = "%Y-%m-%d"
         ax.tick_params(axis="x", labelsize=8)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt))  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt))
 
 
 def _times(timestamp_s: pd.Series | np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

@@ -9,8 +9,9 @@ retrying transient failures and parking permanent ones.
 
 Modules: ``config`` (pydantic settings, secrets from env), ``events``, ``messages``,
 ``formatting``, ``schedule`` (07:00 / 19:00 / Sunday 19:00 America/Los_Angeles), ``watchdog``
-(no candles for 10 min), ``outbox``, ``transport``, ``sender``, and ``hummingbot_notifier`` (the
-only module importing Hummingbot; import it explicitly).
+(no candles for 10 min), ``outbox``, ``transport``, ``sender``. Hummingbot's ``notify()`` reaches
+the outbox through :mod:`ml_signals.hummingbot.slack_notifier` (the adapter, which imports
+Hummingbot; nothing here does).
 """
 
 from ml_signals.alerts.config import SlackChannels, SlackConfig

@@ -44,9 +44,11 @@ class SlackChannels(BaseModel):
 
 
 def _check_http_url(value: SecretStr | None, what: str) -> SecretStr | None:
+    return None if value is None else _checked_url(value, what)
+
+
+def _checked_url(value: SecretStr, what: str) -> SecretStr:
     # The message names the setting, never the value: a webhook URL is a secret.
-    if value is None:
-        return None
     raw = value.get_secret_value().strip()
     if not raw.startswith(("https://", "http://")) or len(raw.split("://", 1)[1]) < 3:
         raise ValueError(f"{what} is not an http(s) URL (value hidden)")
@@ -137,7 +139,7 @@ class SlackConfig(BaseModel):
         checked: dict[ChannelRole, SecretStr] = {}
         for role, url in value.items():
             if url.get_secret_value().strip():
-                checked[role] = _check_http_url(url, f"webhook_urls[{role}]")  # type: ignore[assignment]
+                checked[role] = _checked_url(url, f"webhook_urls[{role}]")
         return checked
 
     @field_validator("base_url")

@@ -54,11 +54,6 @@ def fmt_time(ts_s: float, tz: str = "America/Los_Angeles") -> str:
     return local.strftime("%Y-%m-%d %H:%M %Z")
 
 
-def fmt_utc(ts_s: float) -> str:
-    """UTC time: ``"2025-03-09 14:00 UTC"``."""
-    return datetime.fromtimestamp(ts_s, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def escape_mrkdwn(text: str) -> str:
     """Escape ``&``, ``<``, ``>`` so user text cannot form Slack links or mentions."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

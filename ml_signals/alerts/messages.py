@@ -34,10 +34,10 @@ from ml_signals.alerts.formatting import (
     fmt_pct,
     fmt_price,
     fmt_time,
-    fmt_utc,
     humanize_close_type,
     truncate,
 )
+from ml_signals.timeutil import format_utc
 
 CHANNEL_MENTION = "<!channel>"
 HEADER_LIMIT = 150
@@ -135,7 +135,7 @@ def _trade_opened(e: TradeOpened, config: SlackConfig) -> SlackMessage:
     context = f"trade `{escape_mrkdwn(e.trade_id)}` · model {escape_mrkdwn(e.model_version)}"
     if e.setup_id:
         context += f" · setup `{escape_mrkdwn(e.setup_id)}`"
-    context += f" · {fmt_utc(e.opened_s)}"
+    context += f" · {format_utc(e.opened_s)}"
     return _message(e, config, f"💰 Trade Opened{side}", facts, context)
 
 
@@ -158,7 +158,7 @@ def _trade_closed(e: TradeClosed, config: SlackConfig) -> SlackMessage:
     elif -e.pnl_quote >= config.big_loss_quote:
         mention = (f"{CHANNEL_MENTION} Loss Alert: {escape_mrkdwn(e.pair)} "
                    f"{fmt_money(e.pnl_quote, quote)}")
-    context = f"trade `{escape_mrkdwn(e.trade_id)}` · closed {fmt_utc(e.closed_s)}"
+    context = f"trade `{escape_mrkdwn(e.trade_id)}` · closed {format_utc(e.closed_s)}"
     return _message(e, config, f"{emoji} Trade Closed", facts, context, mention)
 
 
@@ -198,18 +198,18 @@ def _model_loaded(e: ModelLoaded, config: SlackConfig) -> SlackMessage:
     if e.previous_version is not None:
         facts.append(("Previous", escape_mrkdwn(e.previous_version)))
         facts.append(("Previous gate", escape_mrkdwn(e.previous_gate or "-")))
-    return _message(e, config, title, facts, fmt_utc(e.occurred_s))
+    return _message(e, config, title, facts, format_utc(e.occurred_s))
 
 
 def _candles_stale(e: CandlesStale, config: SlackConfig) -> SlackMessage:
     facts = [
         ("Pair", escape_mrkdwn(e.pair)),
         ("Silent for", fmt_duration(e.silence_s)),
-        ("Last data", fmt_utc(e.last_update_s)),
+        ("Last data", format_utc(e.last_update_s)),
         ("Limit", fmt_duration(e.threshold_s)),
     ]
     mention = f"{CHANNEL_MENTION} No candle data for {escape_mrkdwn(e.pair)}"
-    return _message(e, config, f"⚠️ No candles for {e.pair}", facts, fmt_utc(e.occurred_s),
+    return _message(e, config, f"⚠️ No candles for {e.pair}", facts, format_utc(e.occurred_s),
                     mention)
 
 
@@ -223,7 +223,7 @@ def _guard_tripped(e: GuardTripped, config: SlackConfig) -> SlackMessage:
     else:
         title = f"⛔ Risk guard tripped: {e.guard}"
         mention = None
-    return _message(e, config, title, facts, fmt_utc(e.occurred_s), mention)
+    return _message(e, config, title, facts, format_utc(e.occurred_s), mention)
 
 
 _SEVERITY_EMOJI = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
@@ -241,7 +241,7 @@ def _system_notice(e: SystemNotice, config: SlackConfig) -> SlackMessage:
     if detail.strip():
         # Hummingbot's notify() text is often a table: keep it monospaced.
         blocks.append(_section(f"```{truncate(detail, SECTION_LIMIT - 6)}```"))
-    blocks.append(_context(fmt_utc(e.occurred_s)))
+    blocks.append(_context(format_utc(e.occurred_s)))
     return SlackMessage(
         key=e.idempotency_key, kind="SystemNotice", role=e.role,
         channel=config.channels.for_role(e.role), text="\n".join(p for p in text_parts if p),

@@ -18,12 +18,15 @@ import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ml_signals.alerts.config import SlackConfig
 from ml_signals.alerts.events import ChannelRole
 from ml_signals.alerts.outbox import OutboxRow
 from ml_signals.alerts.secrets import RedactingFilter, redact, secret_fragments
+
+if TYPE_CHECKING:
+    from slack_sdk.http_retry import RetryHandler
 
 Outcome = Literal["ok", "retry", "poison"]
 
@@ -78,7 +81,7 @@ def sdk_logger(config: SlackConfig) -> logging.Logger:
     return logger
 
 
-def _retry_handlers(config: SlackConfig) -> list[object]:
+def _retry_handlers(config: SlackConfig) -> list[RetryHandler]:
     from slack_sdk.http_retry.builtin_handlers import (
         ConnectionErrorRetryHandler,
         RateLimitErrorRetryHandler,
@@ -137,7 +140,7 @@ class WebApiTransport(SlackTransport):
             base_url=config.base_url,
             timeout=int(max(1, round(config.request_timeout_s))),
             logger=sdk_logger(config),
-            retry_handlers=_retry_handlers(config),  # type: ignore[arg-type]
+            retry_handlers=_retry_handlers(config),
         )
 
     def send(self, row: OutboxRow) -> SendResult:
@@ -189,7 +192,7 @@ class WebhookTransport(SlackTransport):
             if url is not None:
                 self._clients[role] = WebhookClient(
                     url=url, timeout=int(max(1, round(config.request_timeout_s))),
-                    logger=logger, retry_handlers=_retry_handlers(config),  # type: ignore[arg-type]
+                    logger=logger, retry_handlers=_retry_handlers(config),
                 )
 
     def send(self, row: OutboxRow) -> SendResult:

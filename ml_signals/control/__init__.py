@@ -35,8 +35,8 @@ def control_service(runtime: StrategyRuntime, settings: ControlSettings) -> Cont
     (``settings.state_path``)."""
     from ml_signals.journal import Journal
 
-    journal = next((o.journal for o in runtime.observers  # type: ignore[attr-defined]
-                    if isinstance(getattr(o, "journal", None), Journal)), None)
+    journals = (getattr(o, "journal", None) for o in runtime.observers)
+    journal = next((j for j in journals if isinstance(j, Journal)), None)
     service = ControlService(settings.operators, journal,
                              JournalPerformance(journal.config) if journal is not None else None,
                              state_path=Path(settings.state_path))

@@ -11,15 +11,10 @@ Units: money in quote currency, fractions (0.02 = 2 %), times in seconds UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from ml_signals.journal.summary import PeriodStats
 from ml_signals.risk import GuardLock, GuardResult
-
-
-def utc(ts_s: float) -> str:
-    """``ts_s`` as ``YYYY-MM-DD HH:MM UTC``."""
-    return datetime.fromtimestamp(ts_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
+from ml_signals.timeutil import format_utc
 
 
 def pct(frac: float | None) -> str:
@@ -53,8 +48,8 @@ class SetupLine:
     def text(self) -> str:
         """One line."""
         conf = "rules-only" if self.confidence is None else f"confidence {self.confidence:.2f}"
-        return (f"{self.pair} {utc(self.candle_ts_s)}: {conf}, TP {pct(self.take_profit_frac)} "
-                f"SL {pct(self.stop_loss_frac)} -> {self.outcome}")
+        return (f"{self.pair} {format_utc(self.candle_ts_s)}: {conf}, "
+                f"TP {pct(self.take_profit_frac)} SL {pct(self.stop_loss_frac)} -> {self.outcome}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +106,8 @@ class StatusAnswer:
 
     def text(self) -> str:
         """Plain text."""
-        lines = [self.headline, f"{self.connector}, {self.interval} candles, {utc(self.now_s)}"]
+        lines = [self.headline,
+                 f"{self.connector}, {self.interval} candles, {format_utc(self.now_s)}"]
         for s in self.strategies:
             age = "" if s.model_age_s is None else f", age {s.model_age_s / 86400:.1f} days"
             lines.append(f"{s.strategy}: model {s.model_version}{age}; {s.decision_rule}")
@@ -137,7 +133,7 @@ class PeriodLine:
         """One line."""
         st = self.stats
         precision = "n/a" if st.ml_precision is None else f"{st.ml_precision:.2f}"
-        return (f"{self.label} (since {utc(self.start_s)}): {st.trades_count} trades, "
+        return (f"{self.label} (since {format_utc(self.start_s)}): {st.trades_count} trades, "
                 f"{st.wins} wins / {st.losses} losses, net {st.net_pnl_quote:+.2f}, "
                 f"ML precision {precision}, setups {st.setups_taken}/{st.setups_detected} taken")
 

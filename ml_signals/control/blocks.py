@@ -27,8 +27,8 @@ from ml_signals.control.answers import (
     PositionsAnswer,
     StatusAnswer,
     pct,
-    utc,
 )
+from ml_signals.timeutil import format_utc
 
 MAX_BLOCKS: Final[int] = 50
 HEADER_CHARS: Final[int] = 150
@@ -81,7 +81,7 @@ def _cut(text: str, limit: int) -> str:
 
 def _status(a: StatusAnswer) -> list[Block]:
     blocks: list[Block] = [_header(a.headline),
-                           _context(f"{a.connector}, {a.interval} candles · {utc(a.now_s)}")]
+                           _context(f"{a.connector}, {a.interval} candles · {format_utc(a.now_s)}")]
     for s in a.strategies:
         age = "n/a" if s.model_age_s is None else f"{s.model_age_s / 86400:.1f} days"
         blocks.append(_section(f"*{s.strategy}*: {s.decision_rule}",
@@ -103,7 +103,7 @@ def _status(a: StatusAnswer) -> list[Block]:
 
 def _performance(a: PerformanceAnswer) -> list[Block]:
     blocks: list[Block] = [_header(_ICON.get(a.outcome, "") + a.headline),
-                           _context(f"from {a.source} · {utc(a.now_s)}")]
+                           _context(f"from {a.source} · {format_utc(a.now_s)}")]
     fields = []
     for p in a.periods:
         st = p.stats
@@ -119,7 +119,7 @@ def _performance(a: PerformanceAnswer) -> list[Block]:
 
 
 def _positions(a: PositionsAnswer) -> list[Block]:
-    blocks: list[Block] = [_header(a.headline), _context(utc(a.now_s))]
+    blocks: list[Block] = [_header(a.headline), _context(format_utc(a.now_s))]
     for p in a.positions:
         entry = ("resting, nothing filled" if p.filled_quote <= 0
                  else f"{p.entry_price_quote:.6g} ({p.filled_quote:.2f} filled)")

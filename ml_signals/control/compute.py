@@ -22,10 +22,10 @@ from ml_signals.control.answers import (
     SetupLine,
     StatusAnswer,
     StrategyStatus,
-    utc,
 )
 from ml_signals.control.commands import Command
 from ml_signals.risk import GuardResult
+from ml_signals.timeutil import format_utc
 
 if TYPE_CHECKING:  # the runtime module imports Hummingbot; only its type is needed here
     from ml_signals.hummingbot.strategy_runtime import StrategyRuntime
@@ -118,7 +118,7 @@ def pause(runtime: StrategyRuntime, command: Command) -> ActionAnswer:
     """``/pause [reason]``: refuse new entries; open executors keep their barriers."""
     already = any(b.guard == "paused" for b in runtime.entry_blocks())
     who = command.user_name or command.user_id
-    reason = f"paused by {who} at {utc(command.requested_s)}" + (
+    reason = f"paused by {who} at {format_utc(command.requested_s)}" + (
         f": {command.args}" if command.args else "")
     runtime.pause(reason)
     head = "New entries were already paused; pause renewed." if already else "New entries PAUSED."

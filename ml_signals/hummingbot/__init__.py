@@ -26,6 +26,8 @@ usable without the compiled Hummingbot build):
   shadows' place in the runtime (no Hummingbot import);
 - :mod:`~ml_signals.hummingbot.candle_history` - the bounds of ``max_records`` (training-equal
   features, Kraken's history limit);
+- :mod:`~ml_signals.hummingbot.slack_notifier` - Hummingbot's ``notify()`` messages to
+  ``#system-alerts`` through the alert outbox (a ``NotifierBase``);
 - :mod:`~ml_signals.hummingbot.logging_setup` - the ``ml_signals`` loggers kept alive through
   Hummingbot's logging reloads.
 """

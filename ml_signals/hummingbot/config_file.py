@@ -76,4 +76,4 @@ def install_strict_yaml_loader() -> None:
     if getattr(TradingCore._load_v2_yaml_config, _INSTALLED_FLAG, False):
         return
     setattr(_strict_load_v2_yaml_config, _INSTALLED_FLAG, True)
-    TradingCore._load_v2_yaml_config = _strict_load_v2_yaml_config  # type: ignore[method-assign]
+    TradingCore._load_v2_yaml_config = _strict_load_v2_yaml_config

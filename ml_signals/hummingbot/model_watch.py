@@ -47,6 +47,7 @@ from ml_signals.scoring.artifact import (
     current_version_dir,
     pointer_stamp,
 )
+from ml_signals.scoring.inputs import FeatureRow
 from ml_signals.scoring.score import Score
 from ml_signals.scoring.scorer import Scorer
 from ml_signals.scoring.shadow import ShadowBook
@@ -163,7 +164,7 @@ class ExpiredScorer(Scorer):
         return (f"model {self.model_version} expired ({self.age_s / 86400:.1f} days old, max "
                 f"{self.max_age_s / 86400:.1f}): no new entries")
 
-    def score(self, setup: Setup, features: Mapping[str, float]) -> Score:
+    def score(self, setup: Setup, features: FeatureRow) -> Score:
         """The inner model's score with ``take`` False.
 
         Raises:
@@ -334,7 +335,7 @@ class ModelRefresh:
         return events
 
     def shadow(self, engine: StrategyEngine, evaluation: Evaluation,
-               features: Mapping[str, float], now_s: float, notify: Notify) -> None:
+               features: FeatureRow, now_s: float, notify: Notify) -> None:
         """Shadows score ``evaluation``'s setup (``features``: its candle's feature row); the
         scores go to ``notify("shadow_scored", evaluation, scores, now_s)``."""
         if self.shadows is None or not self.shadows.enabled:

@@ -189,7 +189,8 @@ class ExecutorPaperTradeExchange(PaperTradeExchange):
         """Price tick from the pair's trading rule, else the parent's default."""
         rule = self.trading_rules.get(trading_pair)
         if rule is None:
-            return super().get_order_price_quantum(trading_pair, price)
+            quantum: Decimal = super().get_order_price_quantum(trading_pair, price)
+            return quantum
         return Decimal(rule.min_price_increment)
 
     def get_order_size_quantum(self, trading_pair: str, order_size: Decimal) -> Decimal:
@@ -200,7 +201,8 @@ class ExecutorPaperTradeExchange(PaperTradeExchange):
     def quantize_order_price(self, trading_pair: str, price: Decimal) -> Decimal:
         """Round ``price`` down to the pair's tick."""
         if trading_pair not in self.trading_rules or not price.is_finite():
-            return super().quantize_order_price(trading_pair, price)
+            parent_price: Decimal = super().quantize_order_price(trading_pair, price)
+            return parent_price
         quantum = self.get_order_price_quantum(trading_pair, price)
         return (price // quantum) * quantum
 
@@ -210,7 +212,8 @@ class ExecutorPaperTradeExchange(PaperTradeExchange):
         """Round ``amount`` down to the pair's step; 0 below the minimum order size."""
         rule = self.trading_rules.get(trading_pair)
         if rule is None:
-            return super().quantize_order_amount(trading_pair, amount)
+            parent_amount: Decimal = super().quantize_order_amount(trading_pair, amount)
+            return parent_amount
         quantum = Decimal(rule.min_base_amount_increment)
         quantized = (amount // quantum) * quantum
         return quantized if quantized >= Decimal(rule.min_order_size) else Decimal("0")

@@ -31,7 +31,7 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from hummingbot.core.data_type.common import MarketDict
 from hummingbot.core.utils.async_utils import safe_ensure_future
@@ -62,6 +62,9 @@ from ml_signals.risk import RiskConfig, RiskManager
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
 from ml_signals.scoring.shadow import ShadowBook
 from ml_signals.setups import DetectorConfig, StrategyName, make_detector
+
+if TYPE_CHECKING:
+    from ml_signals.journal import JournalConfig
 
 log = logging.getLogger(__name__)
 
@@ -339,17 +342,17 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             result.append(observers.AlertsObserver(sender, self.models_dir))
         return result
 
-    def journal_config(self) -> Any:
+    def journal_config(self) -> JournalConfig:
         """The :class:`~ml_signals.journal.JournalConfig` of ``journal`` (secrets read only for
         backend ``"auto"``)."""
         from ml_signals.journal import JournalConfig
 
-        paths = {"sqlite_path": Path(self.journal.sqlite_path),
-                 "spool_path": Path(self.journal.spool_path)}
+        sqlite_path, spool_path = Path(self.journal.sqlite_path), Path(self.journal.spool_path)
         if self.journal.backend == "sqlite":  # no secrets read: Supabase is never reached
-            return JournalConfig(backend="sqlite", **paths)
+            return JournalConfig(backend="sqlite", sqlite_path=sqlite_path, spool_path=spool_path)
         env = Path(self.journal.env_file) if self.journal.env_file else None
-        return JournalConfig.from_env(env_file=env, **paths)
+        return JournalConfig.from_env(env_file=env, sqlite_path=sqlite_path,
+                                      spool_path=spool_path)
 
     def start_runtime(self, runtime: strategy_runtime.StrategyRuntime, now_s: float) -> None:
         """Restore the risk state from the journal (when ``journal.enabled`` and
@@ -378,7 +381,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
                                            self.fees)
         if self.shadow_models_dir is None and not self.shadow_variants:
             return model_watch.ModelRefresh(watcher)
-        configs = {strategy: ScoringConfig.model_validate(
+        configs: dict[str, ScoringConfig] = {strategy: ScoringConfig.model_validate(
             {**DEFAULT_SCORING[strategy].model_dump(), "confidence_threshold": threshold})
             for strategy, _, threshold in self.strategy_settings()}
         return model_watch.ModelRefresh(
@@ -389,7 +392,7 @@ class MlScriptBase(StrategyV2Base):
     """Thin Hummingbot shell around a :class:`~.strategy_runtime.StrategyRuntime`."""
 
     @classmethod
-    def init_markets(cls, config: MlScriptConfigBase) -> None:  # type: ignore[override]
+    def init_markets(cls, config: MlScriptConfigBase) -> None:
         """Declare the markets; prepare paper connectors for executors (before they exist)."""
         logging_setup.enable_ml_loggers()  # after the logging reload of `start`
         super().init_markets(config)
@@ -445,8 +448,8 @@ class MlScriptBase(StrategyV2Base):
         this strategy's alert sender; :meth:`on_stop` detaches it again."""
         from hummingbot.client.hummingbot_application import HummingbotApplication
 
-        from ml_signals.alerts.hummingbot_notifier import SlackNotifier, attach_slack_notifier
         from ml_signals.hummingbot.observers import AlertsObserver
+        from ml_signals.hummingbot.slack_notifier import SlackNotifier, attach_slack_notifier
 
         sender = next((o.sender for o in self.runtime.observers
                        if isinstance(o, AlertsObserver)), None)
@@ -516,7 +519,7 @@ class MlScriptBase(StrategyV2Base):
 
     def format_status(self) -> str:
         """Hummingbot's balances and orders, then the runtime's per-pair status."""
-        base = super().format_status()
+        base = str(super().format_status())
         if not self.ready_to_trade:
             return base
         return base + "\n\n" + self.runtime.format_status(self.current_timestamp,

@@ -33,10 +33,9 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 from hummingbot.connector.trading_rule import TradingRule
@@ -59,6 +58,8 @@ from ml_signals.hummingbot.model_watch import ModelEvent, ModelRefresh
 from ml_signals.market_features import MarketState, add_market_row, needs_market
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import ClosedTrade, GuardLock, GuardResult, OpenPosition, PortfolioState
+from ml_signals.setups.base import StrategyName
+from ml_signals.timeutil import format_utc
 
 log = logging.getLogger(__name__)
 
@@ -136,24 +137,26 @@ class ProviderMarketView:
     """:class:`MarketView` over a Hummingbot ``MarketDataProvider``.
 
     Args:
-        provider: the strategy's ``market_data_provider``.
+        provider: the strategy's ``market_data_provider`` (Hummingbot's ``MarketDataProvider``,
+            which has no type hints: typed ``Any`` here).
         settings: connectors, interval and feed length.
     """
 
-    def __init__(self, provider: object, settings: RuntimeSettings) -> None:
+    def __init__(self, provider: Any, settings: RuntimeSettings) -> None:
         self._provider = provider
         self._settings = settings
 
     def candles(self, pair: str) -> pd.DataFrame:
         """The feed's candles (``MarketDataProvider.get_candles_df``)."""
         s = self._settings
-        return self._provider.get_candles_df(s.candles_connector, pair, s.interval,  # type: ignore[attr-defined]
-                                             s.max_records)
+        frame: pd.DataFrame = self._provider.get_candles_df(s.candles_connector, pair,
+                                                            s.interval, s.max_records)
+        return frame
 
     def price(self, pair: str) -> float:
         """Mid price on the trading connector, NaN when the book is not available."""
         try:
-            value = self._provider.get_price_by_type(  # type: ignore[attr-defined]
+            value = self._provider.get_price_by_type(
                 self._settings.connector_name, pair, PriceType.MidPrice)
         except Exception as exc:  # noqa: BLE001 - no book yet: the caller falls back
             log.debug("%s: no mid price (%s)", pair, exc)
@@ -163,8 +166,9 @@ class ProviderMarketView:
     def trading_rule(self, pair: str) -> TradingRule | None:
         """The trading connector's ``TradingRule`` of ``pair``; ``None`` when it has none."""
         try:
-            return self._provider.get_trading_rules(  # type: ignore[attr-defined,no-any-return]
+            rule: TradingRule | None = self._provider.get_trading_rules(
                 self._settings.connector_name, pair)
+            return rule
         except (AttributeError, KeyError):
             return None
 
@@ -435,7 +439,7 @@ class StrategyRuntime:
         btc = self._closed(view, s.btc_pair, decided_until)
         if btc is None or len(btc) == 0:
             return []
-        btc_last = int(btc["timestamp"].iat[-1])
+        btc_last = int(btc["timestamp"].iloc[-1])
         self._saw(s.btc_pair, btc_last)
         market, market_note = self._market_state(view, decided_until)
         evaluations: list[live.Evaluation] = []
@@ -443,7 +447,7 @@ class StrategyRuntime:
             frame = btc if pair == s.btc_pair else self._closed(view, pair, decided_until)
             if frame is None or len(frame) == 0:
                 continue
-            last = int(frame["timestamp"].iat[-1])
+            last = int(frame["timestamp"].iloc[-1])
             self._saw(pair, last)
             if state.last_candle_ts is not None and last <= state.last_candle_ts:
                 continue
@@ -452,7 +456,8 @@ class StrategyRuntime:
             state.last_candle_ts, state.candles = last, len(frame)
             late_s = now_s - (last + s.interval_s)
             if late_s > s.max_decision_delay_s:
-                state.note = f"candle {_utc(last)} seen {late_s:.0f} s after its close: skipped"
+                state.note = (f"candle {format_utc(last)} seen {late_s:.0f} s after its close: "
+                              "skipped")
                 log.info("%s: %s", pair, state.note)
                 continue
             if len(frame) <= self._warmup:
@@ -527,7 +532,7 @@ class StrategyRuntime:
             features = compute_features(frame, reference, s.interval_s)
             if market is not None:
                 features = add_market_row(features, market, pair, int(last))
-            regime = features["btc_regime"].iat[-1]
+            regime = features["btc_regime"].iloc[-1]
             if not math.isnan(regime):
                 self._btc_regime = BtcRegime(int(regime))
             found = []
@@ -539,7 +544,7 @@ class StrategyRuntime:
                     self.models.shadow(engine, evaluation, features.iloc[-1], now_s,
                                        self._notify)
         except Exception as exc:  # noqa: BLE001 - logged safe skip of this pair's candle
-            state.note = f"error on candle {_utc(int(frame['timestamp'].iat[-1]))}: {exc}"
+            state.note = f"error on candle {format_utc(int(frame['timestamp'].iloc[-1]))}: {exc}"
             log.exception("%s: decision failed; candle skipped", pair)
             return []
         state.note = ""
@@ -636,7 +641,7 @@ class StrategyRuntime:
         return OpenPosition(info.trading_pair, self._strategy_of(info), committed,
                             int(info.timestamp), info.config.level_id or info.id)
 
-    def _strategy_of(self, info: ExecutorInfo) -> live.StrategyName:
+    def _strategy_of(self, info: ExecutorInfo) -> StrategyName:
         return self.engines[str(info.controller_id)].strategy
 
     def _notify(self, hook: str, *args: object) -> None:
@@ -684,7 +689,7 @@ class StrategyRuntime:
 
     def _pair_status(self, pair: str, state: PairState,
                      infos: list[ExecutorInfo]) -> list[str]:
-        last = _utc(state.last_candle_ts) if state.last_candle_ts is not None else "none yet"
+        last = format_utc(state.last_candle_ts) if state.last_candle_ts is not None else "none yet"
         lines = [f"{pair}: last closed candle {last}, {state.candles} candles"
                  + (f" ({state.note})" if state.note else "")]
         guard_line = self.candle_guard.status_line(pair)
@@ -695,7 +700,8 @@ class StrategyRuntime:
             exits = ev.sized.exits if ev.sized else None
             tp = exits.take_profit_frac if exits else ev.score.take_profit_frac
             sl = exits.stop_loss_frac if exits else ev.score.stop_loss_frac
-            lines.append(f"  {strategy}: setup {ev.setup.setup_id} ({_utc(ev.setup.timestamp)}) "
+            lines.append(f"  {strategy}: setup {ev.setup.setup_id} "
+                         f"({format_utc(ev.setup.timestamp)}) "
                          f"confidence {conf} TP {tp:.2%} SL {sl:.2%} -> "
                          f"{state.outcomes.get(strategy, 'pending')}")
         realised = sum(float(i.net_pnl_quote) for i in infos if i.is_done)
@@ -708,10 +714,6 @@ class StrategyRuntime:
         lines.append(f"  open executors {len(active)}; pnl realised {realised:+.2f} "
                      f"(executors still listed), unrealised {unrealised:+.2f}")
         return lines
-
-
-def _utc(ts_s: int) -> str:
-    return datetime.fromtimestamp(ts_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _model_line(engine: live.StrategyEngine, now_s: float) -> str:

@@ -11,12 +11,14 @@ Pure Python, no Hummingbot import, no pandas in the hot path. Typical use per de
 
 One guard per module (shape of freqtrade's ``IProtection``): ``max_open_positions``,
 ``one_position_per_pair``, ``max_exposure``, ``daily_loss``, ``consecutive_losses``,
-``crash_pause``, ``kill_switch``; ``manager.GUARD_ORDER`` fixes the order. ``restore`` puts a
-restarted bot's ledger back from journaled closes and locks.
+``crash_pause``, ``kill_switch``; ``manager.GUARD_ORDER`` fixes the order. The two that latch a
+stop on a closed trade (``consecutive_losses``, ``kill_switch``) share ``latching.LatchingGuard``.
+``restore`` puts a restarted bot's ledger back from journaled closes and locks.
 """
 
 from ml_signals.risk.base import RiskGuard
 from ml_signals.risk.config import RiskConfig
+from ml_signals.risk.latching import LatchingGuard
 from ml_signals.risk.ledger import LedgerStats, TradeLedger
 from ml_signals.risk.manager import GUARD_ORDER, RiskManager, RoundCheck
 from ml_signals.risk.restore import (
@@ -45,6 +47,7 @@ __all__ = [
     "GuardResult",
     "JournaledClose",
     "JournaledLock",
+    "LatchingGuard",
     "LedgerStats",
     "OpenPosition",
     "PortfolioState",

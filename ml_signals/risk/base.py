@@ -32,8 +32,8 @@ from ml_signals.risk.types import (
     GuardLock,
     GuardResult,
     PortfolioState,
-    format_utc,
 )
+from ml_signals.timeutil import format_utc
 
 
 class RiskGuard(ABC):

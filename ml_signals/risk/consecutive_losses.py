@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ml_signals.risk.base import RiskGuard
 from ml_signals.risk.config import RiskConfig
+from ml_signals.risk.latching import LatchingGuard, Trip
 from ml_signals.risk.ledger import TradeLedger
-from ml_signals.risk.types import (
-    Candidate,
-    ClosedTrade,
-    GuardLock,
-    GuardResult,
-    PortfolioState,
-    format_utc,
-    next_utc_midnight_s,
-)
+from ml_signals.risk.types import ClosedTrade, next_utc_midnight_s
+from ml_signals.timeutil import format_utc
 
 
-class ConsecutiveLossesGuard(RiskGuard):
+class ConsecutiveLossesGuard(LatchingGuard):
     """Locks new entries when ``consecutive_losses`` losing trades close in a row.
 
     A loss is ``pnl_quote < 0``; any other close ends the streak. The lock is set by the close
@@ -34,8 +27,6 @@ class ConsecutiveLossesGuard(RiskGuard):
     """
 
     name: ClassVar[str] = "consecutive_losses"
-    blocks_globally: ClassVar[bool] = True
-    resettable: ClassVar[bool] = True
 
     def __init__(self, config: RiskConfig) -> None:
         super().__init__(config)
@@ -57,37 +48,23 @@ class ConsecutiveLossesGuard(RiskGuard):
         }[self.reset_mode]
         return f"stop {lift} after {self.max_losses} consecutive losing trades"
 
-    def on_trade_closed(self, ledger: TradeLedger, trade: ClosedTrade) -> GuardLock | None:
-        """Lock when the streak reaches the limit; O(1)."""
+    def _trip(self, ledger: TradeLedger, trade: ClosedTrade) -> Trip | None:
+        """Trip when the streak reaches the limit, restarting it."""
         streak = ledger.consecutive_losses
         if streak < self.max_losses:
             return None
         ledger.reset_loss_streak()
-        until = self._until_s(trade.closed_at_s)
-        lock = GuardLock(
-            guard=self.name,
+        return Trip(
             reason=(
                 f"{streak} consecutive losing trades (limit {self.max_losses}), last "
                 f"{trade.pair} {trade.pnl_quote:.2f} quote at {format_utc(trade.closed_at_s)}"
             ),
-            locked_at_s=trade.closed_at_s,
-            until_s=until,
+            until_s=self._until_s(trade.closed_at_s),
         )
-        self._logger.warning("%s tripped: %s", self.name, lock.reason)
-        return lock
 
-    def blocking_now(self, state: PortfolioState) -> GuardResult | None:
-        """Block while the streak lock holds."""
-        return self._lock_result(state)
-
-    def check(self, state: PortfolioState, candidate: Candidate) -> GuardResult | None:
-        """Same answer for every candidate."""
-        return self._lock_result(state)
-
-    def reset(self, ledger: TradeLedger, now_s: int) -> GuardLock | None:
-        """Lift the lock and restart the streak; returns the lock lifted."""
+    def _restart_count(self, ledger: TradeLedger) -> None:
+        """Restart the losing streak."""
         ledger.reset_loss_streak()
-        return super().reset(ledger, now_s)
 
     def _until_s(self, closed_at_s: int) -> int | None:
         if self.reset_mode == "next_utc_day":

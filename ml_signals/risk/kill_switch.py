@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ml_signals.risk.base import RiskGuard
 from ml_signals.risk.config import RiskConfig
+from ml_signals.risk.latching import LatchingGuard, Trip
 from ml_signals.risk.ledger import TradeLedger
-from ml_signals.risk.types import (
-    Candidate,
-    ClosedTrade,
-    GuardLock,
-    GuardResult,
-    PortfolioState,
-    format_utc,
-)
+from ml_signals.risk.types import ClosedTrade
+from ml_signals.timeutil import format_utc
 
 
-class KillSwitchGuard(RiskGuard):
+class KillSwitchGuard(LatchingGuard):
     """Latches a stop when the recent hit rate falls below a floor.
 
     Hit rate = closes with ``pnl_quote > 0`` / closes, over the last
@@ -37,8 +31,6 @@ class KillSwitchGuard(RiskGuard):
     """
 
     name: ClassVar[str] = "kill_switch"
-    blocks_globally: ClassVar[bool] = True
-    resettable: ClassVar[bool] = True
 
     def __init__(self, config: RiskConfig) -> None:
         super().__init__(config)
@@ -58,8 +50,8 @@ class KillSwitchGuard(RiskGuard):
             f"{self.floor_frac:.2f} (after {self.min_trades} trades)"
         )
 
-    def on_trade_closed(self, ledger: TradeLedger, trade: ClosedTrade) -> GuardLock | None:
-        """Trip when the window is full enough and its hit rate is under the floor; O(1)."""
+    def _trip(self, ledger: TradeLedger, trade: ClosedTrade) -> Trip | None:
+        """Trip when the window is full enough and its hit rate is under the floor."""
         if ledger.hit_rate_window != self.window:
             raise ValueError(
                 f"ledger hit_rate_window {ledger.hit_rate_window} != "
@@ -70,27 +62,14 @@ class KillSwitchGuard(RiskGuard):
         n, hits = ledger.recent_trades, ledger.recent_hits
         if n < self.min_trades or hits / n >= self.floor_frac:
             return None
-        lock = GuardLock(
-            guard=self.name,
+        return Trip(
             reason=(
                 f"hit rate {hits}/{n} = {hits / n:.2f} over the last {n} trades is below "
                 f"{self.floor_frac:.2f} (tripped at {format_utc(trade.closed_at_s)})"
             ),
-            locked_at_s=trade.closed_at_s,
             until_s=None,
         )
-        self._logger.warning("%s tripped: %s", self.name, lock.reason)
-        return lock
 
-    def blocking_now(self, state: PortfolioState) -> GuardResult | None:
-        """Block while latched."""
-        return self._lock_result(state)
-
-    def check(self, state: PortfolioState, candidate: Candidate) -> GuardResult | None:
-        """Same answer for every candidate."""
-        return self._lock_result(state)
-
-    def reset(self, ledger: TradeLedger, now_s: int) -> GuardLock | None:
-        """Unlatch and empty the hit-rate window; returns the lock lifted."""
+    def _restart_count(self, ledger: TradeLedger) -> None:
+        """Empty the hit-rate window."""
         ledger.reset_hit_rate_window()
-        return super().reset(ledger, now_s)

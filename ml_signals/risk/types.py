@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
 from ml_signals.regime import BtcRegime
@@ -34,11 +33,6 @@ def utc_day(ts_s: int) -> int:
 def next_utc_midnight_s(ts_s: int) -> int:
     """Timestamp (s) of the first 00:00 UTC strictly after ``ts_s``."""
     return (ts_s // DAY_S + 1) * DAY_S
-
-
-def format_utc(ts_s: int) -> str:
-    """``ts_s`` as ``YYYY-MM-DD HH:MM UTC`` for reasons and logs."""
-    return datetime.fromtimestamp(ts_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _check_strategy(strategy: str) -> None:

@@ -123,7 +123,9 @@ class IsotonicCalibration:
 
     def apply(self, rank: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Calibrated probabilities (any shape), float64."""
-        return np.interp(np.asarray(rank, dtype="float64"), self.x, self.y)
+        probs: npt.NDArray[np.float64] = np.interp(
+            np.asarray(rank, dtype="float64"), self.x, self.y)
+        return probs
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict."""

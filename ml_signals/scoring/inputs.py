@@ -13,10 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 
 from ml_signals.features import FEATURE_COLUMNS
 from ml_signals.market_features import MARKET_COLUMNS
 from ml_signals.setups.base import Setup
+
+type FeatureRow = Mapping[str, float] | pd.Series[float]
+"""The feature row of one candle: a row of :func:`ml_signals.features.compute_features`'s frame
+(``frame.iloc[i]``) or a dict keyed by feature name."""
 
 
 def input_columns(setup: Setup, market: bool = False) -> tuple[str, ...]:
@@ -28,15 +34,23 @@ def input_columns(setup: Setup, market: bool = False) -> tuple[str, ...]:
             *extra)
 
 
+<<<<<<< HEAD
 def input_row(setup: Setup, features: Mapping[str, float], market: bool = False) -> np.ndarray:
+=======
+def input_row(setup: Setup, features: FeatureRow) -> npt.NDArray[np.float64]:
+>>>>>>> quality-gates
     """Float64 vector in :func:`input_columns` order.
 
     Args:
         setup: the detection.
+<<<<<<< HEAD
         features: the feature row of the setup's candle (a ``pandas.Series`` or dict keyed by
             feature name; with ``market``, holding the market columns too, as
             :func:`ml_signals.market_features.add_market_row` adds them).
         market: append the market-state columns.
+=======
+        features: the feature row of the setup's candle (:data:`FeatureRow`).
+>>>>>>> quality-gates
 
     Raises:
         KeyError: a feature (or market) column is missing from ``features``.

@@ -78,7 +78,9 @@ class DecisionRule:
 
     def rank(self, raw: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Rank in [0, 1] of raw scores (any shape) against the reference, float64."""
-        return np.interp(np.asarray(raw, dtype="float64"), self.reference, self.levels)
+        ranks: npt.NDArray[np.float64] = np.interp(
+            np.asarray(raw, dtype="float64"), self.reference, self.levels)
+        return ranks
 
     def take(self, rank: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Whether each rank passes the rule (same shape as ``rank``)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import xgboost as xgb
 
@@ -29,7 +30,7 @@ from ml_signals.scoring.artifact import (
 )
 from ml_signals.scoring.calibration import Calibration, calibration_from_json
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
-from ml_signals.scoring.inputs import input_columns, input_row
+from ml_signals.scoring.inputs import FeatureRow, input_columns, input_row
 from ml_signals.scoring.rule import DecisionRule
 from ml_signals.scoring.score import Score
 from ml_signals.setups.base import Setup
@@ -188,7 +189,9 @@ class Scorer:
         return Scorer(self.strategy, config, self._models, self._calibration, self.manifest,
                       rule)
 
-    def raw_predictions(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+    def raw_predictions(
+        self, rows: npt.NDArray[np.float64]
+    ) -> dict[str, npt.NDArray[np.float64]]:
         """Model outputs for a batch of input rows, shape (n, len(input_columns)).
 
         Returns ``classifier`` raw probability, ``rank`` under the rule's reference,
@@ -232,10 +235,10 @@ class Scorer:
             "confidence": pred["confidence"], "take_profit": pred["take_profit"],
             "stop_loss": pred["stop_loss"], "hold": pred["hold"]}, index=inputs.index)
         out["take"] = [score_from_predictions(row, self.config, self.model_version).take
-                       for row in out.to_dict("records")]
+                       for row in out.to_dict("records", into=dict[str, float]())]
         return out[list(PREDICTION_COLUMNS)]
 
-    def score(self, setup: Setup, features: Mapping[str, float]) -> Score:
+    def score(self, setup: Setup, features: FeatureRow) -> Score:
         """Score one setup given the feature row of its candle.
 
         Raises:

@@ -33,6 +33,7 @@ from typing import Final, Literal
 
 from ml_signals.scoring.artifact import ArtifactError, pointer_stamp
 from ml_signals.scoring.config import ScoringConfig
+from ml_signals.scoring.inputs import FeatureRow
 from ml_signals.scoring.score import SHADOW_PREFIX, Score, parse_shadow_version, shadow_version
 from ml_signals.scoring.scorer import Scorer
 from ml_signals.setups.base import Setup
@@ -135,7 +136,7 @@ class ShadowBook:
         return lines
 
     def score(self, champion: Scorer, setup: Setup,
-              features: Mapping[str, float]) -> list[ShadowScore]:
+              features: FeatureRow) -> list[ShadowScore]:
         """Every shadow's score of ``setup`` (champion: the strategy's current scorer).
         A shadow that raises is logged and left out."""
         out: list[ShadowScore] = []

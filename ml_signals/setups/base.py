@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from pydantic import BaseModel
 
 from ml_signals.exits import ExitRules
 
@@ -90,6 +92,9 @@ class SetupDetector(ABC):
     """
 
     strategy: ClassVar[StrategyName]
+    config: BaseModel
+    """The detector's settings, set by the subclass (``DcaConfig``, ``SwingConfig``,
+    ``ChannelConfig``); recorded in an artifact's manifest (``training.provenance``)."""
 
     @abstractmethod
     def signal_mask(self, candles: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
@@ -123,7 +128,9 @@ class SetupDetector(ABC):
             return self.build_setup(pair, candles, features, last)
         return None
 
-    def _valid_signal(self, candles: pd.DataFrame, features: pd.DataFrame) -> np.ndarray:
+    def _valid_signal(
+        self, candles: pd.DataFrame, features: pd.DataFrame
+    ) -> npt.NDArray[np.bool_]:
         """Boolean array: the rule fired and every feature of that row is known."""
         if len(candles) != len(features):
             raise ValueError(

@@ -52,6 +52,7 @@ class ChannelDetector(SetupDetector):
     """Horizontal, respected range with the close near support -> long towards resistance."""
 
     strategy: ClassVar[StrategyName] = "channel"
+    config: ChannelConfig
 
     def __init__(self, config: ChannelConfig | None = None, interval_s: int = 3600) -> None:
         self.config = config or ChannelConfig()
@@ -121,12 +122,12 @@ class ChannelDetector(SetupDetector):
         row = self.range_frame(candles.iloc[max(0, i - self.config.window_bars + 1) : i + 1]).iloc[
             -1
         ]
-        close = float(candles["close"].iat[i])
+        close = float(candles["close"].iloc[i])
         support, resistance = float(row["support"]), float(row["resistance"])
         return Setup(
             strategy=self.strategy,
             pair=pair,
-            timestamp=int(candles["timestamp"].iat[i]),
+            timestamp=int(candles["timestamp"].iloc[i]),
             bar_index=i,
             reference_price=close,
             entry=EntryPlan("market", (), (self.config.amount_quote,)),

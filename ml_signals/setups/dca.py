@@ -59,6 +59,7 @@ class DcaDetector(SetupDetector):
     """Oversold drop + volume + BTC not crashing -> limit buy grid below the close."""
 
     strategy: ClassVar[StrategyName] = "dca"
+    config: DcaConfig
 
     def __init__(self, config: DcaConfig | None = None, interval_s: int = 3600) -> None:
         self.config = config or DcaConfig()
@@ -89,11 +90,11 @@ class DcaDetector(SetupDetector):
     ) -> Setup:
         """Setup for triggered row ``i``: grid below its close; exits scaled by the row's
         ``atr_14_frac`` when ``volatility_exits`` is enabled, else the plan's fixed ones."""
-        close = float(candles["close"].iat[i])
+        close = float(candles["close"].iloc[i])
         setup = Setup(
             strategy=self.strategy,
             pair=pair,
-            timestamp=int(candles["timestamp"].iat[i]),
+            timestamp=int(candles["timestamp"].iloc[i]),
             bar_index=i,
             reference_price=close,
             entry=self.grid(close),
@@ -104,4 +105,6 @@ class DcaDetector(SetupDetector):
             },
         )
         policy = self.config.volatility_exits.policy()
-        return setup if policy is None else policy.apply(setup, float(features[ATR_FEATURE].iat[i]))
+        if policy is None:
+            return setup
+        return policy.apply(setup, float(features[ATR_FEATURE].iloc[i]))

@@ -59,6 +59,7 @@ class SwingDetector(SetupDetector):
     """Breakout above prior resistance with volume, momentum and higher-timeframe trend."""
 
     strategy: ClassVar[StrategyName] = "swing"
+    config: SwingConfig
 
     def __init__(self, config: SwingConfig | None = None, interval_s: int = 3600) -> None:
         self.config = config or SwingConfig()
@@ -80,12 +81,12 @@ class SwingDetector(SetupDetector):
         self, pair: str, candles: pd.DataFrame, features: pd.DataFrame, i: int
     ) -> Setup:
         """Market-entry setup for triggered row ``i`` with the plan's default exits."""
-        close = float(candles["close"].iat[i])
-        breakout = float(features["resistance_dist_48h_frac"].iat[i])
+        close = float(candles["close"].iloc[i])
+        breakout = float(features["resistance_dist_48h_frac"].iloc[i])
         return Setup(
             strategy=self.strategy,
             pair=pair,
-            timestamp=int(candles["timestamp"].iat[i]),
+            timestamp=int(candles["timestamp"].iloc[i]),
             bar_index=i,
             reference_price=close,
             entry=EntryPlan("market", (), (self.config.amount_quote,)),

@@ -25,7 +25,7 @@ pytestmark = [
 def test_trading_core_notify_reaches_slack(slack_server, make_config):
     from hummingbot.core.trading_core import TradingCore
 
-    from ml_signals.alerts.hummingbot_notifier import SlackNotifier, attach_slack_notifier
+    from ml_signals.hummingbot.slack_notifier import SlackNotifier, attach_slack_notifier
 
     sender = AlertSender(make_config())
     sender.start()

@@ -89,6 +89,30 @@ def test_accounting_invariants(default_results):
         assert (t["placed_s"] == t["decision_s"]).all(), key
 
 
+def test_headline_trade_figures_are_recomputed_from_the_closed_trades(default_results):
+    """Win rate, expectancy, profit factor and the capital-weighted return of every run (and of
+    each strategy in it) equal their definitions applied by hand to its closed trades."""
+    checked = 0
+    for key, r in default_results.items():
+        for strategy, stats in [(None, r.stats), *r.stats["per_strategy"].items()]:
+            trades = r.trades if strategy is None else r.trades[r.trades["strategy"] == strategy]
+            closed = trades[trades["exit_reason"].isin(CLOSED_REASONS)]
+            if closed.empty:
+                continue
+            pnl = closed["net_pnl_quote"].to_numpy(dtype=float)
+            ret = closed["net_return_frac"].to_numpy(dtype=float)
+            assert stats["trades"] == len(closed), (key, strategy)
+            assert stats["win_rate"] == pytest.approx((ret > 0).mean()), (key, strategy)
+            assert stats["expectancy_frac"] == pytest.approx(ret.mean()), (key, strategy)
+            assert stats["weighted_return_frac"] == pytest.approx(
+                pnl.sum() / closed["amount_quote"].sum()), (key, strategy)
+            if (pnl < 0).any():
+                assert stats["profit_factor"] == pytest.approx(
+                    pnl[pnl > 0].sum() / -pnl[pnl < 0].sum()), (key, strategy)
+            checked += 1
+    assert checked >= len(default_results)
+
+
 def test_guards_hold_on_real_runs(default_results, training_run):
     market = market_for(training_run, BacktestConfig())
     for key, r in default_results.items():

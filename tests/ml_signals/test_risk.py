@@ -381,6 +381,34 @@ def test_kill_switch_latches_until_reset() -> None:
     assert blocked_by(risk, state(ledger, now_s=now)) is None
 
 
+@pytest.mark.parametrize(("settings", "guard", "outcomes"), [
+    ({"consecutive_losses": 3, "consecutive_losses_reset": "manual"}, "consecutive_losses",
+     [False] * 3),
+    ({"kill_switch_min_hit_rate_frac": 0.45}, "kill_switch", [False] * 20),
+])
+def test_latching_guards_share_lock_block_and_reset(
+    settings: dict[str, object], guard: str, outcomes: list[bool],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Both latching guards: one WARNING when tripped, every candidate blocked (also in the
+    status view) while latched, and a reset lifts the lock and restarts the count, so the same
+    close that tripped it does not trip it again."""
+    risk = RiskManager(only(**settings))
+    ledger = risk.new_ledger()
+    with caplog.at_level(logging.WARNING, logger="ml_signals.risk"):
+        now = feed(risk, ledger, outcomes, MIDNIGHT)
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [f"{guard} tripped"]
+    st = state(ledger, now_s=now)
+    for cand in (candidate("ADA-USDT", strategy="swing"), candidate("BTC-USDT", strategy="dca")):
+        assert blocked_by(risk, st, cand) == guard
+    assert [b.guard for b in risk.blocking_now(st)] == [guard]
+    lifted = risk.reset(ledger, guard, now)
+    assert lifted is not None and lifted.guard == guard
+    assert blocked_by(risk, state(ledger, now_s=now)) is None
+    now = feed(risk, ledger, outcomes[:1], now)
+    assert blocked_by(risk, state(ledger, now_s=now)) is None
+
+
 def test_kill_switch_rejects_ledger_of_other_window() -> None:
     risk = RiskManager(only(kill_switch_min_hit_rate_frac=0.45))
     with pytest.raises(ValueError, match="hit_rate_window 10"):

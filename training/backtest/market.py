@@ -102,8 +102,8 @@ class Market:
                                       c, slip)
         data_end = max(int(p.timestamp[-1]) + interval_s for p in pairs.values())
         if btc_regime is None or btc_timestamps is None:
-            regime_ts = np.zeros(0, dtype=np.int64)
-            codes = np.zeros(0, dtype=np.int64)
+            regime_ts: IntArray = np.zeros(0, dtype=np.int64)
+            codes: IntArray = np.zeros(0, dtype=np.int64)
         else:
             values = pd.Series(np.asarray(btc_regime, dtype="float64")).ffill()
             known = values.notna().to_numpy()

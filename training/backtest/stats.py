@@ -7,7 +7,8 @@ TAKE_PROFIT, STOP_LOSS, TRAILING_STOP or TIME_LIMIT):
 * ``profit_factor``: gross profit / gross loss of the trades (``inf`` without a loss);
 * ``expectancy_frac``: mean ``net_return_frac`` per trade (every trade counts the same);
 * ``weighted_return_frac``: total net PnL of the trades / their total filled cost (a partly
-  filled DCA grid weighs less than a full one);
+  filled DCA grid weighs less than a full one): ``capital_return_frac`` of
+  :func:`training.metrics.trade_stats`;
 * ``sharpe``: mean / standard deviation (ddof 1) of **daily** equity returns (equity at each
   00:00 UTC of the curve, plus its first and last point) x ``sqrt(365)`` -- crypto trades every
   day; no risk-free rate;
@@ -31,22 +32,24 @@ CLOSED_REASONS: Final = ("TAKE_PROFIT", "STOP_LOSS", "TRAILING_STOP", "TIME_LIMI
 """Exit reasons of a filled, closed trade."""
 
 
-def trade_stats(trades: pd.DataFrame) -> dict[str, Any]:
-    """Trade-level figures of ``trades`` (see the module docstring); needs ``exit_reason``,
-    ``net_pnl_quote``, ``net_return_frac``, ``fees_quote``, ``slippage_quote``, ``entry_ts``,
-    ``exit_ts``; ``weighted_return_frac`` also ``amount_quote`` (NaN without it)."""
+def trade_figures(trades: pd.DataFrame) -> dict[str, Any]:
+    """Trade-level figures of a backtest's ``trades`` frame (see the module docstring); needs
+    ``exit_reason``, ``net_pnl_quote``, ``net_return_frac``, ``fees_quote``, ``slippage_quote``,
+    ``entry_ts``, ``exit_ts``; ``weighted_return_frac`` also ``amount_quote`` (NaN without it).
+    The per-trade statistics are :func:`training.metrics.trade_stats` of the closed trades."""
     closed = trades[trades["exit_reason"].isin(CLOSED_REASONS)]
     pnl = closed["net_pnl_quote"].to_numpy(dtype=np.float64)
-    # win rate, profit factor and expectancy: the one definition training's metrics use
-    core = metrics.trade_stats(closed["net_return_frac"].to_numpy(dtype=np.float64), pnl)
+    committed = (closed["amount_quote"].to_numpy(dtype=np.float64)
+                 if "amount_quote" in closed else None)
+    core = metrics.trade_stats(closed["net_return_frac"].to_numpy(dtype=np.float64), pnl,
+                               committed)
     reasons = trades["exit_reason"].value_counts()
     return {
         "trades": core.trades,
         "win_rate": core.win_rate,
         "profit_factor": core.profit_factor,
         "expectancy_frac": core.expectancy_frac,
-        "weighted_return_frac": float(pnl.sum() / closed["amount_quote"].sum())
-        if pnl.size and "amount_quote" in closed else np.nan,
+        "weighted_return_frac": core.capital_return_frac,
         "net_pnl_quote": float(trades["net_pnl_quote"].sum()),
         "fees_quote": float(trades["fees_quote"].sum()),
         "slippage_quote": float(trades["slippage_quote"].sum()),
@@ -80,17 +83,17 @@ def headline(trades: pd.DataFrame, skipped: pd.DataFrame, equity: pd.DataFrame,
              start_capital_quote: float, strategies: tuple[str, ...]) -> dict[str, Any]:
     """All statistics: the headline figures, counts, and ``per_strategy`` trade figures (with
     ``return_on_capital_frac`` = the strategy's net PnL / starting capital)."""
-    stats: dict[str, Any] = {**trade_stats(trades), **equity_stats(equity, start_capital_quote)}
+    stats: dict[str, Any] = {**trade_figures(trades), **equity_stats(equity, start_capital_quote)}
     stats["positions_opened"] = int(len(trades))
     stats["not_filled"] = int((trades["exit_reason"] == "NOT_FILLED").sum())
     stats["open_at_end"] = int((trades["exit_reason"] == "OPEN_AT_END").sum())
     stats["skipped"] = {str(k): int(v) for k, v in skipped["reason"].value_counts().items()}
-    stats["final_equity_quote"] = float(equity["equity_quote"].iat[-1]) if len(equity) else \
+    stats["final_equity_quote"] = float(equity["equity_quote"].iloc[-1]) if len(equity) else \
         start_capital_quote
     per = {}
     for strategy in strategies:
         sub = trades[trades["strategy"] == strategy]
-        figures = trade_stats(sub)
+        figures = trade_figures(sub)
         figures["return_on_capital_frac"] = figures["net_pnl_quote"] / start_capital_quote
         figures["skipped"] = int((skipped["strategy"] == strategy).sum())
         per[strategy] = figures

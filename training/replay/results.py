@@ -220,7 +220,7 @@ class ReplayResult:
     @property
     def skip_reasons(self) -> dict[str, int]:
         """Skipped setups per guard name."""
-        return dict(Counter(s.skip_guard for s in self.setups or () if not s.taken))
+        return dict(Counter(str(s.skip_guard) for s in self.setups or () if not s.taken))
 
     @property
     def executors_opened(self) -> int:

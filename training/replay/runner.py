@@ -294,10 +294,10 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
     strategy = script.strategy_class(connectors, script.config)
     strategy.executor_orchestrator.executors_update_interval = subtick
     recorder = RuntimeRecorder()
-    runtime = getattr(strategy, "runtime", None)
-    observable = isinstance(getattr(runtime, "observers", None), list)
-    if observable:
-        runtime.observers.append(recorder)
+    observers = getattr(getattr(strategy, "runtime", None), "observers", None)
+    observable = isinstance(observers, list)
+    if isinstance(observers, list):
+        observers.append(recorder)
     clock = Clock(ClockMode.BACKTEST, tick_size=subtick, start_time=first_t - subtick,
                   end_time=times[-1] + interval_s)
     for exchange in connectors.values():
@@ -338,12 +338,13 @@ def _close_observers(strategy: Any) -> None:
     close = getattr(strategy, "close_runtime", None)
     runtime = getattr(strategy, "runtime", None)
     if callable(close):
-        # the sync a next tick would make: closes seen after the last tick reach the ledger,
-        # journal and alerts as they reach the replay's executor records
-        strategy.update_executors_info()
-        runtime.sync(strategy.current_timestamp, strategy.get_all_executors())
+        if runtime is not None:
+            # the sync a next tick would make: closes seen after the last tick reach the
+            # ledger, journal and alerts as they reach the replay's executor records
+            strategy.update_executors_info()
+            runtime.sync(strategy.current_timestamp, strategy.get_all_executors())
         close(flush_timeout_s=FLUSH_TIMEOUT_S)  # notifier detached, all written and delivered
-    elif callable(getattr(runtime, "close", None)):
+    elif runtime is not None and callable(getattr(runtime, "close", None)):
         runtime.close()
 
 

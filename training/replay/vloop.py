@@ -14,6 +14,7 @@ Nothing here knows about Hummingbot; it is a plain ``asyncio.SelectorEventLoop``
 from __future__ import annotations
 
 import asyncio
+import collections
 import selectors
 from typing import Any
 
@@ -47,6 +48,10 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     a replay must not need any: a coroutine waiting on a socket with no timer pending would
     spin, so the driver always awaits a timer (:func:`advance_to`).
     """
+
+    # asyncio.BaseEventLoop's own queues, read by has_work_until (typeshed does not list them)
+    _ready: collections.deque[asyncio.Handle]
+    _scheduled: list[asyncio.TimerHandle]
 
     def __init__(self, start_s: float) -> None:
         self._virtual_now = float(start_s)

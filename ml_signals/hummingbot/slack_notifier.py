@@ -1,7 +1,8 @@
 """Hummingbot notifier that routes ``notify()`` messages to Slack through the alert outbox.
 
-This is the only module of :mod:`ml_signals.alerts` that imports Hummingbot; nothing else in the
-package imports it, so the rest works without the compiled Hummingbot build.
+It lives in the Hummingbot adapter (:mod:`ml_signals.hummingbot`, the only package of
+``ml_signals`` that imports Hummingbot), so :mod:`ml_signals.alerts` works without the compiled
+Hummingbot build.
 
 Hummingbot (``hummingbot/core/trading_core.py``) keeps a list of ``NotifierBase`` objects;
 ``TradingCore.notify(msg)`` and ``HummingbotApplication.notify(msg)`` call
@@ -12,7 +13,7 @@ Hummingbot (``hummingbot/core/trading_core.py``) keeps a list of ``NotifierBase`
 event loop). From a V2 script::
 
     from hummingbot.client.hummingbot_application import HummingbotApplication
-    from ml_signals.alerts.hummingbot_notifier import attach_slack_notifier
+    from ml_signals.hummingbot.slack_notifier import attach_slack_notifier
 
     notifier = attach_slack_notifier(HummingbotApplication.main_application().trading_core,
                                      sender)
@@ -34,7 +35,7 @@ from ml_signals.alerts.sender import AlertSender
 TITLE_LIMIT = 80
 
 
-class SlackNotifier(NotifierBase):  # type: ignore[misc]
+class SlackNotifier(NotifierBase):
     """``NotifierBase`` whose messages become ``#system-alerts`` notices.
 
     Args:
