@@ -34,23 +34,16 @@ def input_columns(setup: Setup, market: bool = False) -> tuple[str, ...]:
             *extra)
 
 
-<<<<<<< HEAD
-def input_row(setup: Setup, features: Mapping[str, float], market: bool = False) -> np.ndarray:
-=======
-def input_row(setup: Setup, features: FeatureRow) -> npt.NDArray[np.float64]:
->>>>>>> quality-gates
+def input_row(setup: Setup, features: FeatureRow,
+              market: bool = False) -> npt.NDArray[np.float64]:
     """Float64 vector in :func:`input_columns` order.
 
     Args:
         setup: the detection.
-<<<<<<< HEAD
-        features: the feature row of the setup's candle (a ``pandas.Series`` or dict keyed by
-            feature name; with ``market``, holding the market columns too, as
+        features: the feature row of the setup's candle (:data:`FeatureRow`; with ``market``,
+            holding the market columns too, as
             :func:`ml_signals.market_features.add_market_row` adds them).
         market: append the market-state columns.
-=======
-        features: the feature row of the setup's candle (:data:`FeatureRow`).
->>>>>>> quality-gates
 
     Raises:
         KeyError: a feature (or market) column is missing from ``features``.
