@@ -109,15 +109,15 @@ def add_market_row(features: pd.DataFrame, state: MarketState, pair: str,
             :data:`MIN_UNIVERSE` pairs with enough candles, or ``pair`` not in the universe):
             the model cannot score this candle.
     """
-    row = state.features(pair, np.array([timestamp], dtype="int64"))
-    if not np.isfinite(row.to_numpy()).all():
-        missing = [c for c in MARKET_COLUMNS if not np.isfinite(row[c].iat[0])]
+    row = state.features(pair, np.array([timestamp], dtype="int64")).to_numpy("float64")[0]
+    if not np.isfinite(row).all():
+        missing = [c for c, v in zip(MARKET_COLUMNS, row, strict=True) if not np.isfinite(v)]
         raise ValueError(f"{pair}: market features undefined at {timestamp} ({', '.join(missing)}"
                          f"); universe_pairs must feed >= {MIN_UNIVERSE} pairs incl. {pair}")
     out = features.copy()
-    for c in MARKET_COLUMNS:
+    for c, v in zip(MARKET_COLUMNS, row, strict=True):
         values = np.full(len(out), np.nan)
-        values[-1] = float(row[c].iat[0])
+        values[-1] = float(v)
         out[c] = values
     return out
 

@@ -73,8 +73,9 @@ def model_exit_setups(ds: SetupDataset, oof: pd.DataFrame, idx: np.ndarray,
     the row's out-of-fold regressor predictions, clipped by the scorer's own rule
     (:func:`~ml_signals.scoring.scorer.score_from_predictions`)."""
     out = []
+    values = oof[list(PRED_COLUMNS)].to_numpy("float64")
     for i in idx:
-        pred = {c: float(oof[c].iat[i]) for c in PRED_COLUMNS}
+        pred = dict(zip(PRED_COLUMNS, map(float, values[i]), strict=True))
         score = score_from_predictions(pred, scoring, "oof")
         out.append(replace(ds.setups[i], exits=scored_exits(ds.setups[i], score)))
     return out

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
@@ -119,10 +120,11 @@ def train_all(
             log.warning("%s: not trained: %s", strategy, exc)
             skipped[strategy] = str(exc)
             continue
-        exit_choice = choose_exit_source(
-            ds, features, result.oof, result.trainable, scoring, fees, label_config,
-            detector_exits_text(ds))
-        sizing_choice = choose_sizing(ds.frame, result.oof, result.trainable, scoring)
+        usable = result.trainable if result.trainable is not None else np.zeros(len(ds.frame),
+                                                                                bool)
+        exit_choice = choose_exit_source(ds, features, result.oof, usable, scoring, fees,
+                                         label_config, detector_exits_text(ds))
+        sizing_choice = choose_sizing(ds.frame, result.oof, usable, scoring)
         log.info("%s: trades with the %s's exits (%s), %s sizes", strategy,
                  exit_choice["source"], exit_choice["detector_exits"], sizing_choice["source"])
         folder, published = None, False

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ml_signals.features import FEATURE_COLUMNS
 from ml_signals.scoring.config import ScoringConfig
+from ml_signals.setups.base import Setup
 from training.dataset import SetupDataset
 from training.decision import judge
 from training.evaluation import SelectionEvidence, selection_evidence
@@ -57,7 +58,8 @@ def pooled_dataset(datasets: Mapping[str, SetupDataset]) -> SetupDataset:
         raise ValueError(f"pooling needs at least two strategies, got {list(datasets)}")
     names = list(datasets)
     columns = (*FEATURE_COLUMNS, *EXIT_COLUMNS, *(indicator(n) for n in names))
-    frames, setups = [], []
+    frames: list[pd.DataFrame] = []
+    setups: list[Setup] = []
     for name, ds in datasets.items():
         context = [c for c in ds.input_columns if c not in FEATURE_COLUMNS
                    and c not in EXIT_COLUMNS]

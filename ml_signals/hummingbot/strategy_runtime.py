@@ -531,7 +531,8 @@ class StrategyRuntime:
             reference = None if pair == s.btc_pair else btc[btc["timestamp"] <= last]
             features = compute_features(frame, reference, s.interval_s)
             if market is not None:
-                features = add_market_row(features, market, pair, int(last))
+                features = add_market_row(features, market, pair,
+                                          int(frame["timestamp"].to_numpy("int64")[-1]))
             regime = features["btc_regime"].iloc[-1]
             if not math.isnan(regime):
                 self._btc_regime = BtcRegime(int(regime))
