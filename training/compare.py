@@ -58,20 +58,28 @@ win/loss."""
 
 
 CHOSEN: Final[dict[str, str]] = {
-    "dca": "no_early_stopping",
+    "dca": "money_target",
     "swing": "current",
     "channel": "capital_weight",
 }
-"""The candidate ``train`` uses per strategy: the one with the higher out-of-fold uplift (the
-rule's setups minus all setups, capital-weighted) on both the 2017-2023 set (297 pairs) and the
-2024-2026 set (37 pairs), else ``current``. ``market`` is not eligible until the scripts feed
-it live. Measured (uplift, 95 % interval; long history / 37 pairs): dca ``current`` +0.39 %
-[+0.03, +0.75] / -0.31 % [-0.86, +0.28], ``no_early_stopping`` +0.67 % [+0.15, +1.16] /
-+0.34 % [-0.26, +1.04]; swing ``current`` +0.70 % [+0.26, +1.15] / +0.87 % [-2.04, +2.99]
-(no other candidate better on both); channel ``current`` +0.07 % [-0.07, +0.20] / +0.17 %
-[-0.10, +0.45], ``capital_weight`` +0.17 % [-0.03, +0.37] / +0.23 % [-0.12, +0.56]. Every
-difference between candidates lies inside these intervals: the choice is the better point
-estimate, not a demonstrated edge."""
+"""The candidate ``train`` uses per strategy: among the candidates whose out-of-fold uplift (the
+rule's setups minus all setups, capital-weighted) beats ``current`` on both the 2017-2023 set
+(297 pairs) and the 2024-2026 set (37 pairs), the one with the higher of the two smaller
+uplifts; else ``current``. ``market`` and ``pooled`` are eligible like any other (the scripts
+feed market inputs from ``universe_pairs``). Measured with DCA's volatility-scaled exits
+(uplift, 95 % interval; long history / 37 pairs):
+
+* dca: ``current`` +0.60 % [-0.40, +1.56] / +0.18 % [-0.43, +0.79]; ``no_early_stopping``
+  +0.75 % [-0.08, +1.55] / +0.57 % [-0.34, +1.48]; ``capital_weight`` +0.89 % [-0.14, +1.82] /
+  +0.34 % [-0.83, +1.68]; ``pooled`` +0.77 % [-0.13, +1.59] / +0.31 % [-0.17, +0.90];
+  ``money_target`` +0.83 % [-0.02, +1.64] / +0.68 % [-0.41, +1.83] - chosen;
+* swing: ``current`` +0.70 % [+0.26, +1.15] / +0.87 % [-2.04, +2.99]; no other candidate beats
+  it on both (``market`` +1.55 % [-2.32, +5.86] on 37 pairs, 13 setups taken);
+* channel: ``current`` +0.07 % [-0.07, +0.20] / +0.17 % [-0.10, +0.45]; ``capital_weight``
+  +0.17 % [-0.03, +0.37] / +0.23 % [-0.12, +0.56] - chosen.
+
+Every difference between candidates lies inside these intervals: the choice is the better point
+estimate, not a demonstrated edge, and no candidate passes the gate on either set."""
 
 
 def settings_for(strategy: str) -> TrainSettings:
