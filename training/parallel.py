@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S: Final = 5.0
 """How long ``--cluster`` waits for the scheduler before giving up (seconds)."""
+WORKER_WAIT_S: Final = 120.0
+"""How long a ``map`` waits for a first worker on a cluster that has none (seconds)."""
 
 _ADDRESS = re.compile(r"^(tcp|tls)://[^\s:/]+:\d{1,5}$")
 
@@ -93,8 +95,9 @@ class DaskRunner(TaskRunner):
     """Tasks on a Dask cluster through a ``distributed.Client``.
 
     Build it with :meth:`local` or :meth:`connect`. ``map`` scatters each ``shared`` value to
-    the workers once (``broadcast``), submits one task per item (``pure=False``: nothing is
-    cached between calls) and gathers the results in input order.
+    every worker once (``broadcast``) and the items across the workers, submits one task per
+    item (``pure=False``: nothing is cached between calls) and gathers the results in input
+    order.
     """
 
     def __init__(self, client: Any, cluster: Any | None = None, label: str = "") -> None:
@@ -155,18 +158,31 @@ class DaskRunner(TaskRunner):
         return runner
 
     def map(self, fn: Callable[..., Any], items: Iterable[Any], **shared: Any) -> list[Any]:
-        """See :meth:`TaskRunner.map`."""
+        """See :meth:`TaskRunner.map`.
+
+        Raises:
+            ClusterError: the cluster has no worker and none joined within
+                :data:`WORKER_WAIT_S` seconds.
+        """
         items = list(items)
         if not items:
             return []
-        # scatter([v]) keeps a list or dict value whole (scatter(v) would split it)
+        if not self._client.nthreads():
+            try:
+                self._client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+            except TimeoutError:
+                raise ClusterError(f"{self._label}: no worker joined within "
+                                   f"{WORKER_WAIT_S:g} s") from None
+        # data goes to the workers as data, not inside the task graph; scatter([v]) keeps a
+        # list or dict value whole (scatter(v) would split it)
         remote = {k: self._client.scatter([v], broadcast=True, hash=False)[0]
                   for k, v in shared.items()}
-        futures = self._client.map(fn, items, pure=False, **remote)
+        inputs = self._client.scatter(items, hash=False)
+        futures = self._client.map(fn, inputs, pure=False, **remote)
         try:
             return list(self._client.gather(futures))
         finally:
-            for fut in (*futures, *remote.values()):
+            for fut in (*futures, *inputs, *remote.values()):
                 fut.release()
 
     def describe(self) -> str:
