@@ -108,6 +108,12 @@ class DaskRunner(TaskRunner):
         self._label = label
         self.workers = max(1, sum(client.nthreads().values()))
 
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` (diagnostics such as ``client.run``); ``None`` once
+        closed."""
+        return self._client
+
     @classmethod
     def local(cls, n_workers: int) -> DaskRunner:
         """Start a ``LocalCluster`` on 127.0.0.1: ``n_workers`` processes, one thread each,

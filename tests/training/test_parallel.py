@@ -63,7 +63,7 @@ def _canonical(value: Any) -> str:
 
 
 def test_cluster_listens_on_loopback_with_two_single_thread_workers(dask_runner):
-    client = dask_runner._client
+    client = dask_runner.client
     assert client.scheduler.address.startswith("tcp://127.0.0.1:")
     nthreads = client.nthreads()
     assert len(nthreads) == 2 and set(nthreads.values()) == {1}
