@@ -89,7 +89,11 @@ def measure(data: Path, interval: str, workers: int | None) -> dict[str, Any]:
 
 def _run(data: Path, interval: str, workers: int | None) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--one", str(data), interval, str(workers or 0)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)  # noqa: S603
+    # one OpenMP thread everywhere, as in the image and in Dask's workers (the nanny sets it):
+    # else the in-process run alone pays OpenMP barrier waits on a busy host
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True,  # noqa: S603
+                          env=env)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -138,7 +142,8 @@ def estimate(units: dict[str, Any], pairs: int, years: float, n: int) -> dict[st
 def main(data: Path) -> None:
     """Measure every configuration, print the scaling table and the 500-pair estimate."""
     runs = [_run(data, interval, w) for interval in ("1h", "15m") for w in CONFIGS]
-    print(f"data: {data}; one thread per worker, XGBoost nthread 1 per task; load average "
+    print(f"data: {data}; one thread per worker, XGBoost nthread 1 per task, OMP_NUM_THREADS=1; "
+          f"load average "
           f"before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'interval':8} {'pairs':>5} {'pair-yr':>7} {'runner':>10} {'start':>6} "
           f"{'features':>8} {'labels':>7} {'train':>7} {'total':>7} {'speed-up':>8} "

@@ -8,15 +8,19 @@ task) schedules its folds the same way: a top-level, picklable function of one i
 
 - :class:`InProcessRunner` (the default): a plain loop in this process, today's path.
 - :class:`DaskRunner`: the tasks run on a Dask cluster, either one this process starts on
-  loopback (``--workers N``: a ``LocalCluster`` of N worker processes, one thread each) or an
-  existing scheduler (``--cluster tcp://HOST:8786``). ``shared`` values (the dataset, the input
-  matrix, the BTC candles) are sent to the workers once per ``map``, not once per task.
+  loopback (``--workers N``: a ``LocalCluster`` of N worker processes, one thread each, no
+  dashboard; the scheduler's HTTP health endpoint stays on 127.0.0.1) or an existing
+  scheduler (``--cluster tcp://HOST:8786``). ``shared`` values (the dataset, the input matrix,
+  the BTC candles) are sent to the workers once per ``map``, not once per task.
 
 Results are bit-identical across runners: the same functions on the same inputs, the same seeds
 (``training.models.BASE_PARAMS``), one XGBoost thread per task (``nthread`` 1) and one thread per
-Dask worker, so N workers use N cores. Task errors are re-raised here with their own type.
-Logging inside a task happens where the task runs (a remote worker's log), so the tasks of this
-package return what is worth logging and the caller logs it.
+Dask worker, so N workers use N cores (a torch family's task likewise calls
+``torch.set_num_threads(1)``). Each model is still fitted by one task on one node: XGBoost's own
+``xgboost.dask`` splits one model's rows over workers and merges per-worker quantile sketches
+and histograms, so bins and float sums depend on the partitioning: not used. Task errors are
+re-raised here with their own type. Logging inside a task happens where the task runs (a remote
+worker's log), so the tasks of this package return what is worth logging and the caller logs it.
 """
 
 from __future__ import annotations
