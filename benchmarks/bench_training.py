@@ -2,6 +2,7 @@
 <= 60 s and <= 2 GiB). Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/bench_training.py [--data ../shared/data/binance]
+    .venv/bin/python benchmarks/bench_training.py --dask    # the Dask path (bench_dask.py)
 
 Falls back to the shipped sample (data/sample/binance) when the full set is absent. Artifacts
 go to a temporary folder; the repository's models/ is left alone.
@@ -32,7 +33,13 @@ def main() -> None:
     """Time each stage of one full run and print wall times and peak RSS."""
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "binance")
+    p.add_argument("--dask", action="store_true",
+                   help="instead: the Dask path, in-process vs 1 and 2 workers, 1h and 15m, and "
+                        "the 500-pair estimate (benchmarks/bench_dask.py)")
     args = p.parse_args()
+    if args.dask:
+        bench_dask(args.data)
+        return
     data = args.data if args.data.is_dir() else REPO / "data" / "sample" / "binance"
     if data != args.data:
         print(f"{args.data} not found; using the shipped sample {data}")
@@ -59,6 +66,15 @@ def main() -> None:
     print(f"portfolio backtests ({len(backtests)} runs): {t4 - t3:7.2f} s")
     print(f"total (load + train_all + backtests): {t1 - t0 + t4 - t2:7.2f} s   (goal <= 60 s)")
     print(f"peak RSS: {peak_mib:,.0f} MiB   (goal <= 2048 MiB)")
+
+
+def bench_dask(data: Path) -> None:
+    """The Dask path: every stage in-process and on a local cluster of 1 and 2 workers, on the
+    1h and the 15m files of ``data``, then the 500-pair estimate (:mod:`bench_dask`)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_dask
+
+    bench_dask.main(data)
 
 
 if __name__ == "__main__":

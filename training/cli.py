@@ -32,6 +32,7 @@ from training.backtest import BacktestConfig, run_backtests
 from training.data import CandleDataError, load_dir
 from training.decision import plan_gates
 from training.labels import FeeSchedule
+from training.parallel import ClusterError, add_runner_args, runner_from_args
 from training.pipeline import train_all
 from training.report import (
     BACKTEST_HEADER,
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     for parser in (t, r):
         add_data_args(parser)
         add_train_args(parser)
+        add_runner_args(parser)
     r.add_argument("--keep", type=int, default=DEFAULT_KEEP,
                    help=f"versions kept per strategy besides current (default {DEFAULT_KEEP})")
     sr = sub.add_parser("shadow-report", help="champion vs shadow predictions from a journal")
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated (default: all; see training/compare.py); none: only "
                         "the exits comparison")
     c.add_argument("--folds", type=int, default=5)
+    add_runner_args(c)
     c.add_argument("--reports", type=Path, default=Path("reports"))
     c.add_argument("--vol-exits", action="store_true",
                    help="also compare volatility-scaled exits with the fixed ones (rules only)")
@@ -172,9 +175,11 @@ def run_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     candle_sets, btc_pair = _load(args)
     fees = FeeSchedule(maker_frac=args.maker_fee, taker_frac=args.taker_fee)
-    run = train_all(candle_sets, btc_pair, args.strategies, fees, args.models, args.folds,
-                    progress=not args.no_progress, publish_mode=args.publish,
-                    null_run=not args.no_null)
+    with runner_from_args(args) as runner:
+        log.info("tasks: %s", runner.describe())
+        run = train_all(candle_sets, btc_pair, args.strategies, fees, args.models, args.folds,
+                        progress=not args.no_progress, publish_mode=args.publish,
+                        null_run=not args.no_null, runner=runner)
     if not run.strategies:
         log.error("no strategy could be trained on %s: %s", args.data, run.skipped)
         return 1
@@ -305,8 +310,9 @@ def run_compare(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown candidate {', '.join(unknown)}; choose from "
                          f"{', '.join(CANDIDATES)}")
     candle_sets, btc_pair = _load(args)
-    results = compare_candidates(candle_sets, btc_pair, args.strategies, FeeSchedule(), names,
-                                 args.folds)
+    with runner_from_args(args) as runner:
+        results = compare_candidates(candle_sets, btc_pair, args.strategies, FeeSchedule(),
+                                     names, args.folds, runner)
     table = render_rows(COMPARE_HEADER, compare_rows(results)) if names else ""
     print("Candidates on the same folds (out of fold, ex-ante rule, capital-weighted after fees, "
           "95 % intervals over resampled weeks):")
@@ -440,7 +446,7 @@ def _default_btc(candle_sets: dict[str, Any]) -> str:
     raise UsageError("no BTC pair in the data; pass --btc-pair (the BTC regime needs it)")
 
 
-USER_ERRORS = (UsageError, CandleDataError, ArtifactError, FileNotFoundError)
+USER_ERRORS = (UsageError, CandleDataError, ArtifactError, FileNotFoundError, ClusterError)
 """Errors that are the input's fault: one line, exit 2."""
 
 

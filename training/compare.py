@@ -25,6 +25,7 @@ from ml_signals.setups import StrategyName
 from training.data import CandleSet
 from training.dataset import SetupDataset, build_dataset, compute_pair_features, label_config_for
 from training.labels import FeeSchedule
+from training.parallel import IN_PROCESS, TaskRunner
 from training.train import TooFewSetupsError, TrainSettings, train_strategy
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,10 @@ COMPARE_HEADER: Final = ("strategy", "candidate", "setups", "AUC [95%]", "null A
 def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
                        strategies: Sequence[StrategyName], fees: FeeSchedule,
                        names: Sequence[str] = tuple(CANDIDATES),
-                       n_folds: int = 5) -> dict[str, dict[str, dict[str, Any]]]:
-    """Train every candidate for every strategy on the same setups and folds.
+                       n_folds: int = 5, runner: TaskRunner = IN_PROCESS,
+                       ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Train every candidate for every strategy on the same setups and folds; per-pair
+    features and labels and per-fold fits are tasks of ``runner`` (:mod:`training.parallel`).
 
     Returns:
         ``{strategy: {candidate: {"evidence": ..., "gate": ..., "train_auc": ...,
@@ -121,7 +124,7 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown:
         raise KeyError(f"unknown candidate {', '.join(unknown)}; known: {', '.join(CANDIDATES)}")
-    features = compute_pair_features(candle_sets, btc_pair)
+    features = compute_pair_features(candle_sets, btc_pair, runner)
     state = MarketState({p: cs.frame for p, cs in candle_sets.items()}) \
         if any(CANDIDATES[n].market for n in names) else None
     out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -131,7 +134,7 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
         scoring = DEFAULT_SCORING[strategy]
         try:
             ds = build_dataset(strategy, features, fees=fees,
-                               label_config=label_config_for(scoring))
+                               label_config=label_config_for(scoring), runner=runner)
         except TooFewSetupsError as exc:
             log.warning("%s: %s", strategy, exc)
             continue
@@ -146,7 +149,8 @@ def compare_candidates(candle_sets: Mapping[str, CandleSet], btc_pair: str,
             try:
                 # the chance baseline (shifted inputs) once per strategy, on ``current``
                 res = train_strategy(data, scoring, n_folds=n_folds,
-                                     null_run=name == "current", settings=cand.settings)
+                                     null_run=name == "current", settings=cand.settings,
+                                     runner=runner)
             except TooFewSetupsError as exc:
                 log.warning("%s %s: %s", strategy, name, exc)
                 continue

@@ -21,6 +21,7 @@ from ml_signals.setups import DetectorConfig, Setup, StrategyName, make_detector
 from training.data import CandleSet
 from training.data.bad_windows import touches_bad_candles
 from training.labels import FeeSchedule, LabelConfig, label_setups
+from training.parallel import IN_PROCESS, TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,12 @@ class SetupDataset:
 
 
 def compute_pair_features(
-    candle_sets: Mapping[str, CandleSet], btc_pair: str
+    candle_sets: Mapping[str, CandleSet], btc_pair: str, runner: TaskRunner = IN_PROCESS
 ) -> dict[str, PairFeatures]:
     """Features for every pair with ``btc_pair`` as the regime and correlation reference.
+
+    One task per pair through ``runner`` (:mod:`training.parallel`); the result is the same
+    on every runner, in the order of ``candle_sets``.
 
     Raises:
         ValueError: ``btc_pair`` is not among the candle sets.
@@ -84,12 +88,18 @@ def compute_pair_features(
             f"BTC reference pair {btc_pair!r} not in the data ({', '.join(candle_sets)}); "
             "the BTC regime and correlation features need it"
         )
-    btc = candle_sets[btc_pair].frame
-    out = {}
-    for pair, cs in candle_sets.items():
-        reference = None if pair == btc_pair else candle_sets[btc_pair]
-        out[pair] = PairFeatures(cs, compute_features(cs.frame, btc, cs.interval_s), reference)
-    return out
+    pairs = list(candle_sets)
+    features = runner.map(pair_features_task, [candle_sets[p] for p in pairs],
+                          btc=candle_sets[btc_pair].frame)
+    return {pair: PairFeatures(candle_sets[pair], f,
+                               None if pair == btc_pair else candle_sets[btc_pair])
+            for pair, f in zip(pairs, features, strict=True)}
+
+
+def pair_features_task(candles: CandleSet, btc: pd.DataFrame) -> pd.DataFrame:
+    """One pair's ``compute_features`` frame (a :class:`~training.parallel.TaskRunner` task):
+    rows aligned with ``candles.frame``; ``btc`` is the reference pair's canonical frame."""
+    return compute_features(candles.frame, btc, candles.interval_s)
 
 
 def label_config_for(scoring: ScoringConfig, **overrides: object) -> LabelConfig:
@@ -111,44 +121,39 @@ def build_dataset(
     fees: FeeSchedule | None = None,
     label_config: LabelConfig | None = None,
     pairs: Iterable[str] | None = None,
+    runner: TaskRunner = IN_PROCESS,
 ) -> SetupDataset:
     """Detect, label and tabulate the setups of ``strategy`` on every pair.
 
-    Setups whose feature or label window touches a bad candle are left out, logged and counted
-    per pair in ``dropped_bad_candles``.
+    Each pair is one task through ``runner`` (:func:`pair_rows_task`); the table is the same on
+    every runner. Setups whose feature or label window touches a bad candle are left out,
+    logged and counted per pair in ``dropped_bad_candles``.
 
     Raises:
         training.train.TooFewSetupsError: no pair produced a setup.
     """
     fees = fees or FeeSchedule()
     label_config = label_config or LabelConfig()
+    order_pairs = list(pairs or sorted(pair_features))
+    results = runner.map(pair_rows_task, [(p, pair_features[p]) for p in order_pairs],
+                         strategy=strategy, detector_config=detector_config, fees=fees,
+                         label_config=label_config)
     frames, all_setups = [], []
     dropped: dict[str, int] = {}
     columns: tuple[str, ...] | None = None
     data_end = 0
-    for pair in pairs or sorted(pair_features):
-        pf = pair_features[pair]
-        candles = pf.candles.frame
-        interval_s = pf.candles.interval_s
-        data_end = max(data_end, int(candles["timestamp"].iloc[-1]) + interval_s)
-        detector = make_detector(strategy, detector_config, interval_s)
-        setups = detector.detect(pair, candles, pf.features)
-        if not setups:
-            continue
-        labels = label_setups(setups, candles, interval_s, fees, label_config)
-        columns = input_columns(setups[0])
-        inputs = np.vstack([input_row(s, pf.features.iloc[s.bar_index]) for s in setups])
-        frame = labels.reset_index(drop=True)
-        frame.insert(1, "pair", pair)
-        frame.insert(2, "timestamp", [s.timestamp for s in setups])
-        frame["decision_s"] = frame["timestamp"] + interval_s
-        frame["label_end_s"] = _label_end(frame, setups, interval_s)
-        frame = pd.concat([frame, pd.DataFrame(inputs, columns=list(columns))], axis=1)
-        frame, setups = _drop_bad(strategy, pair, pf, frame, setups, dropped)
-        if not setups:
-            continue
-        frames.append(frame)
-        all_setups.extend(setups)
+    for pair, rows in zip(order_pairs, results, strict=True):
+        data_end = max(data_end, rows.data_end_s)
+        if rows.columns is not None:
+            columns = rows.columns
+        if rows.dropped:
+            dropped[pair] = rows.dropped
+            log.warning("%s %s: %d of %d setups dropped: their feature or label window "
+                        "touches a bad candle", strategy, pair, rows.dropped,
+                        rows.dropped + len(rows.setups))
+        if rows.setups:
+            frames.append(rows.frame)
+            all_setups.extend(rows.setups)
     if not frames or columns is None:
         from training.train import TooFewSetupsError
 
@@ -161,20 +166,64 @@ def build_dataset(
     return SetupDataset(strategy, ordered, table, columns, data_end, dropped)
 
 
-def _drop_bad(strategy: str, pair: str, pf: PairFeatures, frame: pd.DataFrame,
-              setups: list[Setup], dropped: dict[str, int]) -> tuple[pd.DataFrame, list[Setup]]:
-    """``frame`` and ``setups`` without the setups whose windows touch a bad candle; the count
-    goes to ``dropped[pair]`` and a WARNING."""
+@dataclass(frozen=True, slots=True)
+class PairRows:
+    """One pair's share of a :class:`SetupDataset` (:func:`pair_rows_task`).
+
+    Attributes:
+        frame: the pair's rows (``SetupDataset.frame`` columns), bad-candle setups removed;
+            ``None`` when no setup is left.
+        setups: the kept setups, same order as ``frame``.
+        columns: model input names (``None`` when the detector found nothing).
+        data_end_s: close time of the pair's newest candle (UTC seconds).
+        dropped: setups left out because a window touches a bad candle.
+    """
+
+    frame: pd.DataFrame | None
+    setups: tuple[Setup, ...]
+    columns: tuple[str, ...] | None
+    data_end_s: int
+    dropped: int = 0
+
+
+def pair_rows_task(item: tuple[str, PairFeatures], strategy: StrategyName,
+                   detector_config: DetectorConfig | None, fees: FeeSchedule,
+                   label_config: LabelConfig) -> PairRows:
+    """Detect, label and tabulate one pair's setups; ``item`` is ``(pair, features)`` (a
+    :class:`~training.parallel.TaskRunner` task; logs nothing: :func:`build_dataset` logs what
+    it returns)."""
+    pair, pf = item
+    candles = pf.candles.frame
+    interval_s = pf.candles.interval_s
+    data_end = int(candles["timestamp"].iat[-1]) + interval_s
+    detector = make_detector(strategy, detector_config, interval_s)
+    setups = detector.detect(pair, candles, pf.features)
+    if not setups:
+        return PairRows(None, (), None, data_end)
+    labels = label_setups(setups, candles, interval_s, fees, label_config)
+    columns = input_columns(setups[0])
+    inputs = np.vstack([input_row(s, pf.features.iloc[s.bar_index]) for s in setups])
+    frame = labels.reset_index(drop=True)
+    frame.insert(1, "pair", pair)
+    frame.insert(2, "timestamp", [s.timestamp for s in setups])
+    frame["decision_s"] = frame["timestamp"] + interval_s
+    frame["label_end_s"] = _label_end(frame, setups, interval_s)
+    frame = pd.concat([frame, pd.DataFrame(inputs, columns=list(columns))], axis=1)
+    frame, kept, dropped = _drop_bad(pf, frame, setups)
+    return PairRows(frame if kept else None, tuple(kept), columns, data_end, dropped)
+
+
+def _drop_bad(pf: PairFeatures, frame: pd.DataFrame,
+              setups: list[Setup]) -> tuple[pd.DataFrame, list[Setup], int]:
+    """``frame`` and ``setups`` without the setups whose windows touch a bad candle, and how
+    many were left out."""
     bad = touches_bad_candles(frame["timestamp"].to_numpy(), frame["label_end_s"].to_numpy(),
                               pf.candles, pf.reference)
     if not bad.any():
-        return frame, setups
-    dropped[pair] = int(bad.sum())
-    log.warning("%s %s: %d of %d setups dropped: their feature or label window touches a bad "
-                "candle", strategy, pair, dropped[pair], len(setups))
+        return frame, setups, 0
     keep = ~bad
     return (frame.loc[keep].reset_index(drop=True),
-            [s for s, kept in zip(setups, keep, strict=True) if kept])
+            [s for s, kept in zip(setups, keep, strict=True) if kept], int(bad.sum()))
 
 
 def _label_end(frame: pd.DataFrame, setups: list[Setup], interval_s: int) -> np.ndarray:

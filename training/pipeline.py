@@ -27,6 +27,7 @@ from training.dataset import (
 )
 from training.exit_choice import choose_exit_source
 from training.labels import FeeSchedule, LabelConfig
+from training.parallel import IN_PROCESS, TaskRunner
 from training.provenance import data_provenance
 from training.size_choice import choose_sizing
 from training.train import TooFewSetupsError, TrainResult, train_strategy
@@ -92,6 +93,7 @@ def train_all(
     progress: bool = True,
     publish_mode: str = "gate",
     null_run: bool = True,
+    runner: TaskRunner = IN_PROCESS,
 ) -> TrainingRun:
     """Train every strategy; write artifacts under ``models_dir`` unless it is ``None``.
 
@@ -99,23 +101,26 @@ def train_all(
     (:data:`training.compare.CHOSEN`). Every trained version is written; ``current`` moves to
     it only as ``publish_mode`` allows
     (``"gate"``: when it passes the promotion gate, ``"always"``, ``"never"``; see
-    :func:`training.artifact_writer.write_artifact`). A strategy with too few setups on this
+    :func:`training.artifact_writer.write_artifact`). Per-pair features and labels and per-fold
+    fits are tasks of ``runner`` (:mod:`training.parallel`; same results on every runner). A
+    strategy with too few setups on this
     data is skipped, logged and listed in ``TrainingRun.skipped``; its previous artifact, if
     any, stays published.
 
     Raises:
         ValueError: the BTC pair is missing, or an unknown ``publish_mode``.
     """
-    features = compute_pair_features(candle_sets, btc_pair)
+    features = compute_pair_features(candle_sets, btc_pair, runner)
     runs: dict[StrategyName, StrategyRun] = {}
     skipped: dict[StrategyName, str] = {}
     for strategy in tqdm(strategies, desc="strategies", disable=not progress):
         scoring = DEFAULT_SCORING[strategy]
         label_config = label_config_for(scoring)
         try:
-            ds = build_dataset(strategy, features, fees=fees, label_config=label_config)
+            ds = build_dataset(strategy, features, fees=fees, label_config=label_config,
+                               runner=runner)
             result = train_strategy(ds, scoring, n_folds=n_folds, null_run=null_run,
-                                    settings=settings_for(strategy))
+                                    settings=settings_for(strategy), runner=runner)
         except TooFewSetupsError as exc:
             log.warning("%s: not trained: %s", strategy, exc)
             skipped[strategy] = str(exc)

@@ -24,7 +24,7 @@ half the table away in time (labels untouched): the AUC it reaches is what chanc
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
@@ -39,6 +39,7 @@ from training.decision import MIN_RULE_ROWS, GateVerdict, choose_keep, judge
 from training.evaluation import SelectionEvidence, selection_evidence
 from training.metrics import EvalMetrics, auc, evaluate
 from training.models import fit_classifier, fit_money_scorer, fit_regressor, predict
+from training.parallel import IN_PROCESS, TaskRunner
 from training.walkforward import WalkForwardPlan, plan_walk_forward
 
 log = logging.getLogger(__name__)
@@ -239,28 +240,30 @@ class _Walk:
 
 def _walk_forward(ds: SetupDataset, plan: WalkForwardPlan, usable: np.ndarray, x: np.ndarray,
                   embargo_s: int, regressors: bool = True,
-                  settings: TrainSettings = DEFAULT_SETTINGS) -> _Walk:
-    """Score every fold ex ante (module docstring)."""
+                  settings: TrainSettings = DEFAULT_SETTINGS,
+                  runner: TaskRunner = IN_PROCESS) -> _Walk:
+    """Score every fold ex ante (module docstring); the folds' fits are tasks of ``runner``
+    (:func:`training.fold_task.fit_fold`), the scoring runs here in time order."""
+    from training.fold_task import fit_fold  # it imports fit_model_set from here
+
     frame = ds.frame
-    cols = list(ds.input_columns)
     win = frame["win"].to_numpy(dtype=bool)
     pnl = frame["net_pnl_quote"].to_numpy(dtype="float64")
     quote = frame["filled_quote"].to_numpy(dtype="float64")
     label_end = frame["label_end_s"].to_numpy(dtype="int64")
     w = _Walk.empty(len(frame))
-    for fold in plan.folds:
+    folds = [f for f in plan.folds if (f.test & usable).any()]
+    fits = runner.map(fit_fold, folds, ds=replace(ds, setups=()), x=x, usable=usable,
+                      embargo_s=embargo_s, regressors=regressors, settings=settings)
+    for fold, ms in zip(folds, fits, strict=True):
         train, test = fold.train & usable, fold.test
-        if not (test & usable).any():
+        if ms.skipped is not None:
+            log.info("%s fold %d: skipped (%s)", ds.strategy, fold.index, ms.skipped)
             continue
-        try:
-            ms = fit_model_set(ds, train, x, embargo_s, regressors, settings)
-        except TooFewSetupsError as exc:
-            log.info("%s fold %d: skipped (%s)", ds.strategy, fold.index, exc)
-            continue
-        w.raw[test] = predict(ms.models["classifier"], x[test], cols)
-        w.rank[test] = ms.rule.rank(w.raw[test])
-        for role in REGRESSION_TARGETS if regressors else ():
-            w.preds[role][test] = predict(ms.models[role], x[test], cols)
+        w.raw[test] = ms.raw
+        w.rank[test] = ms.rank
+        for role, pred in ms.preds.items():
+            w.preds[role][test] = pred
         w.train_end[test] = ms.label_end_s
         prior = (w.scored_fold > 0) & usable & (label_end < fold.test_start_s - embargo_s)
         w.scored_fold[test] = fold.index
@@ -293,8 +296,12 @@ def train_strategy(
     quarantine_s: int = 30 * 86_400,
     null_run: bool = True,
     settings: TrainSettings = DEFAULT_SETTINGS,
+    runner: TaskRunner = IN_PROCESS,
 ) -> TrainResult:
     """Run the walk-forward (and its null), fit the published model set, judge it.
+
+    The folds' model fits are tasks of ``runner`` (:mod:`training.parallel`); every runner
+    gives the same result.
 
     ``scoring`` is accepted for symmetry with the artifact (bounds are applied when scores
     become :class:`~ml_signals.scoring.score.Score`); the take/skip rule is learned here.
@@ -310,7 +317,7 @@ def train_strategy(
                              ds.data_end_s, n_folds, embargo_s, quarantine_s)
     x = ds.inputs()
     cols = list(ds.input_columns)
-    walk = _walk_forward(ds, plan, usable, x, embargo_s, settings=settings)
+    walk = _walk_forward(ds, plan, usable, x, embargo_s, settings=settings, runner=runner)
 
     final_rows = plan.final_train & usable
     try:
@@ -365,7 +372,7 @@ def train_strategy(
     }
     if null_run:
         shifted = np.roll(x, len(frame) // 2, axis=0)
-        null = _walk_forward(ds, plan, usable, shifted, embargo_s, False, settings)
+        null = _walk_forward(ds, plan, usable, shifted, embargo_s, False, settings, runner)
         null_rows = (null.scored_fold > 0) & usable
         evidence["null"] = _selection(frame, null_rows, null).to_dict()
         evidence["null_ex_ante"] = _selection(frame, (null.fold > 0) & usable, null).to_dict()
