@@ -195,7 +195,7 @@ def pair_rows_task(item: tuple[str, PairFeatures], strategy: StrategyName,
     pair, pf = item
     candles = pf.candles.frame
     interval_s = pf.candles.interval_s
-    data_end = int(candles["timestamp"].iat[-1]) + interval_s
+    data_end = int(candles["timestamp"].iloc[-1]) + interval_s
     detector = make_detector(strategy, detector_config, interval_s)
     setups = detector.detect(pair, candles, pf.features)
     if not setups:
