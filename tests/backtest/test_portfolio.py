@@ -211,12 +211,15 @@ def test_ml_trades_use_only_out_of_fold_scores(default_results, training_run):
             assert (used["model_train_end_s"] < used["decision_s"]).all()
             assert (used["fold_oof"] > 0).all() if sl == "oof" else \
                 (used["fold_oof"] == -1).all()
-            # every ML trade passed its fold's ex-ante rule and is sized by its rank
+            # every ML trade passed its fold's ex-ante rule and is sized by its rank, or flat
+            # when training found rank sizes did not earn more (training.size_choice)
             mine = r.trades[r.trades["strategy"] == strategy].merge(
                 oof[["setup_id", "rank", "min_rank", "take"]], on="setup_id")
             assert mine["take"].all() and (mine["rank"] >= mine["min_rank"] - 1e-12).all()
+            by_rank = sr.sizing_choice["source"] == "rank"
             np.testing.assert_allclose(mine["size_multiplier"],
-                                       [sr.scoring.size_multiplier(r_, c) for r_, c in
+                                       [sr.scoring.size_multiplier(r_, c) if by_rank else 1.0
+                                        for r_, c in
                                         zip(mine["rank"], mine["min_rank"], strict=True)])
     assert len(default_results[("combined", "ml", "oof")].trades) > 0
 
