@@ -32,11 +32,16 @@ def main() -> None:
     """Time each stage of one full run and print wall times and peak RSS."""
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "binance")
+    p.add_argument("--torch", action="store_true",
+                   help="instead: the torch family's training alone (bench_torch_family)")
     args = p.parse_args()
     data = args.data if args.data.is_dir() else REPO / "data" / "sample" / "binance"
     if data != args.data:
         print(f"{args.data} not found; using the shipped sample {data}")
     logging.basicConfig(level=logging.WARNING)
+    if args.torch:
+        bench_torch_family(data)
+        return
 
     t0 = time.perf_counter()
     candles = load_dir(data, interval="1h")
@@ -59,6 +64,29 @@ def main() -> None:
     print(f"portfolio backtests ({len(backtests)} runs): {t4 - t3:7.2f} s")
     print(f"total (load + train_all + backtests): {t1 - t0 + t4 - t2:7.2f} s   (goal <= 60 s)")
     print(f"peak RSS: {peak_mib:,.0f} MiB   (goal <= 2048 MiB)")
+
+
+def bench_torch_family(data: Path) -> None:
+    """Wall time and peak RSS of training the torch family (``--families torch``: walk-forward,
+    null run, published networks exported to ONNX) for every strategy on ``data``, in a
+    process that trains nothing else. Needs the ``.[torch]`` extra."""
+    import torch
+
+    candles = load_dir(data, interval="1h")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as models:
+        run = train_all(candles, "BTC-USDT", STRATEGIES, FeeSchedule(), Path(models),
+                        progress=False, families=("torch",))
+    t1 = time.perf_counter()
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    setups = {s: len(r.dataset.frame) for s, r in run.strategies.items()}
+    epochs = {s: [m["rounds"] for m in r.result.fold_metrics] for s, r in run.strategies.items()}
+    print(f"data: {data}  pairs: {len(candles)}  setups: {setups}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); classifier epochs "
+          f"kept per fold: {epochs}")
+    print(f"train_all --families torch (features, detect, labels, windows, walk-forward, null, "
+          f"ONNX artifacts): {t1 - t0:7.2f} s")
+    print(f"peak RSS: {peak_mib:,.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -254,7 +254,7 @@ class StrategyEngine:
         setup = self.detector.detect_latest(pair, candles, features)
         if setup is None:
             return None
-        score = self.scorer.score(setup, features.iloc[-1])
+        score = self.scorer.score(setup, features.iloc[-1], candles)
         if not score.take:
             reason = f"{score.rule}: not taken (model {score.model_version})"
             return Evaluation(setup, score, None, GuardResult("confidence", reason))

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Final
 
 from tqdm import tqdm
 
@@ -23,11 +24,15 @@ from training.dataset import (
     compute_pair_features,
     label_config_for,
 )
+from training.decision import FamilyChoice, choose_family
 from training.labels import FeeSchedule, LabelConfig
 from training.provenance import data_provenance
-from training.train import TooFewSetupsError, TrainResult, train_strategy
+from training.train import TooFewSetupsError, TrainResult, TrainSettings, train_strategy
 
 log = logging.getLogger(__name__)
+
+FAMILIES: Final[tuple[str, ...]] = ("xgboost", "torch")
+"""Model families ``train --families`` accepts, in preference order for ties."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,8 @@ class StrategyRun:
         label_config: the label replay settings used.
         artifact: folder of the written artifact (``None`` when not written).
         published: whether ``current`` now points at ``artifact``.
+        families: every trained family's result, by family (``result`` is the chosen one's).
+        choice: the family choice when more than one family was trained.
     """
 
     dataset: SetupDataset
@@ -49,6 +56,8 @@ class StrategyRun:
     label_config: LabelConfig
     artifact: Path | None
     published: bool = False
+    families: dict[str, TrainResult] = field(default_factory=dict)
+    choice: FamilyChoice | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,7 @@ def train_all(
     progress: bool = True,
     publish_mode: str = "gate",
     null_run: bool = True,
+    families: Sequence[str] = ("xgboost",),
 ) -> TrainingRun:
     """Train every strategy; write artifacts under ``models_dir`` unless it is ``None``.
 
@@ -93,9 +103,18 @@ def train_all(
     data is skipped, logged and listed in ``TrainingRun.skipped``; its previous artifact, if
     any, stays published.
 
+    With several ``families`` (:data:`FAMILIES`), each trains on the same setups and folds
+    with the strategy's settings, and the one :func:`training.decision.choose_family` picks
+    (gate passed, better out-of-fold capital-weighted taken-all) is written, with every
+    family's evidence in its manifest.
+
     Raises:
-        ValueError: the BTC pair is missing, or an unknown ``publish_mode``.
+        ValueError: the BTC pair is missing, an unknown ``publish_mode`` or family.
     """
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown or not families:
+        raise ValueError(f"unknown model family {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(FAMILIES)}")
     features = compute_pair_features(candle_sets, btc_pair)
     runs: dict[StrategyName, StrategyRun] = {}
     skipped: dict[StrategyName, str] = {}
@@ -104,18 +123,65 @@ def train_all(
         label_config = label_config_for(scoring)
         try:
             ds = build_dataset(strategy, features, fees=fees, label_config=label_config)
-            result = train_strategy(ds, scoring, n_folds=n_folds, null_run=null_run,
-                                    settings=settings_for(strategy))
+            results = _train_families(ds, scoring, features, families, n_folds, null_run,
+                                      settings_for(strategy))
         except TooFewSetupsError as exc:
             log.warning("%s: not trained: %s", strategy, exc)
             skipped[strategy] = str(exc)
             continue
+        choice = None
+        if len(results) > 1:
+            choice = choose_family({f: (r.verdict, r.evidence) for f, r in results.items()})
+            log.info("%s: family %s", strategy, choice.reason)
+        result = results[choice.family if choice else next(iter(results))]
         folder, published = None, False
         if models_dir is not None:
             provenance = data_provenance(candle_sets, ds, fees, label_config)
-            folder, published = write_artifact(models_dir, ds, result, scoring, provenance,
-                                               publish_mode=publish_mode)
+            folder, published = write_artifact(
+                models_dir, ds, result, scoring, provenance, publish_mode=publish_mode,
+                family_selection=_selection(choice, results))
             log.info("%s: artifact %s (%s)", strategy, folder,
                      "published as current" if published else "not published")
-        runs[strategy] = StrategyRun(ds, result, scoring, label_config, folder, published)
+        runs[strategy] = StrategyRun(ds, result, scoring, label_config, folder, published,
+                                     results, choice)
     return TrainingRun(candle_sets, btc_pair, features, fees, runs, skipped)
+
+
+def _train_families(ds: SetupDataset, scoring: ScoringConfig,
+                    features: Mapping[str, PairFeatures], families: Sequence[str],
+                    n_folds: int, null_run: bool,
+                    settings: TrainSettings) -> dict[str, TrainResult]:
+    """Every family on the same dataset and folds, by family.
+
+    Raises:
+        TooFewSetupsError: no family could train (one that cannot is logged and left out).
+    """
+    out: dict[str, TrainResult] = {}
+    errors: list[str] = []
+    for family in families:
+        fam_settings = replace(settings, family=family)
+        windows = None
+        if family == "torch":
+            from training.models_torch.windows import dataset_windows
+
+            windows = dataset_windows(ds, features, fam_settings.window_bars)
+        try:
+            out[family] = train_strategy(ds, scoring, n_folds=n_folds, null_run=null_run,
+                                         settings=fam_settings, windows=windows)
+        except TooFewSetupsError as exc:
+            log.warning("%s: family %s not trained: %s", ds.strategy, family, exc)
+            errors.append(str(exc))
+    if not out:
+        raise TooFewSetupsError("; ".join(errors))
+    return out
+
+
+def _selection(choice: FamilyChoice | None,
+               results: Mapping[str, TrainResult]) -> dict[str, object] | None:
+    """The manifest's ``family_selection``: the choice and each family's evidence and gate."""
+    if choice is None:
+        return None
+    return {"chosen": choice.family, "reason": choice.reason, "candidates": choice.candidates,
+            "families": {f: {"evidence": r.evidence,
+                             "gate": r.verdict.to_dict() if r.verdict else None}
+                         for f, r in results.items()}}

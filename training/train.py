@@ -29,7 +29,6 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
 from ml_signals.scoring.calibration import PlattCalibration
 from ml_signals.scoring.config import ScoringConfig
@@ -69,14 +68,24 @@ class TrainSettings:
         capital_weight: weight each setup by the quote it committed, so the classifier learns
             where the money is (a full DCA grid weighs five single-level fills) rather than
             win/loss counts.
+        family: model family, ``xgboost`` or ``torch`` (:mod:`training.models_torch`: a
+            sequence network over the last ``window_bars`` candles plus the input row; it
+            always stops early, so ``early_stopping`` concerns XGBoost only).
+        window_bars: candles in the torch family's window (48 = two days at 1h).
     """
 
     early_stopping: bool = True
     capital_weight: bool = False
+    family: str = "xgboost"
+    window_bars: int = 48
 
-    def to_dict(self) -> dict[str, bool]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (stored in the manifest)."""
-        return {"early_stopping": self.early_stopping, "capital_weight": self.capital_weight}
+        out: dict[str, Any] = {"early_stopping": self.early_stopping,
+                               "capital_weight": self.capital_weight, "family": self.family}
+        if self.family == "torch":
+            out["window_bars"] = self.window_bars
+        return out
 
 
 DEFAULT_SETTINGS: Final = TrainSettings()
@@ -87,14 +96,15 @@ class ModelSet:
     """One fitted model set.
 
     Attributes:
-        models: boosters by role (classifier, take_profit, stop_loss, hold).
+        models: boosters (or the torch family's ``SequenceModel``) by role (classifier,
+            take_profit, stop_loss, hold).
         rule: rank reference from the validation slice (``keep_frac`` still the default).
         train_auc: the classifier's AUC on the rows it was fitted on (in-sample).
-        rounds: boosting rounds the classifier kept.
+        rounds: boosting rounds (torch: epochs) the classifier kept.
         label_end_s: latest label end among the rows it saw (fit and validation).
     """
 
-    models: dict[str, xgb.Booster]
+    models: dict[str, Any]
     rule: DecisionRule
     train_auc: float
     rounds: int
@@ -129,7 +139,7 @@ class TrainResult:
 
     strategy: str
     plan: WalkForwardPlan
-    models: dict[str, xgb.Booster]
+    models: dict[str, Any]
     calibration: PlattCalibration
     rule: DecisionRule
     oof: pd.DataFrame
@@ -161,7 +171,9 @@ def fit_model_set(ds: SetupDataset, rows: np.ndarray, x: np.ndarray, embargo_s: 
     Args:
         ds: the dataset (labels, decision and label-end times).
         rows: boolean mask of the training rows.
-        x: the input matrix of every dataset row, shape (n, len(ds.input_columns)).
+        x: the input matrix of every dataset row, shape (n, len(ds.input_columns)); for the
+            torch family with each row's flattened candle window appended
+            (:func:`training.models_torch.windows.sequence_inputs`).
         embargo_s: purge gap between fit rows' label ends and the validation start.
         regressors: also fit the exit regressors (the null run does not need them).
         settings: early stopping and row weights of the classifier.
@@ -184,6 +196,11 @@ def fit_model_set(ds: SetupDataset, rows: np.ndarray, x: np.ndarray, embargo_s: 
             raise TooFewSetupsError(f"{ds.strategy}: {name} part has {int(part.sum())} rows "
                                     f"({int(win[part].sum())} wins); need {need} of both kinds")
     weight = frame["filled_quote"].to_numpy("float64") if settings.capital_weight else None
+    if settings.family == "torch":
+        from training.models_torch.fit import fit_sequence_set
+
+        return fit_sequence_set(ds.strategy, frame, rows, fit, val, x, len(cols),
+                                settings.window_bars, weight, regressors)
     if settings.early_stopping:
         clf = fit_classifier(x[fit], win[fit], cols, x[val], win[val],
                              None if weight is None else weight[fit],
@@ -285,13 +302,18 @@ def train_strategy(
     quarantine_s: int = 30 * 86_400,
     null_run: bool = True,
     settings: TrainSettings = DEFAULT_SETTINGS,
+    windows: np.ndarray | None = None,
 ) -> TrainResult:
     """Run the walk-forward (and its null), fit the published model set, judge it.
 
     ``scoring`` is accepted for symmetry with the artifact (bounds are applied when scores
     become :class:`~ml_signals.scoring.score.Score`); the take/skip rule is learned here.
+    ``windows`` (shape (n, settings.window_bars, channels), from
+    :func:`training.models_torch.windows.dataset_windows`) is required by the torch family
+    and ignored by XGBoost.
 
     Raises:
+        ValueError: the torch family without windows.
         TooFewSetupsError: too few usable setups to train (fewer than 60 before the
             quarantine, or a single outcome class, in the fit or validation part).
     """
@@ -301,6 +323,10 @@ def train_strategy(
     plan = plan_walk_forward(frame["decision_s"].to_numpy(), frame["label_end_s"].to_numpy(),
                              ds.data_end_s, n_folds, embargo_s, quarantine_s)
     x = ds.inputs()
+    if settings.family == "torch":
+        from training.models_torch.windows import sequence_inputs
+
+        x = sequence_inputs(x, windows)
     cols = list(ds.input_columns)
     walk = _walk_forward(ds, plan, usable, x, embargo_s, settings=settings)
 

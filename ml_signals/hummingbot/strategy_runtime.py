@@ -503,7 +503,7 @@ class StrategyRuntime:
                     state.evaluations[strategy] = evaluation
                     found.append(evaluation)
                     self.models.shadow(engine, evaluation, features.iloc[-1], now_s,
-                                       self._notify)
+                                       self._notify, frame)
         except Exception as exc:  # noqa: BLE001 - logged safe skip of this pair's candle
             state.note = f"error on candle {_utc(int(frame['timestamp'].iat[-1]))}: {exc}"
             log.exception("%s: decision failed; candle skipped", pair)
