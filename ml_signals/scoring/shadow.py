@@ -144,7 +144,8 @@ class ShadowBook:
         out: list[ShadowScore] = []
         for name, scorer in self._scorers(champion):
             try:
-                score = scorer.score(setup, features, candles)
+                score = (scorer.score(setup, features, candles) if scorer.window_bars
+                         else scorer.score(setup, features))
             except Exception:  # noqa: BLE001 - a shadow must never stop the champion
                 self.failures += 1
                 log.exception("shadow %s failed on %s", name, setup.setup_id)

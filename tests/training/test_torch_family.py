@@ -183,3 +183,24 @@ def test_unknown_family_is_a_usage_error(capsys):
         main(["train", "--families", "xgboost,lightgbm"])
     assert exc.value.code == 2
     assert "lightgbm" in capsys.readouterr().err
+
+
+def test_strategy_engine_scores_a_torch_model_on_the_frame_it_holds(trained, sample_binance,
+                                                                     features):
+    """ml_signals.live.StrategyEngine.evaluate (what the scripts call per closed candle) hands
+    its candle frame to the scorer: the torch model decides as in the batch."""
+    from ml_signals.live import StrategyEngine
+    from ml_signals.setups import make_detector
+
+    models, _, ds, _, windows = trained
+    scorer = Scorer.load(models, "dca")
+    engine = StrategyEngine(make_detector("dca"), scorer)
+    batch = scorer.predict_frame(ds.frame, windows)
+    for i in (0, len(ds.setups) // 2, len(ds.setups) - 1):
+        setup = ds.setups[i]
+        n = setup.bar_index + 1
+        evaluation = engine.evaluate(setup.pair, sample_binance[setup.pair].frame.iloc[:n],
+                                     features[setup.pair].features.iloc[:n])
+        assert evaluation is not None and evaluation.setup.setup_id == setup.setup_id
+        assert evaluation.score.model_version == scorer.model_version
+        assert evaluation.score.take == bool(batch["take"].iat[i])
