@@ -8,6 +8,8 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.installed
 DATA   ?= data/sample/binance
+# model families trained on the same folds; the gate picks one (README: "Model families")
+FAMILIES ?= xgboost
 POSTGREST := tools/postgrest/node_modules/.installed
 
 .PHONY: run lint test e2e replay bench venv clean-venv
@@ -18,7 +20,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.12 (pyenv install 3.12.1)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
-	$(UV) pip install --python $(PY) -e '.[dev]'
+	$(UV) pip install --python $(PY) -e '.[dev,torch]'
 	@touch $@
 
 $(POSTGREST): tools/postgrest/package.json tools/postgrest/package-lock.json
@@ -26,8 +28,9 @@ $(POSTGREST): tools/postgrest/package.json tools/postgrest/package-lock.json
 	@touch $@
 
 ## Main job: train the three strategies on the shipped real candles, write artifacts and report.
+## `make run FAMILIES=xgboost,torch` trains both model families and publishes the better one.
 run: $(STAMP)
-	$(PY) -m training train --data $(DATA)
+	$(PY) -m training train --data $(DATA) --families $(FAMILIES)
 
 ## Lint gate (CI runs it before the tests): ruff on the whole tree, then mypy as configured in
 ## pyproject.toml's [tool.mypy] (strict on ml_signals; pydantic plugin; pandas stubs).

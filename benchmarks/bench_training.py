@@ -36,6 +36,8 @@ def main() -> None:
     p.add_argument("--dask", action="store_true",
                    help="instead: the Dask path, in-process vs 1 and 2 workers, 1h and 15m, and "
                         "the 500-pair estimate (benchmarks/bench_dask.py)")
+    p.add_argument("--torch", action="store_true",
+                   help="instead: the torch family's training alone (bench_torch_family)")
     args = p.parse_args()
     if args.dask:
         bench_dask(args.data)
@@ -44,6 +46,9 @@ def main() -> None:
     if data != args.data:
         print(f"{args.data} not found; using the shipped sample {data}")
     logging.basicConfig(level=logging.WARNING)
+    if args.torch:
+        bench_torch_family(data)
+        return
 
     t0 = time.perf_counter()
     candles = load_dir(data, interval="1h")
@@ -75,6 +80,29 @@ def bench_dask(data: Path) -> None:
     import bench_dask
 
     bench_dask.main(data)
+
+
+def bench_torch_family(data: Path) -> None:
+    """Wall time and peak RSS of training the torch family (``--families torch``: walk-forward,
+    null run, published networks exported to ONNX) for every strategy on ``data``, in a
+    process that trains nothing else. Needs the ``.[torch]`` extra."""
+    import torch
+
+    candles = load_dir(data, interval="1h")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as models:
+        run = train_all(candles, "BTC-USDT", STRATEGIES, FeeSchedule(), Path(models),
+                        progress=False, families=("torch",))
+    t1 = time.perf_counter()
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    setups = {s: len(r.dataset.frame) for s, r in run.strategies.items()}
+    epochs = {s: [m["rounds"] for m in r.result.fold_metrics] for s, r in run.strategies.items()}
+    print(f"data: {data}  pairs: {len(candles)}  setups: {setups}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); classifier epochs "
+          f"kept per fold: {epochs}")
+    print(f"train_all --families torch (features, detect, labels, windows, walk-forward, null, "
+          f"ONNX artifacts): {t1 - t0:7.2f} s")
+    print(f"peak RSS: {peak_mib:,.0f} MiB")
 
 
 if __name__ == "__main__":

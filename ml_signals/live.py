@@ -254,7 +254,9 @@ class StrategyEngine:
         setup = self.detector.detect_latest(pair, candles, features)
         if setup is None:
             return None
-        score = self.scorer.score(setup, features.iloc[-1])
+        # only a sequence model reads the candle window; the feature-row path stays as it was
+        score = (self.scorer.score(setup, features.iloc[-1], candles) if self.scorer.window_bars
+                 else self.scorer.score(setup, features.iloc[-1]))
         if not score.take:
             reason = f"{score.rule}: not taken (model {score.model_version})"
             return Evaluation(setup, score, None, GuardResult("confidence", reason))

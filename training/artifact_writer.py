@@ -13,14 +13,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ml_signals.feature_parts.sequence import SEQUENCE_CHANNELS
 from ml_signals.features import FEATURE_COLUMNS, feature_code_hash
 from ml_signals.scoring.artifact import (
     CALIBRATION,
     DECISION_RULE,
+    FAMILY_MODEL_FILES,
     MANIFEST,
-    MODEL_FILES,
     SCHEMA_VERSION,
+    TORCH,
     publish,
+    required_files,
     sha256_file,
 )
 from ml_signals.scoring.config import ScoringConfig
@@ -29,7 +32,8 @@ from training.train import TrainResult
 
 log = logging.getLogger(__name__)
 
-LIBRARIES = ("xgboost", "numpy", "pandas", "pandas-ta", "scikit-learn", "pyarrow")
+LIBRARIES = ("xgboost", "numpy", "pandas", "pandas-ta", "scikit-learn", "pyarrow",
+             "torch", "onnx", "onnxruntime")
 
 
 def library_versions() -> dict[str, str]:
@@ -53,8 +57,14 @@ def write_artifact(
     publish_mode: str = "gate",
     exit_choice: dict[str, Any] | None = None,
     sizing_choice: dict[str, Any] | None = None,
+    family_selection: dict[str, Any] | None = None,
 ) -> tuple[Path, bool]:
     """Write ``models/<strategy>/<version>/``; point ``current`` at it when allowed.
+
+    The model files are those of the result's family (``evidence.settings.family``,
+    ``xgboost`` by default): XGBoost UBJ, or ONNX graphs for ``torch``; the manifest names the
+    family (``model_family``), and for ``torch`` the window (``sequence``); every file is
+    hashed.
 
     Every version is written, with the gate's verdict in its manifest; ``current`` moves only
     when ``publish_mode`` is ``"always"``, or ``"gate"`` and the verdict passed. A rule that
@@ -73,6 +83,9 @@ def write_artifact(
             ``None`` keeps the regressors' exits (``source: model``).
         sizing_choice: :func:`training.size_choice.choose_sizing`'s result, stored as
             ``sizing``; ``None`` sizes by rank (``source: rank``).
+        family_selection: when several families were trained, each one's evidence and verdict
+            and the chosen one (:func:`training.decision.choose_family`), stored as the
+            manifest's ``family_selection``.
 
     Returns:
         The version folder and whether ``current`` now points at it.
@@ -87,12 +100,17 @@ def write_artifact(
     version = f"{ds.strategy}-{stamp}"
     folder = models_dir / ds.strategy / version
     folder.mkdir(parents=True, exist_ok=True)
-    for role, name in MODEL_FILES.items():
-        result.models[role].save_model(str(folder / name))
+    settings = result.evidence.get("settings") or {}
+    family = str(settings.get("family", "xgboost"))
+    for role, name in FAMILY_MODEL_FILES[family].items():
+        model = result.models[role]
+        if family == TORCH:
+            model.save_onnx(folder / name)
+        else:
+            model.save_model(str(folder / name))
     (folder / CALIBRATION).write_text(json.dumps(result.calibration.to_json()), encoding="utf-8")
     (folder / DECISION_RULE).write_text(json.dumps(result.rule.to_json()), encoding="utf-8")
-    files = {name: sha256_file(folder / name)
-             for name in [*MODEL_FILES.values(), CALIBRATION, DECISION_RULE]}
+    files = {name: sha256_file(folder / name) for name in required_files(family)}
     verdict = result.verdict
     oof = result.evidence.get("oof") or {}
     approved_oof = int(oof.get("approved") or 0)
@@ -105,10 +123,14 @@ def write_artifact(
         "schema_version": SCHEMA_VERSION,
         "strategy": ds.strategy,
         "version": version,
+        "model_family": family,
         "created_at_s": now_s,
         "feature_columns": list(FEATURE_COLUMNS),
         "feature_code_hash": feature_code_hash(),
         "input_columns": list(ds.input_columns),
+        **({"sequence": {"n_bars": int(settings["window_bars"]),
+                         "channels": list(SEQUENCE_CHANNELS)}} if family == TORCH else {}),
+        **({"family_selection": family_selection} if family_selection else {}),
         "scoring": scoring.model_dump(),
         "training_settings": result.evidence.get("settings"),
         "exits": exit_choice or {"source": "model"},

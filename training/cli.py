@@ -46,6 +46,8 @@ from training.report_evidence import (
     EVIDENCE_HEADER,
     evidence_rows,
     exit_lines,
+    family_evidence_rows,
+    family_lines,
     verdict_lines,
 )
 from training.report_html import write_html_report
@@ -70,6 +72,22 @@ def strategies_arg(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(
             f"unknown strategy {', '.join(unknown) or '(none given)'}; choose from "
             f"{', '.join(STRATEGIES)}")
+    return names
+
+
+def families_arg(text: str) -> list[str]:
+    """Parse ``--families`` (comma-separated, from :data:`training.pipeline.FAMILIES`).
+
+    Raises:
+        argparse.ArgumentTypeError: an unknown or repeated name.
+    """
+    from training.pipeline import FAMILIES
+
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in names if s not in FAMILIES]
+    if unknown or not names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"bad model family list {text!r}; choose distinct names from {', '.join(FAMILIES)}")
     return names
 
 
@@ -137,6 +155,11 @@ def add_train_args(t: argparse.ArgumentParser) -> None:
     t.add_argument("--no-null", action="store_true",
                    help="skip the shifted-feature null run (halves training time)")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--families", type=families_arg, default=["xgboost"],
+                   help="model families trained on the same folds, comma-separated (default "
+                        "xgboost; xgboost,torch trains both and publishes the one that passes "
+                        "the gate with the better out-of-fold taken-all; torch needs the "
+                        "'.[torch]' extra)")
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:
@@ -179,7 +202,7 @@ def run_train(args: argparse.Namespace) -> int:
         log.info("tasks: %s", runner.describe())
         run = train_all(candle_sets, btc_pair, args.strategies, fees, args.models, args.folds,
                         progress=not args.no_progress, publish_mode=args.publish,
-                        null_run=not args.no_null, runner=runner)
+                        null_run=not args.no_null, runner=runner, families=args.families)
     if not run.strategies:
         log.error("no strategy could be trained on %s: %s", args.data, run.skipped)
         return 1
@@ -196,7 +219,7 @@ def run_train(args: argparse.Namespace) -> int:
         result = sr.result
         rows.append(metric_row(strategy, "out-of-fold", result.overall))
         rows.append(metric_row(strategy, "newest 30d", result.quarantine))
-        ev_rows.extend(evidence_rows(strategy, result.evidence))
+        ev_rows.extend(family_evidence_rows(strategy, sr))
         summary["strategies"][strategy] = {
             "artifact": str(sr.artifact), "published": sr.published,
             "setups": len(sr.dataset.frame),
@@ -208,7 +231,13 @@ def run_train(args: argparse.Namespace) -> int:
             "out_of_fold": result.overall.to_dict() if result.overall else None,
             "quarantine": result.quarantine.to_dict() if result.quarantine else None,
             "folds": result.fold_metrics,
+            "model_family": (result.evidence.get("settings") or {}).get("family", "xgboost"),
         }
+        if sr.choice is not None:
+            summary["strategies"][strategy]["family_choice"] = sr.choice.to_dict()
+            summary["strategies"][strategy]["families"] = {
+                f: {"evidence": r.evidence, "gate": r.verdict.to_dict() if r.verdict else None}
+                for f, r in sr.families.items()}
     for strategy, reason in run.skipped.items():
         print(f"{strategy}: not trained ({reason})")
     for strategy, sr in run.strategies.items():
@@ -247,7 +276,7 @@ def run_train(args: argparse.Namespace) -> int:
         sr.result.verdict = replace(sr.result.verdict, plan_gates=gates)
         gate = {**sr.result.verdict.to_dict(), "published": sr.published}
         summary["strategies"][strategy]["gate"] = gate
-        print("\n".join(verdict_lines(strategy, gate)))
+        print("\n".join([*verdict_lines(strategy, gate), *family_lines(strategy, sr)]))
     run_dir = args.reports / "training" / stamp
     json_path, md_path = write_summary(
         run_dir, evidence_table + "\n\n" + table + "\n\n" + bt_table + "\n\n"

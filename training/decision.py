@@ -135,3 +135,70 @@ def plan_gates(stats: dict[str, Any]) -> dict[str, Any]:
         "max_drawdown_lt_10pct": gate(dd, dd < 0.10),
         "sharpe_gt_1": gate(stats.get("sharpe"), (stats.get("sharpe") or 0) > 1.0),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyChoice:
+    """Which model family a strategy publishes, and why.
+
+    Attributes:
+        family: the chosen family.
+        reason: one line with the figures behind the choice.
+        candidates: per family: ``passed`` (gate), ``diff_capital_frac`` and its
+            ``diff_capital_ci`` (out of fold, the rule's setups minus all setups).
+    """
+
+    family: str
+    reason: str
+    candidates: dict[str, dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+def choose_family(candidates: dict[str, tuple[GateVerdict | None, dict[str, Any]]]
+                  ) -> FamilyChoice:
+    """Pick the model family to publish from families trained on the same folds.
+
+    Rule: among the families whose gate passed, the one with the higher out-of-fold
+    capital-weighted difference (``diff_capital_frac`` of the ``oof`` evidence: the rule's
+    setups minus all setups, net PnL / committed quote); ties go to the family listed first
+    (the incumbent, ``xgboost``, when the CLI lists it first). When none passed, the same
+    comparison over all families picks the one written (its failing verdict keeps it
+    unpublished).
+
+    Args:
+        candidates: family -> (gate verdict, ``TrainResult.evidence``), in preference order.
+
+    Raises:
+        ValueError: no candidates.
+    """
+    if not candidates:
+        raise ValueError("choose_family needs at least one trained family")
+
+    def diff(evidence: dict[str, Any]) -> float | None:
+        v = (evidence.get("oof") or {}).get("diff_capital_frac")
+        return float(v) if v is not None and math.isfinite(float(v)) else None
+
+    table = {fam: {"passed": bool(v is not None and v.passed), "diff_capital_frac": diff(ev),
+                   "diff_capital_ci": (ev.get("oof") or {}).get("diff_capital_ci")}
+             for fam, (v, ev) in candidates.items()}
+
+    def key(fam: str) -> float:
+        value = table[fam]["diff_capital_frac"]
+        return -math.inf if value is None else float(value)
+
+    passing = [f for f, row in table.items() if row["passed"]]
+    pool = passing or list(table)
+    best = pool[0]
+    for fam in pool[1:]:
+        if key(fam) > key(best):
+            best = fam
+    figures = ", ".join(
+        f"{f} {'PASS' if r['passed'] else 'FAIL'} taken-all "
+        + ("-" if r["diff_capital_frac"] is None else f"{100 * r['diff_capital_frac']:+.2f}%")
+        for f, r in table.items())
+    why = ("best taken-all of the families that passed the gate" if passing
+           else "no family passed the gate; best taken-all, not published")
+    return FamilyChoice(best, f"{best}: {why} ({figures})", table)

@@ -133,7 +133,12 @@ def _evaluate_strategy(scorer: Scorer,
         log.warning("%s: %s", strategy, exc)
         return None
     frame = ds.frame
-    pred = scorer.predict_frame(frame)
+    windows = None
+    if scorer.window_bars:  # a sequence family: the same window function as live scoring
+        from training.models_torch.windows import dataset_windows
+
+        windows = dataset_windows(ds, features, scorer.window_bars)
+    pred = scorer.predict_frame(frame, windows)
     train_end = int(manifest.get("train_label_end_s") or 0)
     decision = frame["decision_s"].to_numpy("int64")
     outside = decision > train_end

@@ -9,7 +9,7 @@ fold against 0.50-0.56 out of fold, i.e. they memorised.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import xgboost as xgb
@@ -106,6 +106,11 @@ def fit_regressor(x: np.ndarray, target: np.ndarray, columns: list[str]) -> xgb.
     return xgb.train(params, xgb.DMatrix(x, label=y, feature_names=columns), ROUNDS)
 
 
-def predict(booster: xgb.Booster, x: np.ndarray, columns: list[str]) -> np.ndarray:
-    """Predictions of ``booster`` for ``x`` (shape (n, len(columns))), float64 shape (n,)."""
+def predict(booster: xgb.Booster | Any, x: np.ndarray, columns: list[str]) -> np.ndarray:
+    """Predictions of ``booster`` for ``x`` (shape (n, len(columns))), float64 shape (n,).
+
+    A model of another family (:class:`training.models_torch.fit.SequenceModel`) predicts its
+    own flat rows (``columns`` unused)."""
+    if not isinstance(booster, xgb.Booster):
+        return np.asarray(booster.predict(x), dtype="float64")
     return booster.predict(xgb.DMatrix(x, feature_names=columns)).astype("float64")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from tqdm import tqdm
@@ -25,14 +25,18 @@ from training.dataset import (
     compute_pair_features,
     label_config_for,
 )
+from training.decision import FamilyChoice, choose_family
 from training.exit_choice import choose_exit_source
 from training.labels import FeeSchedule, LabelConfig
 from training.parallel import IN_PROCESS, TaskRunner
 from training.provenance import data_provenance
 from training.size_choice import choose_sizing
-from training.train import TooFewSetupsError, TrainResult, train_strategy
+from training.train import TooFewSetupsError, TrainResult, TrainSettings, train_strategy
 
 log = logging.getLogger(__name__)
+
+FAMILIES: Final[tuple[str, ...]] = ("xgboost", "torch")
+"""Model families ``train --families`` accepts, in preference order for ties."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,8 @@ class StrategyRun:
             (:func:`training.exit_choice.choose_exit_source`).
         sizing_choice: flat or rank-scaled sizes, and the evidence
             (:func:`training.size_choice.choose_sizing`).
+        families: every trained family's result, by family (``result`` is the chosen one's).
+        choice: the family choice when more than one family was trained.
     """
 
     dataset: SetupDataset
@@ -60,6 +66,8 @@ class StrategyRun:
     published: bool = False
     exit_choice: dict[str, Any] = field(default_factory=dict)
     sizing_choice: dict[str, Any] = field(default_factory=dict)
+    families: dict[str, TrainResult] = field(default_factory=dict)
+    choice: FamilyChoice | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +102,7 @@ def train_all(
     publish_mode: str = "gate",
     null_run: bool = True,
     runner: TaskRunner = IN_PROCESS,
+    families: Sequence[str] = ("xgboost",),
 ) -> TrainingRun:
     """Train every strategy; write artifacts under ``models_dir`` unless it is ``None``.
 
@@ -107,9 +116,18 @@ def train_all(
     data is skipped, logged and listed in ``TrainingRun.skipped``; its previous artifact, if
     any, stays published.
 
+    With several ``families`` (:data:`FAMILIES`), each trains on the same setups and folds
+    with the strategy's settings, and the one :func:`training.decision.choose_family` picks
+    (gate passed, better out-of-fold capital-weighted taken-all) is written, with every
+    family's evidence in its manifest.
+
     Raises:
-        ValueError: the BTC pair is missing, or an unknown ``publish_mode``.
+        ValueError: the BTC pair is missing, an unknown ``publish_mode`` or family.
     """
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown or not families:
+        raise ValueError(f"unknown model family {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(FAMILIES)}")
     features = compute_pair_features(candle_sets, btc_pair, runner)
     runs: dict[StrategyName, StrategyRun] = {}
     skipped: dict[StrategyName, str] = {}
@@ -119,12 +137,17 @@ def train_all(
         try:
             ds = build_dataset(strategy, features, fees=fees, label_config=label_config,
                                runner=runner)
-            result = train_strategy(ds, scoring, n_folds=n_folds, null_run=null_run,
-                                    settings=settings_for(strategy), runner=runner)
+            results = _train_families(ds, scoring, features, families, n_folds, null_run,
+                                      settings_for(strategy), runner)
         except TooFewSetupsError as exc:
             log.warning("%s: not trained: %s", strategy, exc)
             skipped[strategy] = str(exc)
             continue
+        choice = None
+        if len(results) > 1:
+            choice = choose_family({f: (r.verdict, r.evidence) for f, r in results.items()})
+            log.info("%s: family %s", strategy, choice.reason)
+        result = results[choice.family if choice else next(iter(results))]
         usable = result.trainable if result.trainable is not None else np.zeros(len(ds.frame),
                                                                                 bool)
         exit_choice = choose_exit_source(ds, features, result.oof, usable, scoring, fees,
@@ -135,14 +158,14 @@ def train_all(
         folder, published = None, False
         if models_dir is not None:
             provenance = data_provenance(candle_sets, ds, fees, label_config)
-            folder, published = write_artifact(models_dir, ds, result, scoring, provenance,
-                                               publish_mode=publish_mode,
-                                               exit_choice=exit_choice,
-                                               sizing_choice=sizing_choice)
+            folder, published = write_artifact(
+                models_dir, ds, result, scoring, provenance, publish_mode=publish_mode,
+                exit_choice=exit_choice, sizing_choice=sizing_choice,
+                family_selection=_selection(choice, results))
             log.info("%s: artifact %s (%s)", strategy, folder,
                      "published as current" if published else "not published")
         runs[strategy] = StrategyRun(ds, result, scoring, label_config, folder, published,
-                                     exit_choice, sizing_choice)
+                                     exit_choice, sizing_choice, results, choice)
     return TrainingRun(candle_sets, btc_pair, features, fees, runs, skipped)
 
 
@@ -152,7 +175,7 @@ def detector_exits_text(ds: SetupDataset) -> str:
     detector = make_detector(ds.strategy)
     vol = getattr(detector.config, "volatility_exits", None)
     if vol is not None and vol.enabled:
-        return vol.describe()
+        return str(vol.describe())
     kinds = {(e.take_profit_frac, e.stop_loss_frac, e.time_limit_s)
              for e in (s.exits for s in ds.setups)}
     if len(kinds) != 1:
@@ -160,3 +183,43 @@ def detector_exits_text(ds: SetupDataset) -> str:
     tp, sl, hold = kinds.pop()
     return (f"fixed: take profit {100 * tp:.3g} %, stop loss {100 * sl:.3g} %, time limit "
             f"{hold / 3600:g} h")
+
+
+def _train_families(ds: SetupDataset, scoring: ScoringConfig,
+                    features: Mapping[str, PairFeatures], families: Sequence[str],
+                    n_folds: int, null_run: bool, settings: TrainSettings,
+                    runner: TaskRunner = IN_PROCESS) -> dict[str, TrainResult]:
+    """Every family on the same dataset and folds, by family.
+
+    Raises:
+        TooFewSetupsError: no family could train (one that cannot is logged and left out).
+    """
+    out: dict[str, TrainResult] = {}
+    errors: list[str] = []
+    for family in families:
+        fam_settings = replace(settings, family=family)
+        windows = None
+        if family == "torch":
+            from training.models_torch.windows import dataset_windows
+
+            windows = dataset_windows(ds, features, fam_settings.window_bars)
+        try:
+            out[family] = train_strategy(ds, scoring, n_folds=n_folds, null_run=null_run,
+                                         settings=fam_settings, runner=runner, windows=windows)
+        except TooFewSetupsError as exc:
+            log.warning("%s: family %s not trained: %s", ds.strategy, family, exc)
+            errors.append(str(exc))
+    if not out:
+        raise TooFewSetupsError("; ".join(errors))
+    return out
+
+
+def _selection(choice: FamilyChoice | None,
+               results: Mapping[str, TrainResult]) -> dict[str, object] | None:
+    """The manifest's ``family_selection``: the choice and each family's evidence and gate."""
+    if choice is None:
+        return None
+    return {"chosen": choice.family, "reason": choice.reason, "candidates": choice.candidates,
+            "families": {f: {"evidence": r.evidence,
+                             "gate": r.verdict.to_dict() if r.verdict else None}
+                         for f, r in results.items()}}

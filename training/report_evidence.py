@@ -70,6 +70,35 @@ def evidence_rows(strategy: str, evidence: Mapping[str, Any],
     return rows
 
 
+def family_evidence_rows(strategy: str, sr: Any) -> list[list[str]]:
+    """Rows of one strategy run (:class:`training.pipeline.StrategyRun`): its evidence; when
+    several model families were trained, every family's rows side by side, labelled
+    ``strategy/family`` with ``*`` on the chosen one."""
+    choice = getattr(sr, "choice", None)
+    families = getattr(sr, "families", {})
+    if choice is None or len(families) < 2:
+        return evidence_rows(strategy, sr.result.evidence)
+    rows: list[list[str]] = []
+    for family, result in families.items():
+        mark = "*" if family == choice.family else ""
+        rows.extend(evidence_rows(f"{strategy}/{family}{mark}", result.evidence))
+    return rows
+
+
+def family_lines(strategy: str, sr: Any) -> list[str]:
+    """Console / HTML lines: each family's gate verdict and the family choice (empty when one
+    family was trained)."""
+    choice = getattr(sr, "choice", None)
+    if choice is None:
+        return []
+    lines = [f"{strategy}: model family {choice.reason}"]
+    for family, result in getattr(sr, "families", {}).items():
+        verdict = result.verdict
+        lines.append(f"  {family}: gate {'PASS' if verdict and verdict.passed else 'FAIL'}")
+        lines.extend(f"    {r}" for r in (verdict.reasons if verdict else ()))
+    return lines
+
+
 def verdict_lines(strategy: str, gate: Mapping[str, Any] | None) -> list[str]:
     """Console lines: the verdict and one line per check."""
     if not gate:
@@ -117,7 +146,7 @@ def evidence_section(run: Any) -> str:
     verdicts: list[str] = []
     dropped: list[str] = []
     for strategy, sr in run.strategies.items():
-        rows.extend(evidence_rows(strategy, sr.result.evidence))
+        rows.extend(family_evidence_rows(strategy, sr))
         counts = getattr(sr.dataset, "dropped_bad_candles", {})
         if counts:
             dropped.append(f"{strategy}: " + ", ".join(f"{p} {n}"
@@ -126,8 +155,8 @@ def evidence_section(run: Any) -> str:
         gate = verdict.to_dict() if verdict is not None else None
         if gate is not None:
             gate["published"] = getattr(sr, "published", False)
-        lines = verdict_lines(strategy, gate) + exit_lines(
-            strategy, getattr(sr, "exit_choice", None), getattr(sr, "sizing_choice", None))
+        lines = [*verdict_lines(strategy, gate), *family_lines(strategy, sr), *exit_lines(
+            strategy, getattr(sr, "exit_choice", None), getattr(sr, "sizing_choice", None))]
         verdicts.append("<li><pre>" + html.escape("\n".join(lines)) + "</pre></li>")
     head = "".join(f"<th>{html.escape(h)}</th>" for h in EVIDENCE_HEADER)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
@@ -139,7 +168,9 @@ def evidence_section(run: Any) -> str:
             "scored fold. cap. = net PnL / committed quote after fees; taken-all = the rule's "
             "setups minus all setups. Intervals: 95 %, resampling whole calendar weeks. Null = "
             "the same pipeline with each setup's inputs taken from a setup half the data away "
-            f"in time: the AUC chance gives here.</p><ul class=\"verdicts\">{''.join(verdicts)}"
+            "in time: the AUC chance gives here. With several model families, rows "
+            "strategy/family show each family on the same folds; * marks the one written."
+            f"</p><ul class=\"verdicts\">{''.join(verdicts)}"
             "</ul>" + (("<p>Setups dropped because their feature or label window touches a bad "
                         "candle (the candles are kept as they are): "
                         + html.escape("; ".join(dropped)) + "</p>") if dropped else "")

@@ -499,7 +499,10 @@ def _metric_line(m: EvalMetrics | None) -> str:
 def _importance(run: TrainingRun, figs: _Figures) -> str:
     cards = []
     for strategy, sr in run.strategies.items():
-        gains = sr.result.models["classifier"].get_score(importance_type="gain")
+        classifier = sr.result.models["classifier"]
+        if not hasattr(classifier, "get_score"):  # a torch network: no split gains
+            continue
+        gains = classifier.get_score(importance_type="gain")
         # gain is a float per feature (a list only for multi-output models, not ours)
         scalar = {k: float(v) for k, v in gains.items() if isinstance(v, int | float)}
         png = plots.importance_figure(strategy, scalar, TOP_FEATURES)

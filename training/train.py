@@ -29,7 +29,6 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
 from ml_signals.scoring.calibration import PlattCalibration
 from ml_signals.scoring.config import ScoringConfig
@@ -73,16 +72,26 @@ class TrainSettings:
         money_target: rank by a regressor of net PnL in quote
             (:func:`training.models.fit_money_scorer`) instead of the win/loss classifier;
             always with early stopping. The rank rule, calibration and gate are unchanged.
+        family: model family, ``xgboost`` or ``torch`` (:mod:`training.models_torch`: a
+            sequence network over the last ``window_bars`` candles plus the input row; it
+            always stops early, so ``early_stopping`` concerns XGBoost only).
+        window_bars: candles in the torch family's window (48 = two days at 1h).
     """
 
     early_stopping: bool = True
     capital_weight: bool = False
     money_target: bool = False
+    family: str = "xgboost"
+    window_bars: int = 48
 
-    def to_dict(self) -> dict[str, bool]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (stored in the manifest)."""
-        return {"early_stopping": self.early_stopping, "capital_weight": self.capital_weight,
-                "money_target": self.money_target}
+        out: dict[str, Any] = {"early_stopping": self.early_stopping,
+                               "capital_weight": self.capital_weight,
+                               "money_target": self.money_target, "family": self.family}
+        if self.family == "torch":
+            out["window_bars"] = self.window_bars
+        return out
 
 
 DEFAULT_SETTINGS: Final = TrainSettings()
@@ -93,14 +102,15 @@ class ModelSet:
     """One fitted model set.
 
     Attributes:
-        models: boosters by role (classifier, take_profit, stop_loss, hold).
+        models: boosters (or the torch family's ``SequenceModel``) by role (classifier,
+            take_profit, stop_loss, hold).
         rule: rank reference from the validation slice (``keep_frac`` still the default).
         train_auc: the classifier's AUC on the rows it was fitted on (in-sample).
-        rounds: boosting rounds the classifier kept.
+        rounds: boosting rounds (torch: epochs) the classifier kept.
         label_end_s: latest label end among the rows it saw (fit and validation).
     """
 
-    models: dict[str, xgb.Booster]
+    models: dict[str, Any]
     rule: DecisionRule
     train_auc: float
     rounds: int
@@ -135,7 +145,7 @@ class TrainResult:
 
     strategy: str
     plan: WalkForwardPlan
-    models: dict[str, xgb.Booster]
+    models: dict[str, Any]
     calibration: PlattCalibration
     rule: DecisionRule
     oof: pd.DataFrame
@@ -167,7 +177,9 @@ def fit_model_set(ds: SetupDataset, rows: np.ndarray, x: np.ndarray, embargo_s: 
     Args:
         ds: the dataset (labels, decision and label-end times).
         rows: boolean mask of the training rows.
-        x: the input matrix of every dataset row, shape (n, len(ds.input_columns)).
+        x: the input matrix of every dataset row, shape (n, len(ds.input_columns)); for the
+            torch family with each row's flattened candle window appended
+            (:func:`training.models_torch.windows.sequence_inputs`).
         embargo_s: purge gap between fit rows' label ends and the validation start.
         regressors: also fit the exit regressors (the null run does not need them).
         settings: early stopping and row weights of the classifier.
@@ -190,6 +202,11 @@ def fit_model_set(ds: SetupDataset, rows: np.ndarray, x: np.ndarray, embargo_s: 
             raise TooFewSetupsError(f"{ds.strategy}: {name} part has {int(part.sum())} rows "
                                     f"({int(win[part].sum())} wins); need {need} of both kinds")
     weight = frame["filled_quote"].to_numpy("float64") if settings.capital_weight else None
+    if settings.family == "torch":
+        from training.models_torch.fit import fit_sequence_set
+
+        return fit_sequence_set(ds.strategy, frame, rows, fit, val, x, len(cols),
+                                settings.window_bars, weight, regressors)
     if settings.money_target:
         pnl = frame["net_pnl_quote"].to_numpy("float64")
         clf = fit_money_scorer(x[fit], pnl[fit], cols, x[val], pnl[val])
@@ -297,6 +314,7 @@ def train_strategy(
     null_run: bool = True,
     settings: TrainSettings = DEFAULT_SETTINGS,
     runner: TaskRunner = IN_PROCESS,
+    windows: np.ndarray | None = None,
 ) -> TrainResult:
     """Run the walk-forward (and its null), fit the published model set, judge it.
 
@@ -305,8 +323,12 @@ def train_strategy(
 
     ``scoring`` is accepted for symmetry with the artifact (bounds are applied when scores
     become :class:`~ml_signals.scoring.score.Score`); the take/skip rule is learned here.
+    ``windows`` (shape (n, settings.window_bars, channels), from
+    :func:`training.models_torch.windows.dataset_windows`) is required by the torch family
+    and ignored by XGBoost.
 
     Raises:
+        ValueError: the torch family without windows.
         TooFewSetupsError: too few usable setups to train (fewer than 60 before the
             quarantine, or a single outcome class, in the fit or validation part).
     """
@@ -316,6 +338,10 @@ def train_strategy(
     plan = plan_walk_forward(frame["decision_s"].to_numpy(), frame["label_end_s"].to_numpy(),
                              ds.data_end_s, n_folds, embargo_s, quarantine_s)
     x = ds.inputs()
+    if settings.family == "torch":
+        from training.models_torch.windows import sequence_inputs
+
+        x = sequence_inputs(x, windows)
     cols = list(ds.input_columns)
     walk = _walk_forward(ds, plan, usable, x, embargo_s, settings=settings, runner=runner)
 

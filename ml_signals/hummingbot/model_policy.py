@@ -105,8 +105,8 @@ class NoModelScorer(Scorer):
         super().__init__(strategy, config, manifest={"version": NO_MODEL_VERSION})
         self.reason = reason
 
-    def score(self, setup: Setup, features: Any) -> Score:
-        """A score that never takes ``setup``."""
+    def score(self, setup: Setup, features: Any, candles: Any = None) -> Score:
+        """A score that never takes ``setup`` (``features`` and ``candles`` unread)."""
         exits = setup.exits
         return Score(confidence=None, take=False, take_profit_frac=exits.take_profit_frac,
                      stop_loss_frac=exits.stop_loss_frac, size_multiplier=1.0,

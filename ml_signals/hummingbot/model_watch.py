@@ -40,6 +40,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import pandas as pd
+
 from ml_signals.hummingbot.model_policy import TradingFees, check_fees
 from ml_signals.scoring.artifact import (
     CURRENT,
@@ -164,13 +166,15 @@ class ExpiredScorer(Scorer):
         return (f"model {self.model_version} expired ({self.age_s / 86400:.1f} days old, max "
                 f"{self.max_age_s / 86400:.1f}): no new entries")
 
-    def score(self, setup: Setup, features: FeatureRow) -> Score:
-        """The inner model's score with ``take`` False.
+    def score(self, setup: Setup, features: FeatureRow,
+              candles: pd.DataFrame | None = None) -> Score:
+        """The inner model's score with ``take`` False (``candles`` as :meth:`Scorer.score`).
 
         Raises:
             ArtifactError, KeyError: as :meth:`Scorer.score`.
         """
-        return replace(self.inner.score(setup, features), take=False, rule=self.rule_text)
+        return replace(self.inner.score(setup, features, candles), take=False,
+                       rule=self.rule_text)
 
 
 def _pointer_text(pointer: Path) -> str:
@@ -335,12 +339,14 @@ class ModelRefresh:
         return events
 
     def shadow(self, engine: StrategyEngine, evaluation: Evaluation,
-               features: FeatureRow, now_s: float, notify: Notify) -> None:
-        """Shadows score ``evaluation``'s setup (``features``: its candle's feature row); the
-        scores go to ``notify("shadow_scored", evaluation, scores, now_s)``."""
+               features: FeatureRow, now_s: float, notify: Notify,
+               candles: pd.DataFrame | None = None) -> None:
+        """Shadows score ``evaluation``'s setup (``features``: its candle's feature row;
+        ``candles``: the pair's frame, for a sequence-family shadow); the scores go to
+        ``notify("shadow_scored", evaluation, scores, now_s)``."""
         if self.shadows is None or not self.shadows.enabled:
             return
-        scores = self.shadows.score(engine.scorer, evaluation.setup, features)
+        scores = self.shadows.score(engine.scorer, evaluation.setup, features, candles)
         if scores:
             notify("shadow_scored", evaluation, scores, now_s)
 

@@ -543,7 +543,7 @@ class StrategyRuntime:
                     state.evaluations[strategy] = evaluation
                     found.append(evaluation)
                     self.models.shadow(engine, evaluation, features.iloc[-1], now_s,
-                                       self._notify)
+                                       self._notify, frame)
         except Exception as exc:  # noqa: BLE001 - logged safe skip of this pair's candle
             state.note = f"error on candle {format_utc(int(frame['timestamp'].iloc[-1]))}: {exc}"
             log.exception("%s: decision failed; candle skipped", pair)

@@ -1,4 +1,4 @@
-"""Model artifact layout, hashing and verification (no pickle: XGBoost UBJ + plain JSON).
+"""Model artifact layout, hashing and verification (no pickle: XGBoost UBJ or ONNX + plain JSON).
 
 Layout, one folder per strategy under a models directory::
 
@@ -8,6 +8,11 @@ Layout, one folder per strategy under a models directory::
     models/<strategy>/<version>/take_profit.ubj, stop_loss.ubj, hold.ubj   regressors
     models/<strategy>/<version>/calibration.json rank -> P(win) map (Platt or isotonic)
     models/<strategy>/<version>/decision_rule.json the take/skip rule (score reference, keep share)
+
+The manifest's ``model_family`` names the model files (:data:`FAMILY_MODEL_FILES`):
+``xgboost`` (the ``.ubj`` files above; also an artifact without the field) or ``torch``
+(``classifier.onnx``, ``take_profit.onnx``, ``stop_loss.onnx``, ``hold.onnx``: a sequence
+network exported to ONNX, scored with onnxruntime, no torch needed to serve).
 
 The manifest's ``files`` map holds the sha256 of every other file and must list every file the
 scorer reads (:data:`REQUIRED_FILES`); :func:`read_manifest` refuses an artifact with a file
@@ -30,10 +35,41 @@ MODEL_FILES: Final[dict[str, str]] = {
     "stop_loss": "stop_loss.ubj",
     "hold": "hold.ubj",
 }
+ONNX_MODEL_FILES: Final[dict[str, str]] = {
+    role: f"{role}.onnx" for role in ("classifier", "take_profit", "stop_loss", "hold")}
+XGBOOST: Final = "xgboost"
+TORCH: Final = "torch"
+FAMILY_MODEL_FILES: Final[dict[str, dict[str, str]]] = {XGBOOST: MODEL_FILES,
+                                                        TORCH: ONNX_MODEL_FILES}
+"""Model files by ``model_family``, role -> file name."""
 CALIBRATION: Final = "calibration.json"
 DECISION_RULE: Final = "decision_rule.json"
 REQUIRED_FILES: Final[tuple[str, ...]] = (*MODEL_FILES.values(), CALIBRATION, DECISION_RULE)
-"""Every file the scorer reads; each must be listed and hashed in the manifest."""
+"""Every file the scorer reads for an XGBoost artifact; each must be listed and hashed in the
+manifest (:func:`required_files` for any family)."""
+
+
+def model_family(manifest: dict[str, Any]) -> str:
+    """The manifest's ``model_family`` (``xgboost`` when absent: artifacts written before the
+    field existed are XGBoost).
+
+    Raises:
+        ArtifactError: a family this code cannot serve.
+    """
+    family = manifest.get("model_family", XGBOOST)
+    if family not in FAMILY_MODEL_FILES:
+        raise ArtifactError(f"manifest field 'model_family' is {family!r}; this code serves "
+                            f"{', '.join(FAMILY_MODEL_FILES)}")
+    return str(family)
+
+
+def required_files(family: str) -> tuple[str, ...]:
+    """Every file the scorer reads for an artifact of ``family``.
+
+    Raises:
+        KeyError: unknown family (:func:`model_family` checks it first).
+    """
+    return (*FAMILY_MODEL_FILES[family].values(), CALIBRATION, DECISION_RULE)
 SCHEMA_VERSION: Final = 2
 """2: rank decision rule, Platt calibration on the rank, gate verdict (1: isotonic on raw
 probabilities with a fixed threshold)."""
@@ -83,9 +119,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     """Load ``manifest.json`` and verify the sha256 of every file it lists.
 
     Raises:
-        ArtifactError: manifest missing or unreadable, schema version unknown, a file the
-            scorer reads not listed, a listed file missing, or a hash mismatch (the message
-            names the file and the field).
+        ArtifactError: manifest missing or unreadable, schema version unknown, an unknown
+            ``model_family``, a file the scorer reads (for that family) not listed, a listed
+            file missing, or a hash mismatch (the message names the file and the field).
     """
     path = folder / MANIFEST
     try:
@@ -101,7 +137,11 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise ArtifactError(f"{path}: field 'files' is missing or not a mapping")
-    unlisted = [name for name in REQUIRED_FILES if name not in files]
+    try:
+        family = model_family(manifest)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{path}: {exc}") from None
+    unlisted = [name for name in required_files(family) if name not in files]
     if unlisted:
         raise ArtifactError(f"{path}: field 'files' does not list {', '.join(unlisted)}; every "
                             f"file the scorer reads must be hashed")

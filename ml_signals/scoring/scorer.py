@@ -18,16 +18,17 @@ import pandas as pd
 import xgboost as xgb
 
 from ml_signals.exits import ExitRules
+from ml_signals.feature_parts.sequence import candle_windows
 from ml_signals.features import FEATURE_COLUMNS, feature_code_hash
 from ml_signals.market_features import needs_market
 from ml_signals.scoring.artifact import (
     CALIBRATION,
     DECISION_RULE,
-    MODEL_FILES,
     ArtifactError,
     current_version_dir,
     read_manifest,
 )
+from ml_signals.scoring.backends import ModelBackend, XGBoostBackend, load_backend
 from ml_signals.scoring.calibration import Calibration, calibration_from_json
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
 from ml_signals.scoring.inputs import FeatureRow, input_columns, input_row
@@ -50,25 +51,30 @@ class Scorer:
     :meth:`rules_only_scorer`. A rules-only scorer takes every setup with its detector's exits
     and size multiplier 1. With a model, a setup is taken by the artifact's
     :class:`~ml_signals.scoring.rule.DecisionRule` unless ``config.confidence_threshold`` is set.
+
+    The models sit behind a :class:`~ml_signals.scoring.backends.ModelBackend` picked by the
+    manifest's ``model_family`` (``models`` may also be a dict of XGBoost boosters by role).
     """
 
     def __init__(
         self,
         strategy: str,
         config: ScoringConfig,
-        models: dict[str, xgb.Booster] | None = None,
+        models: ModelBackend | dict[str, xgb.Booster] | None = None,
         calibration: Calibration | None = None,
         manifest: dict[str, Any] | None = None,
         rule: DecisionRule | None = None,
     ) -> None:
         self.strategy = strategy
         self.config = config
-        self._models = models or {}
-        self._calibration = calibration
         self.manifest = manifest or {}
-        self.rule = rule
         self._columns: tuple[str, ...] = tuple(self.manifest.get("input_columns", ()))
-        if self._models and (calibration is None or rule is None):
+        if isinstance(models, dict):
+            models = XGBoostBackend(models, self._columns) if models else None
+        self._models: ModelBackend | None = models
+        self._calibration = calibration
+        self.rule = rule
+        if self._models is not None and (calibration is None or rule is None):
             raise ValueError(f"{strategy}: a scorer with models needs a calibration and a rule")
 
     @property
@@ -85,7 +91,13 @@ class Scorer:
     @property
     def rules_only(self) -> bool:
         """True when no model is loaded."""
-        return not self._models
+        return self._models is None
+
+    @property
+    def window_bars(self) -> int:
+        """Candles of context the model reads per setup (0: feature row only, or rules-only);
+        :meth:`score` then needs the pair's candle frame."""
+        return 0 if self._models is None else self._models.window_bars
 
     @property
     def input_columns(self) -> tuple[str, ...]:
@@ -146,22 +158,7 @@ class Scorer:
             return cls(strategy, config)
         manifest = read_manifest(folder)
         _check_schema(folder, manifest, strategy)
-        columns = list(manifest.get("input_columns", ()))
-        models = {}
-        for role, name in MODEL_FILES.items():
-            booster = xgb.Booster()
-            try:
-                booster.load_model(str(folder / name))
-            except xgb.core.XGBoostError as exc:
-                raise ArtifactError(f"{folder / name}: not a readable XGBoost model: "
-                                    f"{str(exc).splitlines()[0]}") from None
-            if list(booster.feature_names or ()) != columns:
-                raise ArtifactError(
-                    f"{folder / name}: model inputs {booster.feature_names} differ from the "
-                    f"manifest's field 'input_columns' ({len(columns)} columns)")
-            # one row per call: extra OpenMP threads only spin and steal the tick's CPU
-            booster.set_param({"nthread": 1})
-            models[role] = booster
+        models = load_backend(folder, manifest)
         calibration = _load_json(folder / CALIBRATION, calibration_from_json)
         rule = _load_json(folder / DECISION_RULE, DecisionRule.from_json)
         scorer = cls(strategy, config, models, calibration, manifest, rule)
@@ -171,8 +168,8 @@ class Scorer:
                         Scorer(strategy, config.model_copy(
                             update={"confidence_threshold": None}), models, calibration,
                             manifest, rule).rule_text)
-        log.info("%s: loaded model %s from %s; rule: %s", strategy, manifest["version"], folder,
-                 scorer.rule_text)
+        log.info("%s: loaded %s model %s from %s; rule: %s", strategy, models.family,
+                 manifest["version"], folder, scorer.rule_text)
         return scorer
 
     def with_rule(self, rule: DecisionRule) -> Scorer:
@@ -189,28 +186,35 @@ class Scorer:
         return Scorer(self.strategy, config, self._models, self._calibration, self.manifest,
                       rule)
 
-    def raw_predictions(
-        self, rows: npt.NDArray[np.float64]
-    ) -> dict[str, npt.NDArray[np.float64]]:
-        """Model outputs for a batch of input rows, shape (n, len(input_columns)).
+    def raw_predictions(self, rows: npt.NDArray[np.float64],
+                        windows: npt.NDArray[np.float64] | None = None
+                        ) -> dict[str, npt.NDArray[np.float64]]:
+        """Model outputs for a batch of input rows, shape (n, len(input_columns)), and, for a
+        sequence family, their candle windows, shape (n, window_bars, channels).
 
         Returns ``classifier`` raw probability, ``rank`` under the rule's reference,
         ``confidence`` calibrated from the rank, ``take_profit`` and ``stop_loss`` fractions,
         ``hold`` seconds, each shape (n,), unclipped.
+
+        Raises:
+            ArtifactError: rules-only, or windows missing / misshapen for a sequence family.
         """
-        matrix = xgb.DMatrix(rows, feature_names=list(self._columns))
-        out = {role: booster.predict(matrix).astype("float64")
-               for role, booster in self._models.items()}
+        if self._models is None:
+            raise ArtifactError(f"{self.strategy}: no model loaded; nothing to predict")
+        out = self._models.predict(rows, windows)
         assert self._calibration is not None and self.rule is not None
         out["rank"] = self.rule.rank(out["classifier"])
         out["confidence"] = self._calibration.apply(out["rank"])
         return out
 
-    def predict_frame(self, inputs: pd.DataFrame) -> pd.DataFrame:
+    def predict_frame(self, inputs: pd.DataFrame,
+                      windows: np.ndarray | None = None) -> pd.DataFrame:
         """Batch scoring: one row of model inputs per setup in, one row of scores out.
 
         Args:
             inputs: frame holding at least :attr:`input_columns` (extra columns ignored).
+            windows: candle windows of the same setups, shape (n, window_bars, channels), for
+                a sequence family (:attr:`window_bars` > 0); ignored otherwise.
 
         Returns:
             Frame with the index of ``inputs`` and :data:`PREDICTION_COLUMNS`: ``raw``
@@ -219,7 +223,8 @@ class Scorer:
             ``hold`` seconds, unclipped.
 
         Raises:
-            ArtifactError: rules-only, or an input column is missing.
+            ArtifactError: rules-only, an input column is missing, or windows missing for a
+                sequence family.
         """
         if self.rules_only:
             raise ArtifactError(f"{self.strategy}: no model loaded; nothing to predict")
@@ -227,7 +232,8 @@ class Scorer:
         if missing:
             raise ArtifactError(f"{self.strategy} model {self.model_version}: inputs lack "
                                 f"{len(missing)} columns, first {missing[0]!r}")
-        pred = self.raw_predictions(inputs[list(self._columns)].to_numpy(dtype="float64"))
+        pred = self.raw_predictions(inputs[list(self._columns)].to_numpy(dtype="float64"),
+                                    windows)
         assert self.rule is not None
         out = pd.DataFrame({
             "raw": pred["classifier"], "rank": pred["rank"],
@@ -238,12 +244,22 @@ class Scorer:
                        for row in out.to_dict("records", into=dict[str, float]())]
         return out[list(PREDICTION_COLUMNS)]
 
-    def score(self, setup: Setup, features: FeatureRow) -> Score:
+    def score(self, setup: Setup, features: FeatureRow,
+              candles: pd.DataFrame | None = None) -> Score:
         """Score one setup given the feature row of its candle.
 
+        Args:
+            setup: the detection.
+            features: the feature row of the setup's candle.
+            candles: the pair's canonical candle frame holding the setup candle (the frame the
+                script computed the features on); read only by a sequence family, which takes
+                its window from it (:func:`~ml_signals.feature_parts.sequence.candle_windows`).
+
         Raises:
-            ArtifactError: the setup's input columns differ from the artifact's.
+            ArtifactError: the setup's input columns differ from the artifact's, or a sequence
+                family gets no candles.
             KeyError: a feature column is missing from ``features``.
+            ValueError: the candle frame lacks the setup candle or the window's history.
         """
         if self.rules_only:
             return Score(
@@ -262,7 +278,13 @@ class Scorer:
                 f"{self.strategy} model {self.model_version} expects inputs {self._columns}, "
                 f"setup {setup.setup_id} gives {columns}"
             )
-        pred = self.raw_predictions(input_row(setup, features, market)[None, :])
+        windows = None
+        if self.window_bars:
+            if candles is None:
+                raise ArtifactError(f"{self.strategy} model {self.model_version} reads the last "
+                                    f"{self.window_bars} candles; no candle frame was given")
+            windows = candle_windows(candles, [setup.timestamp], self.window_bars)
+        pred = self.raw_predictions(input_row(setup, features, market)[None, :], windows)
         assert self.rule is not None
         row = {k: float(v[0]) for k, v in pred.items()}
         return self.score_from_predictions({**row, "min_rank": self.rule.min_rank}, setup)

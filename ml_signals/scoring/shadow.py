@@ -31,6 +31,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, Literal
 
+import pandas as pd
+
 from ml_signals.scoring.artifact import ArtifactError, pointer_stamp
 from ml_signals.scoring.config import ScoringConfig
 from ml_signals.scoring.inputs import FeatureRow
@@ -135,14 +137,16 @@ class ShadowBook:
                 lines.append(line)
         return lines
 
-    def score(self, champion: Scorer, setup: Setup,
-              features: FeatureRow) -> list[ShadowScore]:
-        """Every shadow's score of ``setup`` (champion: the strategy's current scorer).
+    def score(self, champion: Scorer, setup: Setup, features: FeatureRow,
+              candles: pd.DataFrame | None = None) -> list[ShadowScore]:
+        """Every shadow's score of ``setup`` (champion: the strategy's current scorer;
+        ``candles``: the pair's frame, read by a sequence-family shadow).
         A shadow that raises is logged and left out."""
         out: list[ShadowScore] = []
         for name, scorer in self._scorers(champion):
             try:
-                score = scorer.score(setup, features)
+                score = (scorer.score(setup, features, candles) if scorer.window_bars
+                         else scorer.score(setup, features))
             except Exception:  # noqa: BLE001 - a shadow must never stop the champion
                 self.failures += 1
                 log.exception("shadow %s failed on %s", name, setup.setup_id)

@@ -131,3 +131,13 @@ def test_verify_reports_moved_pins(tmp_path: Path) -> None:
     pins.write_text(f"pandas=={installed['pandas']}\n")
     assert subprocess.run([sys.executable, str(SCRIPT), "verify", str(pins)],  # noqa: S603
                           check=False).returncode == 0
+
+
+def test_image_serves_torch_models_without_torch():
+    """The image's requirements carry onnxruntime (the torch family's scorer) and no torch or
+    onnx: those stay in the ``.[torch]`` extra that only training installs."""
+    names = {rr.requirement_name(r) for r in rr.runtime_requirements(PYPROJECT)}
+    assert "onnxruntime" in names
+    assert not names & {"torch", "onnx"}
+    extra = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["torch"]
+    assert {rr.requirement_name(r) for r in extra} == {"torch", "onnx"}
