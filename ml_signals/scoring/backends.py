@@ -19,9 +19,10 @@ Shape after freqtrade's ``BaseClassifierModel`` / ``XGBoostClassifier`` split
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Final, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
+import numpy.typing as npt
 import xgboost as xgb
 
 from ml_signals.feature_parts.sequence import SEQUENCE_CHANNELS
@@ -51,8 +52,8 @@ class ModelBackend(Protocol):
     family: str
     window_bars: int
 
-    def predict(self, rows: np.ndarray,
-                windows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def predict(self, rows: npt.NDArray[np.float64],
+                windows: npt.NDArray[Any] | None = None) -> dict[str, npt.NDArray[np.float64]]:
         """Raw outputs by role (:data:`ROLES`), each float64 shape (n,).
 
         Args:
@@ -69,7 +70,7 @@ class ModelBackend(Protocol):
 class XGBoostBackend:
     """Four XGBoost boosters by role; reads no candle window."""
 
-    family: ClassVar[str] = XGBOOST
+    family: str = XGBOOST
     window_bars: int = 0
 
     def __init__(self, models: dict[str, xgb.Booster], columns: tuple[str, ...]) -> None:
@@ -102,8 +103,8 @@ class XGBoostBackend:
             models[role] = booster
         return cls(models, columns)
 
-    def predict(self, rows: np.ndarray,
-                windows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def predict(self, rows: npt.NDArray[np.float64],
+                windows: npt.NDArray[Any] | None = None) -> dict[str, npt.NDArray[np.float64]]:
         """See :meth:`ModelBackend.predict` (``windows`` ignored)."""
         del windows
         matrix = xgb.DMatrix(rows, feature_names=list(self.columns))
@@ -114,7 +115,7 @@ class XGBoostBackend:
 class OnnxSequenceBackend:
     """Four ONNX sequence networks by role, run by onnxruntime on one thread each."""
 
-    family: ClassVar[str] = TORCH
+    family: str = TORCH
 
     def __init__(self, sessions: dict[str, Any], n_columns: int, window_bars: int) -> None:
         self.sessions = sessions
@@ -162,8 +163,8 @@ class OnnxSequenceBackend:
             sessions[role] = session
         return cls(sessions, n_cols, n_bars)
 
-    def predict(self, rows: np.ndarray,
-                windows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def predict(self, rows: npt.NDArray[np.float64],
+                windows: npt.NDArray[Any] | None = None) -> dict[str, npt.NDArray[np.float64]]:
         """See :meth:`ModelBackend.predict`."""
         want = (len(rows), self.window_bars, len(SEQUENCE_CHANNELS))
         if windows is None:

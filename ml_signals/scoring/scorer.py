@@ -69,9 +69,12 @@ class Scorer:
         self.config = config
         self.manifest = manifest or {}
         self._columns: tuple[str, ...] = tuple(self.manifest.get("input_columns", ()))
+        backend: ModelBackend | None
         if isinstance(models, dict):
-            models = XGBoostBackend(models, self._columns) if models else None
-        self._models: ModelBackend | None = models
+            backend = XGBoostBackend(models, self._columns) if models else None
+        else:
+            backend = models
+        self._models = backend
         self._calibration = calibration
         self.rule = rule
         if self._models is not None and (calibration is None or rule is None):
@@ -187,7 +190,7 @@ class Scorer:
                       rule)
 
     def raw_predictions(self, rows: npt.NDArray[np.float64],
-                        windows: npt.NDArray[np.float64] | None = None
+                        windows: npt.NDArray[Any] | None = None
                         ) -> dict[str, npt.NDArray[np.float64]]:
         """Model outputs for a batch of input rows, shape (n, len(input_columns)), and, for a
         sequence family, their candle windows, shape (n, window_bars, channels).
@@ -208,7 +211,7 @@ class Scorer:
         return out
 
     def predict_frame(self, inputs: pd.DataFrame,
-                      windows: np.ndarray | None = None) -> pd.DataFrame:
+                      windows: npt.NDArray[Any] | None = None) -> pd.DataFrame:
         """Batch scoring: one row of model inputs per setup in, one row of scores out.
 
         Args:

@@ -54,6 +54,14 @@ class SequenceNet(nn.Module):
             output is ``z * std + mean`` of them.
     """
 
+    # buffers registered in __init__ (saved in the state and exported as graph constants)
+    f_mean: torch.Tensor
+    f_std: torch.Tensor
+    w_mean: torch.Tensor
+    w_std: torch.Tensor
+    t_mean: torch.Tensor
+    t_std: torch.Tensor
+
     def __init__(self, features: np.ndarray, windows: np.ndarray,
                  target: np.ndarray | None = None) -> None:
         super().__init__()
