@@ -56,6 +56,7 @@ from ml_signals.candle_guard_live import LiveCandleGuard
 from ml_signals.features import compute_features, lookback_bars, warmup_bars
 from ml_signals.hummingbot import executor_configs, model_policy, scoring_faults
 from ml_signals.hummingbot.model_watch import ModelEvent, ModelRefresh
+from ml_signals.incremental import IncrementalFeatures
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import ClosedTrade, GuardLock, GuardResult, OpenPosition, PortfolioState
 
@@ -82,6 +83,10 @@ class RuntimeSettings:
             vs previous close), fraction; 0.50 = 50 %, the original plan's.
         max_scoring_failures: setups in a row a strategy may fail to evaluate before it halts
             (:mod:`.scoring_faults`).
+        incremental_features: features from per-pair states updated one closed candle at a
+            time (:mod:`ml_signals.incremental`, about 0.4 ms per pair and candle); ``False``:
+            ``compute_features`` on the whole frame each time (about 10 ms), the reference the
+            incremental path is tested against.
     """
 
     connector_name: str
@@ -97,6 +102,7 @@ class RuntimeSettings:
     cancel_unfilled_after_s: int | None = None
     max_candle_move_frac: float = DEFAULT_MAX_MOVE_FRAC
     max_scoring_failures: int = scoring_faults.DEFAULT_MAX_SCORING_FAILURES
+    incremental_features: bool = True
 
     @property
     def feed_pairs(self) -> tuple[str, ...]:
@@ -227,6 +233,8 @@ class StrategyRuntime:
         self.candle_guard = LiveCandleGuard(settings.interval_s,
                                             lookback_bars(settings.interval_s),
                                             settings.btc_pair, settings.max_candle_move_frac)
+        self.features = (IncrementalFeatures(settings.interval_s, settings.btc_pair)
+                         if settings.incremental_features else None)
         self._newest_closed: dict[str, int] = {}
         self._feeds = live.FeedStatus(settings.interval_s, MappingProxyType(self._newest_closed),
                                       settings.feed_pairs)
@@ -462,6 +470,8 @@ class StrategyRuntime:
         skip = self.candle_guard.check(pair, frame, reference, now_s)
         if skip is None:
             return False
+        if self.features is not None:  # rebuilt from the window once it is clean
+            self.features.reset(skip.bad_pair)
         state.note = f"decision skipped: bad candle {skip.bad.when} ({skip.bad.rule})"
         if skip.episode_start:
             self._notify("bad_candles", skip)
@@ -479,6 +489,8 @@ class StrategyRuntime:
             return live.closed_frame(view.candles(pair), self.settings.interval_s, until_s)
         except Exception as exc:  # noqa: BLE001 - a bad or missing feed skips the pair
             note = f"candles unavailable: {exc}"
+            if self.features is not None:
+                self.features.reset(pair)
             state = self.pairs.get(pair)
             if state is None or state.note != note:
                 log.warning("%s: %s", pair, note)
@@ -492,7 +504,10 @@ class StrategyRuntime:
         try:
             last = frame["timestamp"].iat[-1]
             reference = None if pair == s.btc_pair else btc[btc["timestamp"] <= last]
-            features = compute_features(frame, reference, s.interval_s)
+            if self.features is not None:
+                features = self.features.features(pair, frame, reference)
+            else:
+                features = compute_features(frame, reference, s.interval_s)
             regime = features["btc_regime"].iat[-1]
             if not math.isnan(regime):
                 self._btc_regime = BtcRegime(int(regime))
@@ -505,6 +520,8 @@ class StrategyRuntime:
                     self.models.shadow(engine, evaluation, features.iloc[-1], now_s,
                                        self._notify)
         except Exception as exc:  # noqa: BLE001 - logged safe skip of this pair's candle
+            if self.features is not None:
+                self.features.reset(pair)
             state.note = f"error on candle {_utc(int(frame['timestamp'].iat[-1]))}: {exc}"
             log.exception("%s: decision failed; candle skipped", pair)
             return []
