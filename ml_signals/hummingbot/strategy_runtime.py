@@ -23,7 +23,10 @@ entry never acts on a stale signal. Before the features, the candle guard
 (:mod:`ml_signals.candle_guard_live`) checks the window they read (the pair's and BTC's last
 ``lookback_bars`` candles, 704 at 1h): a bad candle there skips the pair's decision, logged once,
 counted in :meth:`StrategyRuntime.format_status`, and the observers' ``bad_candles``
-(a system alert) runs once per episode.
+(a system alert) runs once per episode. The features come from per-pair states pushed one closed
+candle at a time (:class:`~ml_signals.incremental.IncrementalFeatures`, equal to
+``compute_features`` on the same frame); a skipped or failed decision drops the pair's state, the
+next decision rebuilds it from its window.
 """
 
 from __future__ import annotations
