@@ -66,6 +66,7 @@ replay: $(STAMP) models/.trained
 bench: $(STAMP)
 	$(PY) benchmarks/bench_scoring.py
 	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_replay.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,17 +1,21 @@
-"""How long one live tick takes per pair: features on the last 720 candles (+ scoring).
+"""How long one closed candle takes per pair: features on the last 720 candles (+ scoring),
+full recomputation vs incremental features.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_scoring.py [--pair ETH-USDT] [--n 200]
         [--data-dir data/sample/binance] [--models-dir models] [--strategy dca]
 
-Loads a real sample pair and BTC, keeps the newest ``MAX_LIVE_BARS`` (720) candles as a
-Hummingbot Kraken feed would, and times ``compute_features`` ``--n`` times. When
+Loads a real sample pair and BTC and walks ``--n`` consecutive closed candles at the end of the
+sample, each time on the newest ``MAX_LIVE_BARS`` (720) candles as a Hummingbot Kraken feed
+would: **full** times ``compute_features`` on that window, **incremental** times
+``ml_signals.incremental.IncrementalFeatures.features`` on the same window (its per-pair state
+built once before timing, then pushed one candle per step, as in a script). When
 ``ml_signals.scoring.scorer.Scorer`` imports and a trained artifact for ``--strategy`` is
 published under ``--models-dir``, each timed call also runs the detector on the window and
 scores the newest setup found in it (a setup on every tick: the worst case); otherwise it times
-features only and says so. Prints median, p99 and how many pairs fit in a 1-second tick on one
-core. No assertions: figures only.
+features only and says so. Prints median and p99 per mode and how many pairs fit in a 1-second
+tick on one core. No assertions: figures only.
 
 ``--omp-passive`` sets ``OMP_WAIT_POLICY=PASSIVE`` before XGBoost loads. Without it XGBoost's
 OpenMP threads spin after every predict and, on a small machine, steal the CPU the next pandas
@@ -32,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ml_signals.features import MAX_LIVE_BARS, compute_features
+from ml_signals.incremental import IncrementalFeatures
 from training.data import load_freqtrade_feather
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -104,33 +109,42 @@ def main() -> None:
 
     candles = _load(args.data_dir, args.pair)
     btc = _load(args.data_dir, "BTC-USDT")
-    window = candles.iloc[-MAX_LIVE_BARS:]
-    btc_window = btc[btc["timestamp"] <= window["timestamp"].iloc[-1]].iloc[-MAX_LIVE_BARS:]
     score_fn, mode = make_score_fn(args.models_dir, args.strategy, args.pair, candles, btc)
-
-    def tick() -> object:
-        features = compute_features(window, btc_window)
-        return score_fn(window, features) if score_fn is not None else features
+    ends = range(len(candles) - args.n - 1, len(candles))  # one warm-up step, then --n timed
+    steps = []
+    for end in ends:
+        window = candles.iloc[end - MAX_LIVE_BARS + 1: end + 1]
+        last = window["timestamp"].iat[-1]
+        steps.append((window, btc[btc["timestamp"] <= last].iloc[-MAX_LIVE_BARS:]))
 
     print(
         f"python {platform.python_version()}, pandas {pd.__version__}, "
         f"pandas-ta {ta.version}, numpy {np.__version__}"
     )
-    print(f"pair {args.pair}, {len(window)} candles, BTC reference, mode: {mode}")
-    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '<unset>')}")
-    cold = _time(tick, 1)[0][0]
-    wall, cpu = _time(tick, args.n)
-    median, p99 = float(np.median(wall)), float(np.percentile(wall, 99))
-    print(f"first call (incl. lazy imports / JIT): {cold:.2f} ms")
-    print(
-        f"per tick over {args.n} runs: median {median:.2f} ms, p99 {p99:.2f} ms, "
-        f"min {wall.min():.2f} ms (wall)"
-    )
-    print(f"per tick CPU time: median {np.median(cpu):.2f} ms, p99 {np.percentile(cpu, 99):.2f} ms")
-    print(
-        f"pairs per 1-second tick (one core): {int(1000 // median)} by median wall time, "
-        f"{int(1000 // np.median(cpu))} by median CPU time"
-    )
+    print(f"pair {args.pair}, {MAX_LIVE_BARS} candles per window, {args.n} consecutive closed "
+          f"candles, BTC reference, mode: {mode}")
+    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '<unset>')}; load average "
+          f"{os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} cores")
+    incremental = IncrementalFeatures(3600, "BTC-USDT")
+    paths: dict[str, Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]] = {
+        "full": lambda w, b: compute_features(w, b),
+        "incremental": lambda w, b: incremental.features(args.pair, w, b),
+    }
+    for name, features_of in paths.items():
+        queue = iter(steps)
+
+        def tick(features_of=features_of, queue=queue) -> object:
+            window, btc_window = next(queue)
+            features = features_of(window, btc_window)
+            return score_fn(window, features) if score_fn is not None else features
+
+        cold = _time(tick, 1)[0][0]
+        wall, cpu = _time(tick, args.n)
+        median, p99 = float(np.median(wall)), float(np.percentile(wall, 99))
+        print(f"{name}: first call (state build, lazy imports) {cold:.2f} ms; per closed candle "
+              f"over {args.n}: median {median:.3f} ms, p99 {p99:.3f} ms (wall), CPU median "
+              f"{np.median(cpu):.3f} ms, p99 {np.percentile(cpu, 99):.3f} ms; "
+              f"{int(1000 // median)} pairs per 1-second tick on one core")
     full = _time(lambda: compute_features(candles, btc), 5)[0]
     print(f"full history ({len(candles)} candles, training path): median {np.median(full):.1f} ms")
 

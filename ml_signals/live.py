@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -78,22 +79,33 @@ def closed_frame(candles: pd.DataFrame, interval_s: int, now_s: float) -> pd.Dat
     loaders fill exchange gaps (open = high = low = close = previous close, volume 0) and logged.
 
     Raises:
-        ValueError: a canonical column is missing, or a timestamp is off the interval grid.
+        ValueError: a canonical column is missing, a timestamp is missing (NaN) or off the
+            interval grid.
     """
     missing = [c for c in CANDLE_COLUMNS if c not in candles.columns]
     if missing:
         raise ValueError(f"candles lack column(s) {missing}; have {list(candles.columns)}")
-    frame = candles.loc[:, list(CANDLE_COLUMNS)].copy()
-    frame["timestamp"] = frame["timestamp"].astype("float64").round().astype("int64")
-    frame = frame[frame["timestamp"] + interval_s <= now_s]
-    frame = frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
-    off_grid = frame["timestamp"] % interval_s != 0
-    if off_grid.any():
-        row = frame[off_grid].iloc[0]
-        raise ValueError(f"candle timestamp {int(row['timestamp'])} is not on the "
+    raw_ts = candles["timestamp"].to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(raw_ts))
+    if bad.size:
+        raise ValueError(f"candle row {int(bad[0])} has no timestamp ({raw_ts[bad[0]]})")
+    ts = np.rint(raw_ts).astype(np.int64)
+    closed = ts + interval_s <= now_s
+    ts = ts[closed]
+    if ts.size > 1 and not bool((np.diff(ts) > 0).all()):  # duplicates or out of order
+        frame = candles.loc[closed, list(CANDLE_COLUMNS)].copy()
+        frame["timestamp"] = ts
+        frame = frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
+        ts = frame["timestamp"].to_numpy()
+        columns = {c: frame[c].to_numpy(dtype=np.float64) for c in CANDLE_COLUMNS[1:]}
+    else:
+        columns = {c: candles[c].to_numpy(dtype=np.float64)[closed] for c in CANDLE_COLUMNS[1:]}
+    off_grid = np.flatnonzero(ts % interval_s != 0)
+    if off_grid.size:
+        raise ValueError(f"candle timestamp {int(ts[off_grid[0]])} is not on the "
                          f"{interval_s} s grid")
-    frame = frame.astype({c: "float64" for c in CANDLE_COLUMNS[1:]}).reset_index(drop=True)
-    if len(frame) > 1:
+    frame = pd.DataFrame({"timestamp": ts, **columns})
+    if len(frame) > 1 and bool((np.diff(ts) != interval_s).any()):
         frame, filled = fill_gaps(frame, interval_s)
         if filled:
             log.warning("filled %d missing candle(s) between %d and %d", filled,

@@ -144,6 +144,8 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
     max_candle_move_frac: float = Field(
         default=DEFAULT_MAX_MOVE_FRAC, gt=0, allow_inf_nan=False, json_schema_extra=_prompt(
             "Candle guard: a one-candle move beyond this fraction is bad data (0.5 = 50 %)"))
+    incremental_features: bool = Field(default=True, json_schema_extra=_prompt(
+        "Update features one closed candle at a time (false: recompute the whole window)"))
     risk: RiskConfig = Field(default_factory=RiskConfig, json_schema_extra=_prompt("Risk limits"))
     paper_trading_rules: paper_trading.PaperTradingRules = Field(
         default_factory=paper_trading.PaperTradingRules,
@@ -286,6 +288,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             max_candle_move_frac=self.max_candle_move_frac,
             max_scoring_failures=self.max_scoring_failures,
             universe_pairs=tuple(self.universe_pairs),
+            incremental_features=self.incremental_features,
         )
 
     def model_source(self) -> model_policy.ModelSource:

@@ -117,14 +117,33 @@ class SetupDetector(ABC):
         mask = self._valid_signal(candles, features)
         return [self.build_setup(pair, candles, features, int(i)) for i in mask.nonzero()[0]]
 
+    def signal_rows(self) -> int | None:
+        """Rows, the newest included, that :meth:`signal_mask` reads to decide the newest row;
+        ``None`` (default): the whole frame. :meth:`detect_latest` evaluates the rule on that
+        tail only (a live script's frame holds 710 rows; most rules read one or two)."""
+        return None
+
     def detect_latest(
         self, pair: str, candles: pd.DataFrame, features: pd.DataFrame
     ) -> Setup | None:
-        """The setup on the newest closed candle, or ``None``: what a live script asks each bar."""
+        """The setup on the newest closed candle, or ``None``: what a live script asks each bar.
+
+        Same answer as ``detect`` on the frame for its newest row; the rule runs on the last
+        :meth:`signal_rows` rows only, the setup is built on the whole frame.
+
+        Raises:
+            ValueError: ``candles`` and ``features`` differ in length.
+        """
         if len(candles) == 0:
             return None
         last = len(candles) - 1
-        if self._valid_signal(candles, features)[last]:
+        if len(candles) != len(features):
+            raise ValueError(
+                f"{self.strategy}: {len(candles)} candles but {len(features)} feature rows"
+            )
+        rows = self.signal_rows()
+        tail = len(candles) if rows is None else min(rows, len(candles))
+        if self._valid_signal(candles.iloc[-tail:], features.iloc[-tail:])[-1]:
             return self.build_setup(pair, candles, features, last)
         return None
 

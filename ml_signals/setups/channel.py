@@ -90,6 +90,10 @@ class ChannelDetector(SetupDetector):
             index=candles.index,
         )
 
+    def signal_rows(self) -> int:
+        """The range window of the newest row and of the row before it (rising edge)."""
+        return self.config.window_bars + 1
+
     def signal_mask(self, candles: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
         """True where a valid range holds and the close is in the entry zone near support."""
         cfg = self.config

@@ -65,6 +65,10 @@ class DcaDetector(SetupDetector):
         self.config = config or DcaConfig()
         self.interval_s = interval_s
 
+    def signal_rows(self) -> int:
+        """The newest row and, for the rising edge, the one before it."""
+        return 2
+
     def signal_mask(self, candles: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
         """True on candles that close >= ``drop_frac`` below the window high with volume above
         average while BTC is not crashing."""

@@ -65,6 +65,10 @@ class SwingDetector(SetupDetector):
         self.config = config or SwingConfig()
         self.interval_s = interval_s
 
+    def signal_rows(self) -> int:
+        """The newest row and, for the rising edge, the one before it."""
+        return 2
+
     def signal_mask(self, candles: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
         """True on candles closing ``breakout_frac`` above resistance with the confirmations."""
         cfg = self.config

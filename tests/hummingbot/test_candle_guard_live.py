@@ -260,3 +260,37 @@ def test_real_breaks_are_skipped_when_replayed(long_history, tmp_path, caplog, p
     print(f"{pair}: break {utc(break_s)}: guarded {guard.skipped[pair]} decisions skipped, "
           f"{len(created)} entries; unguarded "
           f"{sum(touches(a, break_s) for a in unguarded)} entries on windows holding it")
+
+
+def test_a_skipped_decision_resets_the_feature_state_which_rebuilds_clean(kraken_frames,
+                                                                          tmp_path):
+    """The incremental feature state of a pair whose decision the guard skips is dropped; the
+    first clean decision rebuilds it from the window the features read, and from there it is
+    pushed one candle at a time again, equal to ``compute_features`` on the live frame."""
+    from ml_signals.features import compute_features
+    from ml_signals.live import closed_frame
+
+    frames = mutated(kraken_frames, "ETH-USD", [BAD_BAR], "up_500_pct")
+    eth = frames["ETH-USD"]
+    runtime = build("dca", tmp_path, ["ETH-USD"])
+    view = SampleView(frames)
+    first_clean = BAD_BAR + 1 + WINDOW_BARS
+    drive(runtime, view, decision_time(eth, BAD_BAR - 3), decision_time(eth, BAD_BAR - 1))
+    assert runtime.features.rebuilds == {"ETH-USD": 1, "BTC-USD": 1}
+    drive(runtime, view, decision_time(eth, BAD_BAR), decision_time(eth, first_clean - 1))
+    assert runtime.candle_guard.skipped["ETH-USD"] == first_clean - BAD_BAR
+    assert "ETH-USD" not in runtime.features._states  # dropped on the skip
+    end = decision_time(eth, first_clean + 3)
+    drive(runtime, view, decision_time(eth, first_clean), end)
+    runtime.close()
+    assert runtime.features.rebuilds["ETH-USD"] == 2
+    assert runtime.features.pushes["ETH-USD"] == 2 + 3  # before the episode, after the rebuild
+    s = runtime.settings
+    view.now_s = end
+    frame = closed_frame(view.candles("ETH-USD"), HOUR, end - s.candle_close_delay_s)
+    btc = closed_frame(view.candles("BTC-USD"), HOUR, end - s.candle_close_delay_s)
+    btc = btc[btc["timestamp"] <= frame["timestamp"].iat[-1]]
+    got = runtime.features.features("ETH-USD", frame, btc).iloc[-1]
+    want = compute_features(frame, btc, HOUR).iloc[-1]
+    assert runtime.features.pushes["ETH-USD"] == 5  # the same frame: nothing new to push
+    pd.testing.assert_series_equal(got, want, rtol=1e-7, atol=1e-8)

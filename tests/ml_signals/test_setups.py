@@ -104,3 +104,20 @@ def test_detector_refuses_misaligned_features(batch):
     candles, feats, _ = out["ETH-USDT"]
     with pytest.raises(ValueError, match="feature rows"):
         make_detector("swing").detect("ETH-USDT", candles, feats.iloc[:-1])
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_detect_latest_on_the_rule_tail_equals_detect_on_every_row(batch, strategy):
+    """``detect_latest`` evaluates the rule on the detector's ``signal_rows`` tail only: on
+    1,500 consecutive rows of each pair, and on every row where ``detect`` finds a setup on the
+    whole history, it answers as ``detect`` (same setup, bar index included)."""
+    _, out = batch
+    found = 0
+    for pair, (candles, feats, setups) in out.items():
+        hits = {s.bar_index: s for s in setups[strategy]}
+        detector = make_detector(strategy)
+        for t in sorted(set(range(len(candles) - 1500, len(candles))) | set(hits)):
+            live = detector.detect_latest(pair, candles.iloc[: t + 1], feats.iloc[: t + 1])
+            assert live == hits.get(t), f"{strategy} {pair} t={t}"
+            found += live is not None
+    assert found == sum(len(v[2][strategy]) for v in out.values()) >= 5
