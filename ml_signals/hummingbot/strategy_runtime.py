@@ -58,8 +58,8 @@ from ml_signals.candle_guard_live import LiveCandleGuard
 from ml_signals.features import compute_features, lookback_bars, warmup_bars
 from ml_signals.hummingbot import executor_configs, model_policy, scoring_faults
 from ml_signals.hummingbot.model_watch import ModelEvent, ModelRefresh
-from ml_signals.market_features import MarketState, add_market_row, needs_market
 from ml_signals.incremental import IncrementalFeatures
+from ml_signals.market_features import MarketState, add_market_row, needs_market
 from ml_signals.regime import BtcRegime
 from ml_signals.risk import ClosedTrade, GuardLock, GuardResult, OpenPosition, PortfolioState
 from ml_signals.setups.base import StrategyName

@@ -173,7 +173,8 @@ class FeatureState:
         i = self._append(ts, candle)
         self._own_columns(i)
         self._fill_row(i, btc)
-        return self.rows[i]
+        row: FloatArray = self.rows[i]
+        return row
 
     def push_own(self, ts: int, candle: tuple[float, float, float, float, float]) -> FloatArray:
         """:meth:`push` for a pair that is its own BTC reference (the BTC pair itself)."""
@@ -182,7 +183,8 @@ class FeatureState:
         o = self.own[:, i]
         self._fill_row(i, BtcPoint(candle[3], float(o[0]), float(o[1]), float(o[2]),
                                    float(o[3])))
-        return self.rows[i]
+        row: FloatArray = self.rows[i]
+        return row
 
     def _append(self, ts: int, candle: tuple[float, float, float, float, float]) -> int:
         if self.hi == self.ts.size:  # buffers full: keep the newest rows, move them to the front

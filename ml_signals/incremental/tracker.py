@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ml_signals.candles import CANDLE_COLUMNS
@@ -95,7 +96,7 @@ class IncrementalFeatures:
         state = self._sync(pair, frame, btc_state, "candles")
         values = np.full((len(frame), len(FEATURE_COLUMNS)), np.nan)
         if len(frame):
-            last = state.index_of(int(frame["timestamp"].iat[-1]))
+            last = state.index_of(int(frame["timestamp"].to_numpy("int64")[-1]))
             assert last is not None  # the sync pushed the frame's newest candle
             first = max(last + 1 - len(frame), state.lo)
             values[len(frame) - (last + 1 - first):] = state.rows[first: last + 1]
@@ -129,8 +130,8 @@ class IncrementalFeatures:
                     state.push(t, row, btc.btc_point(t))
         return state
 
-    def _continue_from(self, state: FeatureState, candles: np.ndarray,
-                       ts: np.ndarray) -> int | None:
+    def _continue_from(self, state: FeatureState, candles: npt.NDArray[np.float64],
+                       ts: npt.NDArray[np.int64]) -> int | None:
         """Position in ``frame`` of the first candle to push onto ``state``, or ``None`` when the
         state must be rebuilt (module docstring)."""
         first, last = state.first_ts, state.last_ts
@@ -151,7 +152,7 @@ class IncrementalFeatures:
         return end
 
 
-def _arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(frame: pd.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """``frame``'s open times (int64 s) and its open, high, low, close, volume as a (5, n)
     float64 array (one conversion when the frame has exactly the canonical columns)."""
     if tuple(frame.columns) == CANDLE_COLUMNS:

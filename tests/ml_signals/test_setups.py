@@ -67,7 +67,10 @@ def test_dca_rule_and_grid(batch):
             assert s.entry.amounts_quote == (100.0,) * 5
             steps = np.diff(np.array(s.entry.prices)) / s.reference_price
             assert np.allclose(steps, -0.01)
-            assert s.exits.take_profit_frac == 0.10 and s.exits.stop_loss_frac == 0.08
+            # exits: 12 x / 8 x the candle's ATR within the plan's bounds (volatility_exits)
+            atr = feats["atr_14_frac"].iat[i]
+            assert s.exits.take_profit_frac == pytest.approx(min(max(12 * atr, 0.03), 0.15))
+            assert s.exits.stop_loss_frac == pytest.approx(min(max(8 * atr, 0.05), 0.12))
             assert s.exits.time_limit_s == 72 * 3600
 
 
