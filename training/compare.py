@@ -59,21 +59,24 @@ win/loss."""
 
 
 CHOSEN: Final[dict[str, str]] = {
-    "dca": "money_target",
+    "dca": "no_early_stopping",
     "swing": "current",
     "channel": "capital_weight",
 }
 """The candidate ``train`` uses per strategy: among the candidates whose out-of-fold uplift (the
 rule's setups minus all setups, capital-weighted) beats ``current`` on both the 2017-2023 set
-(297 pairs) and the 2024-2026 set (37 pairs), the one with the higher of the two smaller
-uplifts; else ``current``. ``market`` and ``pooled`` are eligible like any other (the scripts
-feed market inputs from ``universe_pairs``). Measured with DCA's volatility-scaled exits
-(uplift, 95 % interval; long history / 37 pairs):
+(297 pairs) and the 2024-2026 set (37 pairs), and whose ranking beats its own shifted-input
+null, the one with the higher of the two smaller uplifts; else ``current``. ``market`` and
+``pooled`` are eligible like any other (the scripts feed market inputs from ``universe_pairs``).
+Measured with DCA's volatility-scaled exits (uplift, 95 % interval; long history / 37 pairs):
 
 * dca: ``current`` +0.60 % [-0.40, +1.56] / +0.18 % [-0.43, +0.79]; ``no_early_stopping``
-  +0.75 % [-0.08, +1.55] / +0.57 % [-0.34, +1.48]; ``capital_weight`` +0.89 % [-0.14, +1.82] /
-  +0.34 % [-0.83, +1.68]; ``pooled`` +0.77 % [-0.13, +1.59] / +0.31 % [-0.17, +0.90];
-  ``money_target`` +0.83 % [-0.02, +1.64] / +0.68 % [-0.41, +1.83] - chosen;
+  +0.75 % [-0.08, +1.55] / +0.57 % [-0.34, +1.48] - chosen (AUC 0.535 vs its null 0.497 on
+  the long history; ML DCA backtest +91.2 % vs +40.1 % rules-only); ``capital_weight``
+  +0.89 % [-0.14, +1.82] / +0.34 % [-0.83, +1.68]; ``pooled`` +0.77 % [-0.13, +1.59] /
+  +0.31 % [-0.17, +0.90]; ``money_target`` +0.83 % [-0.02, +1.64] / +0.68 % [-0.41, +1.83],
+  not chosen: its shifted-input null ranks as well as it does (AUC 0.541 vs 0.529 on the long
+  history) and its ML DCA backtest trails rules-only (+11.2 % vs +40.1 %);
 * swing: ``current`` +0.70 % [+0.26, +1.15] / +0.87 % [-2.04, +2.99]; no other candidate beats
   it on both (``market`` +1.55 % [-2.32, +5.86] on 37 pairs, 13 setups taken);
 * channel: ``current`` +0.07 % [-0.07, +0.20] / +0.17 % [-0.10, +0.45]; ``capital_weight``
