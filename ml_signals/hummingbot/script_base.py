@@ -38,7 +38,7 @@ from hummingbot.core.utils.async_utils import safe_ensure_future
 from hummingbot.data_feed.candles_feed.candles_factory import CandlesFactory
 from hummingbot.strategy.strategy_v2_base import StrategyV2Base, StrategyV2ConfigBase
 from hummingbot.strategy_v2.models.executor_actions import CreateExecutorAction, StopExecutorAction
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ml_signals import live
 from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
@@ -181,22 +181,15 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             return [p.strip() for p in value.split(",") if p.strip()]
         return value
 
-    @field_validator("trading_pairs")
+    @field_validator("trading_pairs", "universe_pairs")
     @classmethod
-    def _check_pairs(cls, value: list[str]) -> list[str]:
+    def _check_pairs(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        what = str(info.field_name).replace("_", " ")
         bad = [p for p in value if not _PAIR.match(p)]
         if bad:
-            raise ValueError(f"trading pairs must look like BASE-QUOTE (BTC-USD), got {bad}")
-        if len(set(value)) != len(value):
+            raise ValueError(f"{what} must look like BASE-QUOTE (BTC-USD), got {bad}")
+        if info.field_name == "trading_pairs" and len(set(value)) != len(value):
             raise ValueError(f"trading pairs listed twice: {value}")
-        return value
-
-    @field_validator("universe_pairs")
-    @classmethod
-    def _check_universe(cls, value: list[str]) -> list[str]:
-        bad = [p for p in value if not _PAIR.match(p)]
-        if bad:
-            raise ValueError(f"universe pairs must look like BASE-QUOTE (BTC-USD), got {bad}")
         return list(dict.fromkeys(value))
 
     @field_validator("btc_pair")
