@@ -108,7 +108,8 @@ def test_paused_script_keeps_its_grid_to_the_take_profit_and_opens_nothing_new(
             set_books(exchange, {"BTC-USD": ref * 0.985})  # grid levels 1 and 2 fill
             await tick_through(clock, start + 80)
             paused = await until_acked(server, clock, server.slash_command("/pause"))
-            set_books(exchange, {"BTC-USD": ref * 1.12})  # above the grid's 10 % take profit
+            # above the grid's take profit (ATR-scaled), measured from its average entry
+            set_books(exchange, {"BTC-USD": ref * (1.0 + first.exits.take_profit_frac)})
             ledger = strategy.runtime.planner.ledger
             while not ledger.closed_trades and clock.current_timestamp < start + 1500:
                 await tick_through(clock, clock.current_timestamp + 1)

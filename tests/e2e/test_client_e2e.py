@@ -48,6 +48,7 @@ from client_root import build_root
 from windows import Window, dca_first_level_fills, find_window, kraken_frames
 
 from ml_signals import setups
+from ml_signals.vol_exits import VolatilityExits
 from tests.servers.kraken_like import KrakenLikeServer, PairSpec
 from tests.servers.slack_like import DEFAULT_TOKEN, SlackLikeServer
 
@@ -92,9 +93,11 @@ CASES = {
     # Two levels 0.5 % apart; the window is one where the next candles trade through level 1.
     # $150 a level: above the coarse 0.002 BTC minimum at the sample's prices (a level under
     # the minimum is skipped with reason trading_rules, as the runtime must)
+    # fixed 1 % exits (volatility scaling off) so the grid closes inside the short window
     "ml_dca_grid": Case("dca", "dca", setups.DcaConfig(
         levels=2, spacing_frac=0.005, amount_per_level_quote=150.0, take_profit_frac=0.01,
-        stop_loss_frac=0.01, time_limit_s=40), dca_first_level_fills),
+        stop_loss_frac=0.01, time_limit_s=40,
+        volatility_exits=VolatilityExits(enabled=False)), dca_first_level_fills),
 }
 
 
