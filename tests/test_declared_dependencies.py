@@ -53,14 +53,27 @@ def _sources() -> list[Path]:
     return sorted(p for name in PACKAGES for p in (REPO / name).rglob("*.py"))
 
 
+TORCH_FAMILY = REPO / "training" / "models_torch"
+"""The only code allowed to import the optional ``torch`` extra (training the torch family);
+the scripts serve its models with onnxruntime, a runtime dependency."""
+
+
 def test_every_imported_package_is_a_declared_dependency() -> None:
-    runtime = declared(_project()["dependencies"])
-    used = imported_distributions(_sources())
+    project = _project()
+    runtime = declared(project["dependencies"])
+    sources = _sources()
+    used = imported_distributions(p for p in sources if TORCH_FAMILY not in p.parents)
     undeclared = {dist: str(path.relative_to(REPO)) for dist, path in used.items()
                   if dist not in runtime}
     assert not undeclared, f"imported but not in [project].dependencies: {undeclared}"
     # the scan reaches the packages this rule was written for
-    assert {"numba", "xgboost", "hummingbot", "pandas"} <= set(used)
+    assert {"numba", "xgboost", "hummingbot", "pandas", "onnxruntime"} <= set(used)
+    torch_extra = runtime | declared(project["optional-dependencies"]["torch"])
+    family = imported_distributions(p for p in sources if TORCH_FAMILY in p.parents)
+    undeclared = {dist: str(path.relative_to(REPO)) for dist, path in family.items()
+                  if dist not in torch_extra}
+    assert not undeclared, f"imported but not in the torch extra: {undeclared}"
+    assert {"torch", "onnx"} <= set(family)
 
 
 def test_dev_tools_are_in_the_dev_extra_only() -> None:
