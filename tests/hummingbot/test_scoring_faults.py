@@ -54,6 +54,15 @@ class Seen(live.RuntimeObserver):
         self.placed.append(event.evaluation.setup.setup_id)
 
 
+def written(runtime) -> None:
+    """Wait until the alert observer's outbox writer thread has stored every submitted alert
+    (``submit`` returns before the row is on disk)."""
+    senders = [obs.sender for obs in runtime.observers if hasattr(obs, "sender")]
+    assert senders, "no alert observer"
+    for sender in senders:
+        assert sender.outbox.flush_writes(30.0), "alerts not written within 30 s"
+
+
 def notices(outbox_path) -> list[str]:
     outbox = Outbox(outbox_path)
     keys = [row.key for row in outbox.rows() if row.key.startswith("notice:scoring")]
@@ -100,6 +109,7 @@ def test_mismatched_model_inputs_halt_the_strategy_after_n_failures(tmp_path, kr
     assert "expects inputs" in str(tracebacks[0].exc_info[1])
     halted = faults.halted("dca")
     assert halted.guard == scoring_faults.HALT_GUARD and "could not be scored" in halted.reason
+    written(runtime)
     keys = notices(tmp_path / "outbox.sqlite")
     assert [k.split(":")[1] for k in keys] == ["scoring-error", "scoring-halt"]
     status = runtime.format_status(view.now_s, [])
