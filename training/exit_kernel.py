@@ -4,65 +4,9 @@ This is the array layer shared by the label generator (:mod:`training.labels`) a
 backtester: it knows candles, prices, quote amounts and fee fractions, nothing about setups or
 pandas. One call replays many independent positions over the candles of one pair.
 
-Candle-level path model
------------------------
-Inside a candle the replay assumes the price path **open -> low -> high -> close** (adverse leg
-first), walked continuously:
-
-* at the **open** resting buy levels at or above the open fill (at their level price), then the
-  protective exits (stop loss, armed trailing stop) and the take profit are checked at the open
-  price itself: a gap through a market-order barrier exits at the open (for a stop, a worse
-  price), a resting take-profit limit crossed by a gap fills at its own price;
-* on the way **down to the low** the remaining levels fill one by one at their level price, and a
-  protective exit fires at its barrier price as soon as the path reaches it (checked before each
-  level, with the average price of what is filled at that moment);
-* on the way **up to the high** (or to the close with ``tp_on_close``) the take profit fires at
-  its price and the trailing stop arms / raises its trigger;
-* the close adds nothing (it lies inside ``[low, high]``); a drop from the high to the close below
-  an armed trailing trigger is caught at the next candle's open, at that open's (lower) price.
-
-Consequences: stop loss and take profit both touched in one candle -> stop loss; the trailing
-stop arms on a high and can only fire on a later open or low; a market entry at the open can be
-stopped or take profit in the rest of its own candle.
-
-Barriers, as Hummingbot's executors compute them (long side, ``net`` = net PnL fraction of the
-filled quote while the position is open = ``price / avg - 1 - entry_fees / filled_quote``, i.e.
-after the entry fees already paid and before the exit fee):
-
-* stop loss: ``net <= -stop_loss`` -> price ``avg * (1 - sl + fe)``; market order, taker fee.
-  Optionally (DCA executor in MAKER mode) only once **every** level has filled.
-* take profit, limit order (PositionExecutor ``take_profit_order_type=LIMIT``): a resting sell at
-  ``avg * (1 + tp)`` (gross of fees); fills at that price, maker fee.
-* take profit, market (DCA executor, or PositionExecutor with a MARKET take profit): fires when
-  ``net > tp`` (DCA; the PositionExecutor uses ``>=``, indistinguishable on candles) -> price
-  ``avg * (1 + tp + fe)``; taker fee.
-* trailing stop: arms when ``net > activation``, trigger ``= best net since arming - delta``,
-  fires when ``net < trigger`` -> price ``avg * (1 + trigger + fe)``; taker fee. The trigger is
-  kept in PnL units, so a later DCA fill moves its price with the new average, as in Hummingbot.
-* time limit: at the open of bar ``entry_bar + time_limit_bars`` the position (if any) is sold at
-  that open, taker fee; resting levels are cancelled (no fill on that bar). The other barriers
-  are checked at that open first (Hummingbot's order: stop loss, trailing stop, take profit, time
-  limit), so a gap there keeps its own reason. Nothing filled by then -> NOT_FILLED.
-
-Fills: a market entry buys ``amount_quote / open`` base at the open of ``entry_bar`` (taker). A
-grid level of ``amount_quote`` at ``price`` buys ``amount_quote / price`` base (Hummingbot's
-``DCAExecutor.create_dca_order``). On ``entry_bar`` (when the executor places its orders) a level
-at or above the open is marketable and fills at the open with the taker fee; on later bars a level
-fills at its own price (maker) when the open or the low reaches it.
-
-Slippage (portfolio backtester; off by default, labels use none): an optional per-candle
-fraction ``slip[k]`` makes every market fill on candle ``k`` worse -- a market entry spends its
-quote amount at ``open * (1 + slip)``, a marketable level pays ``min(open * (1 + slip), limit)``,
-and every market exit (stop loss, trailing stop, market take profit, time limit) sells at the
-replayed price ``* (1 - slip)``. Barriers see the slipped entry (the average price is what was
-paid); the quote lost is reported per position. A resting limit (grid level, limit take profit)
-fills at its price.
-
-Hummingbot-simulator mode (``simulate_positions(hummingbot_sim=True)``): replicas of
-Hummingbot's backtesting ``PositionExecutorSimulator`` / ``DCAExecutorSimulator``, which model
-the candles differently (close-based barriers, entry at the decision candle's close, one fee
-charged twice on the entry notional, ...); used to prove parity with them to float precision.
-``training/backtest/parity.md`` lists every difference.
+The model of a candle (path open -> low -> high -> close, so stop loss first when one candle
+touches both barriers), the barriers as Hummingbot's executors compute them, fills, slippage and
+the Hummingbot-simulator parity mode are written out in ``training/backtest/parity.md``.
 """
 
 from __future__ import annotations
