@@ -72,7 +72,7 @@ from ml_signals.hummingbot.model_watch import (
     gate_verdict,
 )
 from ml_signals.journal import Journal, PredictionRecord, SetupRecord, TradeRecord
-from ml_signals.journal.records import GuardLockRecord
+from ml_signals.journal.risk_records import GuardLockRecord
 from ml_signals.journal.summary import PeriodStats, daily_record, period_stats, summary_event
 from ml_signals.live import (
     EntryPlaced,

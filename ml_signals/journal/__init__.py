@@ -1,6 +1,7 @@
 """Trade journal: setups, predictions, trades and daily totals, written off the tick thread.
 
-Records (:mod:`~ml_signals.journal.records`) -> :meth:`Journal.record` spools them locally
+Records (:mod:`~ml_signals.journal.records`, :mod:`~ml_signals.journal.risk_records`,
+:mod:`~ml_signals.journal.control_records`) -> :meth:`Journal.record` spools them locally
 (SQLite, through :mod:`ml_signals.durable_queue`: memory first, a writer thread stores them)
 -> a worker upserts them by natural id into the backend: a local SQLite file by default
 or Supabase (supabase-py) when ``SUPABASE_URL`` and ``SUPABASE_SERVICE_KEY`` are set. An
@@ -23,13 +24,12 @@ from ml_signals.journal.config import JournalConfig
 from ml_signals.journal.control_records import ControlRecord
 from ml_signals.journal.journal import Journal, make_backend
 from ml_signals.journal.records import (
-    DailyPerformanceRecord,
-    GuardLockRecord,
     JournalRecord,
     PredictionRecord,
     SetupRecord,
     TradeRecord,
 )
+from ml_signals.journal.risk_records import DailyPerformanceRecord, GuardLockRecord
 from ml_signals.journal.spool import SpoolLockedError
 
 __all__ = [

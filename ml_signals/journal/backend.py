@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ml_signals.journal.records import (
-    DailyPerformanceRecord,
     PredictionRecord,
     SetupRecord,
     TradeRecord,
 )
+from ml_signals.journal.risk_records import DailyPerformanceRecord
 
 Row = dict[str, Any]
 

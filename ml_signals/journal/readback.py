@@ -26,7 +26,8 @@ import pandas as pd
 
 from ml_signals.journal.backend import JournalBackend
 from ml_signals.journal.config import JournalConfig
-from ml_signals.journal.records import GuardLockRecord, TradeRecord
+from ml_signals.journal.records import TradeRecord
+from ml_signals.journal.risk_records import GuardLockRecord
 from ml_signals.journal.spool import Spool
 
 CLOSED_TRADE_COLUMNS: tuple[str, ...] = (

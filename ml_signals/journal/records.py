@@ -15,39 +15,22 @@ Tables follow the original plan, "Database Schema" (``strategy_setups``, ``ml_pr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date as Date
 from typing import Any, ClassVar
 
 from ml_signals.journal.control_records import ControlRecord
+from ml_signals.journal.record_checks import (
+    check_finite,
+    check_non_negative,
+    check_positive,
+    opt_float,
+)
+from ml_signals.journal.risk_records import DailyPerformanceRecord, GuardLockRecord
 from ml_signals.scoring.score import Score, parse_shadow_version
 from ml_signals.setups.base import Setup
 
 Row = dict[str, Any]
-
-
-def _finite(table: str, ident: str, **values: float | None) -> None:
-    for name, value in values.items():
-        if value is not None and not math.isfinite(value):
-            raise ValueError(f"{table} {ident}: {name} must be finite, got {value!r}")
-
-
-def _positive(table: str, ident: str, **values: float | None) -> None:
-    for name, value in values.items():
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{table} {ident}: {name} must be > 0, got {value!r}")
-
-
-def _non_negative(table: str, ident: str, **values: float | None) -> None:
-    for name, value in values.items():
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{table} {ident}: {name} must be >= 0, got {value!r}")
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +68,7 @@ class SetupRecord:
         expected = f"{self.strategy}:{self.pair}:{self.candle_ts_s}"
         if self.setup_id != expected:
             raise ValueError(f"strategy_setups {self.setup_id!r}: setup_id must be {expected!r}")
-        _positive(self.TABLE, self.setup_id, reference_price_quote=self.reference_price_quote)
+        check_positive(self.TABLE, self.setup_id, reference_price_quote=self.reference_price_quote)
         if not self.taken and not self.skip_reason:
             raise ValueError(f"strategy_setups {self.setup_id}: a skipped setup needs skip_reason")
 
@@ -165,9 +148,9 @@ class PredictionRecord:
         ident = self.prediction_id
         if self.confidence is not None and not (0.0 <= self.confidence <= 1.0):
             raise ValueError(f"ml_predictions {ident}: confidence must be in [0, 1]")
-        _positive(self.TABLE, ident, take_profit_frac=self.take_profit_frac,
+        check_positive(self.TABLE, ident, take_profit_frac=self.take_profit_frac,
                   stop_loss_frac=self.stop_loss_frac, size_multiplier=self.size_multiplier)
-        _non_negative(self.TABLE, ident, expected_hold_s=self.expected_hold_s)
+        check_non_negative(self.TABLE, ident, expected_hold_s=self.expected_hold_s)
 
     @property
     def natural_id(self) -> str:
@@ -197,7 +180,7 @@ class PredictionRecord:
     def to_row(self) -> Row:
         """Column dict."""
         return {"prediction_id": self.prediction_id, "setup_id": self.setup_id,
-                "model_version": self.model_version, "confidence": _opt_float(self.confidence),
+                "model_version": self.model_version, "confidence": opt_float(self.confidence),
                 "take": bool(self.take), "take_profit_frac": float(self.take_profit_frac),
                 "stop_loss_frac": float(self.stop_loss_frac),
                 "size_multiplier": float(self.size_multiplier),
@@ -208,7 +191,7 @@ class PredictionRecord:
         """Inverse of :meth:`to_row`."""
         return cls(prediction_id=str(row["prediction_id"]), setup_id=str(row["setup_id"]),
                    model_version=str(row["model_version"]),
-                   confidence=_opt_float(row.get("confidence")), take=bool(row["take"]),
+                   confidence=opt_float(row.get("confidence")), take=bool(row["take"]),
                    take_profit_frac=float(row["take_profit_frac"]),
                    stop_loss_frac=float(row["stop_loss_frac"]),
                    size_multiplier=float(row["size_multiplier"]),
@@ -263,11 +246,11 @@ class TradeRecord:
             raise ValueError("trades: trade_id must not be empty")
         if self.side not in ("buy", "sell"):
             raise ValueError(f"trades {ident}: side must be 'buy' or 'sell', got {self.side!r}")
-        _positive(self.TABLE, ident, entry_price_quote=self.entry_price_quote,
+        check_positive(self.TABLE, ident, entry_price_quote=self.entry_price_quote,
                   exit_price_quote=self.exit_price_quote)
-        _non_negative(self.TABLE, ident, amount_base=self.amount_base,
+        check_non_negative(self.TABLE, ident, amount_base=self.amount_base,
                       amount_quote=self.amount_quote, fees_quote=self.fees_quote)
-        _finite(self.TABLE, ident, pnl_quote=self.pnl_quote, pnl_frac=self.pnl_frac)
+        check_finite(self.TABLE, ident, pnl_quote=self.pnl_quote, pnl_frac=self.pnl_frac)
         if (self.closed_s is None) != (self.exit_price_quote is None):
             raise ValueError(f"trades {ident}: closed_s and exit_price_quote go together")
         if self.closed_s is not None and self.closed_s < self.opened_s:
@@ -288,11 +271,11 @@ class TradeRecord:
         return {"trade_id": self.trade_id, "setup_id": self.setup_id,
                 "strategy": self.strategy, "pair": self.pair, "side": self.side,
                 "entry_price_quote": float(self.entry_price_quote),
-                "exit_price_quote": _opt_float(self.exit_price_quote),
+                "exit_price_quote": opt_float(self.exit_price_quote),
                 "amount_base": float(self.amount_base), "amount_quote": float(self.amount_quote),
-                "fees_quote": float(self.fees_quote), "pnl_quote": _opt_float(self.pnl_quote),
-                "pnl_frac": _opt_float(self.pnl_frac), "close_type": self.close_type,
-                "opened_s": float(self.opened_s), "closed_s": _opt_float(self.closed_s)}
+                "fees_quote": float(self.fees_quote), "pnl_quote": opt_float(self.pnl_quote),
+                "pnl_frac": opt_float(self.pnl_frac), "close_type": self.close_type,
+                "opened_s": float(self.opened_s), "closed_s": opt_float(self.closed_s)}
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> TradeRecord:
@@ -303,148 +286,10 @@ class TradeRecord:
                    amount_base=float(row["amount_base"]),
                    amount_quote=float(row["amount_quote"]), fees_quote=float(row["fees_quote"]),
                    opened_s=float(row["opened_s"]),
-                   exit_price_quote=_opt_float(row.get("exit_price_quote")),
-                   pnl_quote=_opt_float(row.get("pnl_quote")),
-                   pnl_frac=_opt_float(row.get("pnl_frac")), close_type=row.get("close_type"),
-                   closed_s=_opt_float(row.get("closed_s")))
-
-
-@dataclass(frozen=True, slots=True)
-class DailyPerformanceRecord:
-    """Per-day, per-strategy totals (table ``daily_performance``).
-
-    The plan's ``date PRIMARY KEY`` allowed one strategy per day; the key here is
-    ``(date, strategy)`` (use ``strategy="all"`` for the portfolio).
-
-    Attributes:
-        date: local trading date (America/Los_Angeles, the evening report's date).
-        strategy: detector name or ``"all"``.
-        setups_detected, setups_taken, trades_count, wins, losses: counts.
-        net_pnl_quote: net P&L of trades closed that day.
-        ml_precision: wins over closed model-approved trades, [0, 1]; ``None`` if none.
-        updated_s: when the totals were computed.
-    """
-
-    TABLE: ClassVar[str] = "daily_performance"
-    CONFLICT: ClassVar[tuple[str, ...]] = ("date", "strategy")
-
-    date: Date
-    strategy: str
-    setups_detected: int
-    setups_taken: int
-    trades_count: int
-    wins: int
-    losses: int
-    net_pnl_quote: float
-    ml_precision: float | None
-    updated_s: float
-
-    def __post_init__(self) -> None:
-        ident = self.natural_id
-        _non_negative(self.TABLE, ident, setups_detected=self.setups_detected,
-                      setups_taken=self.setups_taken, trades_count=self.trades_count,
-                      wins=self.wins, losses=self.losses)
-        if self.wins + self.losses > self.trades_count:
-            raise ValueError(f"daily_performance {ident}: wins + losses > trades_count")
-        _finite(self.TABLE, ident, net_pnl_quote=self.net_pnl_quote)
-        if self.ml_precision is not None and not (0.0 <= self.ml_precision <= 1.0):
-            raise ValueError(f"daily_performance {ident}: ml_precision must be in [0, 1]")
-
-    @property
-    def natural_id(self) -> str:
-        """``"YYYY-MM-DD:strategy"``."""
-        return f"{self.date.isoformat()}:{self.strategy}"
-
-    def to_row(self) -> Row:
-        """Column dict (``date`` as ISO text)."""
-        return {"date": self.date.isoformat(), "strategy": self.strategy,
-                "setups_detected": int(self.setups_detected),
-                "setups_taken": int(self.setups_taken), "trades_count": int(self.trades_count),
-                "wins": int(self.wins), "losses": int(self.losses),
-                "net_pnl_quote": float(self.net_pnl_quote),
-                "ml_precision": _opt_float(self.ml_precision), "updated_s": float(self.updated_s)}
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> DailyPerformanceRecord:
-        """Inverse of :meth:`to_row`."""
-        return cls(date=Date.fromisoformat(str(row["date"])), strategy=str(row["strategy"]),
-                   setups_detected=int(row["setups_detected"]),
-                   setups_taken=int(row["setups_taken"]), trades_count=int(row["trades_count"]),
-                   wins=int(row["wins"]), losses=int(row["losses"]),
-                   net_pnl_quote=float(row["net_pnl_quote"]),
-                   ml_precision=_opt_float(row.get("ml_precision")),
-                   updated_s=float(row["updated_s"]))
-
-
-@dataclass(frozen=True, slots=True)
-class GuardLockRecord:
-    """A risk guard lock set by a closed trade (table ``guard_locks``), so a restarted bot gets
-    its kill switch and loss-streak stop back (:mod:`ml_signals.hummingbot.risk_state`).
-
-    Attributes:
-        lock_id: ``"<scope>:<guard>:<locked_at_s>"``.
-        scope: the strategies of the bot that set it, comma-separated (``"dca"``,
-            ``"dca,swing,channel"``); a bot restores only its own scope's locks.
-        guard: guard name (``"kill_switch"``, ``"consecutive_losses"``).
-        reason: the guard's sentence with the figures.
-        locked_at_s: close time (s, UTC) of the trade that set it.
-        until_s: first second the lock no longer applies; ``None`` until an operator reset.
-        trade_id: executor id of the trade whose close set it (``trades.trade_id``); ``None``
-            when unknown.
-        recorded_s: when it was journaled.
-    """
-
-    TABLE: ClassVar[str] = "guard_locks"
-    CONFLICT: ClassVar[tuple[str, ...]] = ("lock_id",)
-
-    lock_id: str
-    scope: str
-    guard: str
-    reason: str
-    locked_at_s: int
-    until_s: int | None
-    trade_id: str | None
-    recorded_s: float
-
-    def __post_init__(self) -> None:
-        expected = f"{self.scope}:{self.guard}:{self.locked_at_s}"
-        if self.lock_id != expected:
-            raise ValueError(f"guard_locks {self.lock_id!r}: lock_id must be {expected!r}")
-        if not self.guard:
-            raise ValueError(f"guard_locks {self.lock_id}: guard must not be empty")
-        if self.until_s is not None and self.until_s <= self.locked_at_s:
-            raise ValueError(f"guard_locks {self.lock_id}: until_s must be after locked_at_s")
-
-    @property
-    def natural_id(self) -> str:
-        """Primary key value."""
-        return self.lock_id
-
-    @classmethod
-    def from_lock(cls, lock: Any, trade_id: str | None, scope: str,
-                  recorded_s: float) -> GuardLockRecord:
-        """Record of a :class:`ml_signals.risk.GuardLock` (``guard``, ``reason``,
-        ``locked_at_s``, ``until_s``)."""
-        return cls(lock_id=f"{scope}:{lock.guard}:{int(lock.locked_at_s)}", scope=scope,
-                   guard=lock.guard, reason=lock.reason, locked_at_s=int(lock.locked_at_s),
-                   until_s=None if lock.until_s is None else int(lock.until_s),
-                   trade_id=trade_id, recorded_s=float(recorded_s))
-
-    def to_row(self) -> Row:
-        """Column dict."""
-        return {"lock_id": self.lock_id, "scope": self.scope, "guard": self.guard,
-                "reason": self.reason, "locked_at_s": int(self.locked_at_s),
-                "until_s": None if self.until_s is None else int(self.until_s),
-                "trade_id": self.trade_id, "recorded_s": float(self.recorded_s)}
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> GuardLockRecord:
-        """Inverse of :meth:`to_row` (accepts extra columns)."""
-        until = row.get("until_s")
-        return cls(lock_id=str(row["lock_id"]), scope=str(row["scope"]), guard=str(row["guard"]),
-                   reason=str(row["reason"]), locked_at_s=int(row["locked_at_s"]),
-                   until_s=None if until is None else int(until), trade_id=row.get("trade_id"),
-                   recorded_s=float(row["recorded_s"]))
+                   exit_price_quote=opt_float(row.get("exit_price_quote")),
+                   pnl_quote=opt_float(row.get("pnl_quote")),
+                   pnl_frac=opt_float(row.get("pnl_frac")), close_type=row.get("close_type"),
+                   closed_s=opt_float(row.get("closed_s")))
 
 
 JournalRecord = (SetupRecord | PredictionRecord | TradeRecord | DailyPerformanceRecord

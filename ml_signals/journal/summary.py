@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from ml_signals.alerts.events import DailySummary
 from ml_signals.alerts.schedule import ScheduledReport
 from ml_signals.journal.records import (
-    DailyPerformanceRecord,
     PredictionRecord,
     SetupRecord,
     TradeRecord,
 )
+from ml_signals.journal.risk_records import DailyPerformanceRecord
 
 
 @dataclass(frozen=True, slots=True)
