@@ -1,7 +1,7 @@
 """The composition object behind the ``ml_*`` V2 scripts: candles in, executor actions out.
 
 :class:`StrategyRuntime` owns everything a script decides with - per-pair state, the strategy
-engines (:class:`~ml_signals.live.StrategyEngine`), the planner (risk guards, ledger,
+engines (:class:`~ml_signals.decision.engine.StrategyEngine`), the planner (risk guards, ledger,
 orchestration) and the observers (journal, alerts) - and speaks Hummingbot only at its edges:
 it reads ``ExecutorInfo`` and returns ``CreateExecutorAction`` / ``StopExecutorAction``. A
 script, or a replay driver, calls per clock tick::
@@ -52,9 +52,19 @@ from hummingbot.strategy_v2.models.executor_actions import (
 )
 from hummingbot.strategy_v2.models.executors_info import ExecutorInfo
 
-from ml_signals import live
 from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candle_guard_live import LiveCandleGuard
+from ml_signals.candles import closed_frame
+from ml_signals.decision.engine import Evaluation, StrategyEngine
+from ml_signals.decision.events import (
+    EntryPlaced,
+    ExecutorClosed,
+    FeedStatus,
+    PositionFilled,
+    RuntimeNotice,
+    RuntimeObserver,
+)
+from ml_signals.decision.planner import DecisionPlanner, RoundPlan, entry_cancelling
 from ml_signals.features import compute_features, lookback_bars, warmup_bars
 from ml_signals.hummingbot import executor_configs, model_policy, scoring_faults
 from ml_signals.hummingbot.model_watch import ModelEvent, ModelRefresh
@@ -196,7 +206,7 @@ class PairState:
 
     last_candle_ts: int | None = None
     candles: int = 0
-    evaluations: dict[str, live.Evaluation] = field(default_factory=dict)
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
     note: str = ""
 
@@ -205,7 +215,7 @@ class PairState:
 class _Tracked:
     """Bookkeeping of one executor this runtime created (or found with its controller ids)."""
 
-    evaluation: live.Evaluation | None
+    evaluation: Evaluation | None
     fill_seen_s: float | None = None
     open_quote: float = 0.0
     stop_requested: bool = False
@@ -225,14 +235,14 @@ class StrategyRuntime:
             fixed at start, no shadows.
     """
 
-    def __init__(self, settings: RuntimeSettings, engines: Sequence[live.StrategyEngine],
-                 planner: live.DecisionPlanner,
-                 observers: Iterable[live.RuntimeObserver] = (),
+    def __init__(self, settings: RuntimeSettings, engines: Sequence[StrategyEngine],
+                 planner: DecisionPlanner,
+                 observers: Iterable[RuntimeObserver] = (),
                  models: ModelRefresh | None = None) -> None:
         if not engines:
             raise ValueError("a runtime needs at least one strategy engine")
         self.settings = settings
-        self.engines: dict[str, live.StrategyEngine] = {e.strategy: e for e in engines}
+        self.engines: dict[str, StrategyEngine] = {e.strategy: e for e in engines}
         self.planner = planner
         self.observers = list(observers)
         self.pairs = {pair: PairState() for pair in settings.trading_pairs}
@@ -252,7 +262,7 @@ class StrategyRuntime:
         self.features = (IncrementalFeatures(settings.interval_s, settings.btc_pair)
                          if settings.incremental_features else None)
         self._newest_closed: dict[str, int] = {}
-        self._feeds = live.FeedStatus(settings.interval_s, MappingProxyType(self._newest_closed),
+        self._feeds = FeedStatus(settings.interval_s, MappingProxyType(self._newest_closed),
                                       settings.feed_pairs)
         self._faults = scoring_faults.ScoringFaults(
             settings.max_scoring_failures, lambda notice: self._notify("runtime_notice", notice))
@@ -282,7 +292,7 @@ class StrategyRuntime:
             log.log(logging.INFO if mode == "model" else logging.WARNING, "%s: %s", strategy, text)
             self._notify("model_in_use", strategy, engine.scorer, now_s)
             if mode != "model":
-                self._notify("runtime_notice", live.RuntimeNotice(
+                self._notify("runtime_notice", RuntimeNotice(
                     title=f"{strategy}: {'no new entries' if mode == 'skip' else 'rules-only'}",
                     detail=text, occurred_s=now_s, key=f"model-mode:{strategy}:{int(now_s)}",
                     severity="warning"))
@@ -313,7 +323,7 @@ class StrategyRuntime:
         self._halt = GuardResult(guard, reason)
         log.error("new entries halted: %s: %s", guard, reason)
         at_s = time.time() if now_s is None else now_s
-        self._notify("runtime_notice", live.RuntimeNotice(
+        self._notify("runtime_notice", RuntimeNotice(
             title="new entries halted", detail=f"{guard}: {reason}", occurred_s=at_s,
             key=f"halt:{guard}:{int(at_s)}", severity="critical"))
 
@@ -400,7 +410,7 @@ class StrategyRuntime:
                                       self._btc_regime)
         stop = self._halt or self._paused
         if stop is not None:
-            plan = live.RoundPlan((), tuple((e, e.skip or stop) for e in evaluations))
+            plan = RoundPlan((), tuple((e, e.skip or stop) for e in evaluations))
         else:
             plan = self.planner.plan(state, evaluations)
         for evaluation, reason in plan.skipped:
@@ -416,10 +426,10 @@ class StrategyRuntime:
     def stop_actions(self, now_s: float,
                      executors: Sequence[ExecutorInfo]) -> list[StopExecutorAction]:
         """Stop entries that have not filled: after ``cancel_unfilled_after_s``, or at once while
-        a guard of :data:`ml_signals.live.CANCEL_ENTRIES_GUARDS` blocks or the runtime is
-        halted. Filled positions keep their own exits."""
+        a guard of :data:`ml_signals.decision.planner.CANCEL_ENTRIES_GUARDS` blocks or the
+        runtime is halted. Filled positions keep their own exits."""
         limit = self.settings.cancel_unfilled_after_s
-        blocks = ([self._halt] if self._halt else []) + live.entry_cancelling(self._blocked)
+        blocks = ([self._halt] if self._halt else []) + entry_cancelling(self._blocked)
         actions = []
         for info in self._ours(executors):
             tracked = self._track(info)
@@ -438,7 +448,7 @@ class StrategyRuntime:
 
     # --- decisions -----------------------------------------------------------------------------
 
-    def _evaluate_new_candles(self, now_s: float, view: MarketView) -> list[live.Evaluation]:
+    def _evaluate_new_candles(self, now_s: float, view: MarketView) -> list[Evaluation]:
         s = self.settings
         decided_until = now_s - s.candle_close_delay_s
         # open time of the newest candle that can be closed now: nothing to read before it
@@ -453,7 +463,7 @@ class StrategyRuntime:
         btc_last = int(btc["timestamp"].iloc[-1])
         self._saw(s.btc_pair, btc_last)
         market, market_note = self._market_state(view, decided_until)
-        evaluations: list[live.Evaluation] = []
+        evaluations: list[Evaluation] = []
         for pair, state in self.pairs.items():
             frame = btc if pair == s.btc_pair else self._closed(view, pair, decided_until)
             if frame is None or len(frame) == 0:
@@ -525,7 +535,7 @@ class StrategyRuntime:
         """Closed candles of ``pair``, or ``None`` (logged once per problem) when the feed
         cannot give them."""
         try:
-            return live.closed_frame(view.candles(pair), self.settings.interval_s, until_s)
+            return closed_frame(view.candles(pair), self.settings.interval_s, until_s)
         except Exception as exc:  # noqa: BLE001 - a bad or missing feed skips the pair
             note = f"candles unavailable: {exc}"
             if self.features is not None:
@@ -539,7 +549,7 @@ class StrategyRuntime:
 
     def _evaluate_pair(self, pair: str, state: PairState, frame: pd.DataFrame,
                        btc: pd.DataFrame, now_s: float,
-                       market: MarketState | None = None) -> list[live.Evaluation]:
+                       market: MarketState | None = None) -> list[Evaluation]:
         s = self.settings
         try:
             last = frame["timestamp"].iat[-1]
@@ -571,14 +581,14 @@ class StrategyRuntime:
         state.note = ""
         return found
 
-    def _skip(self, evaluation: live.Evaluation, reason: GuardResult, now_s: float) -> None:
+    def _skip(self, evaluation: Evaluation, reason: GuardResult, now_s: float) -> None:
         setup = evaluation.setup
         outcome = f"skipped: {reason.guard}: {reason.reason}"
         self.pairs[setup.pair].outcomes[setup.strategy] = outcome
         log.info("%s skipped: %s: %s", setup.setup_id, reason.guard, reason.reason)
         self._notify("setup_skipped", evaluation, reason, now_s)
 
-    def _create(self, evaluation: live.Evaluation, now_s: float,
+    def _create(self, evaluation: Evaluation, now_s: float,
                 view: MarketView) -> CreateExecutorAction:
         sized = evaluation.sized
         assert sized is not None  # the planner only returns taken setups
@@ -594,7 +604,7 @@ class StrategyRuntime:
         log.info("%s: %s executor %s, %.2f quote, TP %.2f%% SL %.2f%% time %d s", sized.setup_id,
                  config.type, config.id, sized.entry.total_quote, 100 * exits.take_profit_frac,
                  100 * exits.stop_loss_frac, exits.time_limit_s)
-        self._notify("entry_placed", live.EntryPlaced(evaluation, config.id, now_s))
+        self._notify("entry_placed", EntryPlaced(evaluation, config.id, now_s))
         return CreateExecutorAction(controller_id=sized.strategy, executor_config=config)
 
     # --- executor bookkeeping ------------------------------------------------------------------
@@ -618,7 +628,7 @@ class StrategyRuntime:
         entry = _decimal_field(info, "current_position_average_price")
         amount_quote = tracked.open_quote or filled
         evaluation = tracked.evaluation
-        self._notify("position_filled", live.PositionFilled(
+        self._notify("position_filled", PositionFilled(
             executor_id=info.id, setup_id=info.config.level_id or info.id,
             strategy=self._strategy_of(info), pair=info.trading_pair, entry_price_quote=entry,
             amount_quote=amount_quote, amount_base=amount_quote / entry if entry > 0 else 0.0,
@@ -641,7 +651,7 @@ class StrategyRuntime:
                                 float(info.net_pnl_pct), setup_id)
             self._realised_quote += pnl
             self._last_close_s = int(closed_s)
-        event = live.ExecutorClosed(
+        event = ExecutorClosed(
             executor_id=info.id, setup_id=setup_id, strategy=strategy, pair=info.trading_pair,
             close_type=info.close_type.name if info.close_type else "UNKNOWN", trade=trade,
             entry_price_quote=entry, exit_price_quote=_decimal_field(info, "close_price"),
@@ -737,7 +747,7 @@ class StrategyRuntime:
         return lines
 
 
-def _model_line(engine: live.StrategyEngine, now_s: float) -> str:
+def _model_line(engine: StrategyEngine, now_s: float) -> str:
     scorer = engine.scorer
     if model_policy.mode_of(scorer) != "model":
         return model_policy.describe(scorer)
