@@ -59,6 +59,8 @@ from ml_signals.hummingbot import (
     scoring_faults,
     strategy_runtime,
 )
+from ml_signals.hummingbot.market_view import ProviderMarketView
+from ml_signals.hummingbot.runtime_settings import RuntimeSettings
 from ml_signals.hummingbot.script_settings import AlertSettings, JournalSettings, check_connector
 from ml_signals.orchestration import StrategyOrchestrator
 from ml_signals.risk import RiskConfig, RiskManager
@@ -271,9 +273,9 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
 
     # --- building the runtime -------------------------------------------------------------------
 
-    def runtime_settings(self) -> strategy_runtime.RuntimeSettings:
+    def runtime_settings(self) -> RuntimeSettings:
         """The runtime's market and timing settings."""
-        return strategy_runtime.RuntimeSettings(
+        return RuntimeSettings(
             connector_name=self.connector_name, candles_connector=self.candles_connector,
             trading_pairs=tuple(self.trading_pairs), btc_pair=self.btc_pair,
             interval=self.candles_interval, interval_s=INTERVAL_SECONDS[self.candles_interval],
@@ -404,8 +406,7 @@ class MlScriptBase(StrategyV2Base):
         super().__init__(connectors, config)
         self.config: MlScriptConfigBase = config
         self.runtime = config.build_runtime()
-        self.market_view = strategy_runtime.ProviderMarketView(self.market_data_provider,
-                                                               self.runtime.settings)
+        self.market_view = ProviderMarketView(self.market_data_provider, self.runtime.settings)
         self.market_data_provider.initialize_candles_feed_list(self.runtime.candles_configs())
         self._slack_notifier: tuple[Any, Any] | None = None
         self._slack_control: Any | None = None
