@@ -62,6 +62,9 @@ class StrategyEngine:
         detector: builds setups from closed candles and their features.
         scorer: scores them (model or rules-only).
         sizing: confidence -> size and spacing.
+
+    Raises:
+        ValueError: the scorer is for another strategy than the detector.
     """
 
     def __init__(self, detector: SetupDetector, scorer: Scorer,
