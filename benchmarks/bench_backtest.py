@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ml_signals.decision.sizing import SizingConfig, size_entry
 from ml_signals.exits import ExitRules
-from ml_signals.live import SizingConfig, size_entry
 from ml_signals.scoring.config import DEFAULT_SCORING
 from ml_signals.scoring.scorer import Scorer
 from ml_signals.setups import make_detector

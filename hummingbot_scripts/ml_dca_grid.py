@@ -4,8 +4,8 @@ After a sharp drop (>= 5 % below the 4h high, volume above average, BTC not cras
 detector proposes a grid of maker limit buys (5 levels, 1 % apart, $100 each); the model takes it
 by its artifact's decision rule (or ``confidence_threshold`` when set); a stronger score enlarges
 every level (``size_multiplier``), a weaker one widens the spacing (``max_spacing_widen_frac``,
-formula in ``ml_signals.live``); take profit, stop loss and time limit come from the score. The
-grid runs as a Hummingbot ``DCAExecutor``.
+formula in ``ml_signals.decision.sizing``); take profit, stop loss and time limit come from the
+score. The grid runs as a Hummingbot ``DCAExecutor``.
 
 Start: ``start --v2 conf_ml_dca_grid.yml``.
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from ml_signals import live, setups
+from ml_signals import setups
+from ml_signals.decision import sizing as entry_sizing
 from ml_signals.hummingbot import script_base
 
 
@@ -35,9 +36,9 @@ class MlDcaGridConfig(script_base.MlScriptConfigBase):
         """Only the DCA strategy."""
         return [("dca", self.dca, self.confidence_threshold)]
 
-    def sizing(self) -> live.SizingConfig:
+    def sizing(self) -> entry_sizing.SizingConfig:
         """Confidence widens the grid spacing by up to ``max_spacing_widen_frac``."""
-        return live.SizingConfig(max_spacing_widen_frac=self.max_spacing_widen_frac)
+        return entry_sizing.SizingConfig(max_spacing_widen_frac=self.max_spacing_widen_frac)
 
 
 class MlDcaGrid(script_base.MlScriptBase):

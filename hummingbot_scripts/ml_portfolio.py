@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from ml_signals import live, orchestration, setups
+from ml_signals import orchestration, setups
+from ml_signals.decision import sizing as entry_sizing
 from ml_signals.hummingbot import script_base
 
 
@@ -91,9 +92,9 @@ class MlPortfolioConfig(script_base.MlScriptConfigBase):
         return [(name, configs[name], self.confidence_thresholds[name])
                 for name in setups.STRATEGIES if self.allocation.weight_frac(name) > 0]
 
-    def sizing(self) -> live.SizingConfig:
+    def sizing(self) -> entry_sizing.SizingConfig:
         """DCA grids widen by up to ``max_spacing_widen_frac`` (market entries ignore it)."""
-        return live.SizingConfig(max_spacing_widen_frac=self.max_spacing_widen_frac)
+        return entry_sizing.SizingConfig(max_spacing_widen_frac=self.max_spacing_widen_frac)
 
     def orchestrator(self) -> orchestration.StrategyOrchestrator:
         """The plan's capital split and conflict rules."""

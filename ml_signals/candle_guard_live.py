@@ -13,7 +13,7 @@ candles closed (about 29 days at 1h), so one bad candle skips up to that many de
 one episode: each bad candle is logged once (WARNING, with pair, candle time, rule and values),
 every skip is counted, and the runtime sends one system alert per episode.
 
-No Hummingbot import: the runtime (:mod:`ml_signals.hummingbot.strategy_runtime`) calls
+No Hummingbot import: the runtime (:mod:`ml_signals.hummingbot.candle_decisions`) calls
 :meth:`LiveCandleGuard.check`; executors already open are left to Hummingbot.
 """
 

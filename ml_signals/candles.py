@@ -9,14 +9,21 @@ Shape: a ``pandas.DataFrame`` with exactly the columns :data:`CANDLE_COLUMNS`:
 - ``volume``: ``float64`` traded amount in **base** currency.
 
 Rows are sorted ascending, unique, and lie on the interval grid (no gaps).
+
+The training loaders build it from candle files; the live scripts and the replay build it from
+Hummingbot's ``candles_df`` with :func:`closed_frame` (closed candles only) before every
+decision (:mod:`ml_signals.decision`). Both fill gaps with :func:`fill_gaps`.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Final
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 CANDLE_COLUMNS: Final[tuple[str, ...]] = ("timestamp", "open", "high", "low", "close", "volume")
 
@@ -80,3 +87,47 @@ def fill_gaps(frame: pd.DataFrame, interval_s: int) -> tuple[pd.DataFrame, int]:
         col_values[~present] = fill_value[~present]
         out[col] = col_values
     return pd.DataFrame(out), filled
+
+
+def closed_frame(candles: pd.DataFrame, interval_s: int, now_s: float) -> pd.DataFrame:
+    """Canonical frame (module docstring) of the candles closed at ``now_s``.
+
+    Hummingbot's ``candles_df`` ends with the candle still forming; a candle is closed when
+    ``timestamp + interval_s <= now_s``. Accepts Hummingbot's columns (extra ones dropped,
+    ``timestamp`` float seconds) or a canonical frame. Duplicated timestamps keep the last row
+    (a feed's update of the same candle); missing candles inside the frame are filled as the
+    loaders fill exchange gaps (open = high = low = close = previous close, volume 0) and logged.
+
+    Raises:
+        ValueError: a canonical column is missing, a timestamp is missing (NaN) or off the
+            interval grid.
+    """
+    missing = [c for c in CANDLE_COLUMNS if c not in candles.columns]
+    if missing:
+        raise ValueError(f"candles lack column(s) {missing}; have {list(candles.columns)}")
+    raw_ts = candles["timestamp"].to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(raw_ts))
+    if bad.size:
+        raise ValueError(f"candle row {int(bad[0])} has no timestamp ({raw_ts[bad[0]]})")
+    ts = np.rint(raw_ts).astype(np.int64)
+    closed = ts + interval_s <= now_s
+    ts = ts[closed]
+    if ts.size > 1 and not bool((np.diff(ts) > 0).all()):  # duplicates or out of order
+        frame = candles.loc[closed, list(CANDLE_COLUMNS)].copy()
+        frame["timestamp"] = ts
+        frame = frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
+        ts = frame["timestamp"].to_numpy()
+        columns = {c: frame[c].to_numpy(dtype=np.float64) for c in CANDLE_COLUMNS[1:]}
+    else:
+        columns = {c: candles[c].to_numpy(dtype=np.float64)[closed] for c in CANDLE_COLUMNS[1:]}
+    off_grid = np.flatnonzero(ts % interval_s != 0)
+    if off_grid.size:
+        raise ValueError(f"candle timestamp {int(ts[off_grid[0]])} is not on the "
+                         f"{interval_s} s grid")
+    frame = pd.DataFrame({"timestamp": ts, **columns})
+    if len(frame) > 1 and bool((np.diff(ts) != interval_s).any()):
+        frame, filled = fill_gaps(frame, interval_s)
+        if filled:
+            log.warning("filled %d missing candle(s) between %d and %d", filled,
+                        int(frame["timestamp"].iloc[0]), int(frame["timestamp"].iloc[-1]))
+    return frame

@@ -89,7 +89,7 @@ def test_an_undeclared_import_is_reported(tmp_path: Path) -> None:
     """The scan can fail: a module importing numba against a list without numba is caught,
     stdlib, relative and project imports are not."""
     source = tmp_path / "module.py"
-    source.write_text("import json\nfrom . import sibling\nfrom ml_signals import live\n"
+    source.write_text("import json\nfrom . import sibling\nfrom ml_signals.decision import sizing\n"
                       "from numba import njit\nimport numpy.typing as npt\n")
     used = imported_distributions([source])
     assert set(used) == {"numba", "numpy"}

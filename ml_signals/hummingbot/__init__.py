@@ -9,7 +9,12 @@ usable without the compiled Hummingbot build):
   ``PositionExecutorConfig`` with ``TripleBarrierConfig``;
 - :mod:`~ml_signals.hummingbot.strategy_runtime` - the composition object the scripts in
   ``hummingbot_scripts/`` delegate to (candles -> features -> detector -> scorer -> risk ->
-  executor actions, per-pair state, ``format_status`` text);
+  executor actions), built from :mod:`~ml_signals.hummingbot.candle_decisions` (per-pair
+  state and the evaluations of each newly closed candle),
+  :mod:`~ml_signals.hummingbot.executor_book` (its executors' fills and closes, realised PnL),
+  :mod:`~ml_signals.hummingbot.runtime_status` (the ``format_status`` text),
+  :mod:`~ml_signals.hummingbot.runtime_settings` (markets and timing) and
+  :mod:`~ml_signals.hummingbot.market_view` (candles and prices from the ``MarketDataProvider``);
 - :mod:`~ml_signals.hummingbot.script_base` - the config base (shared fields, validation) and the
   ``StrategyV2Base`` subclass every script extends; :mod:`~ml_signals.hummingbot.script_settings`
   its alerts / journal sections; :mod:`~ml_signals.hummingbot.config_file` the strict YAML

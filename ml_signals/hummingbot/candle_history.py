@@ -2,7 +2,7 @@
 for Kraken.
 
 A Hummingbot candles feed keeps ``max_records`` candles, the newest one usually still forming,
-so the scripts decide on ``max_records - 1`` closed candles (``ml_signals.live.closed_frame``).
+so the scripts decide on ``max_records - 1`` closed candles (``ml_signals.candles.closed_frame``).
 
 Lower bound, what the strategies need on the newest closed candle:
 

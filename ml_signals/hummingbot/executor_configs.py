@@ -1,6 +1,6 @@
 """A sized, scored setup -> the Hummingbot executor config that trades it.
 
-The only place a :class:`~ml_signals.live.SizedEntry` becomes Hummingbot objects:
+The only place a :class:`~ml_signals.decision.sizing.SizedEntry` becomes Hummingbot objects:
 
 - ``limit_grid`` entries (DCA) -> ``DCAExecutorConfig``: one maker limit buy per grid level
   (``prices`` and ``amounts_quote`` level by level), ``take_profit`` / ``stop_loss`` /
@@ -44,8 +44,8 @@ from hummingbot.strategy_v2.executors.position_executor.data_types import (
     TripleBarrierConfig,
 )
 
+from ml_signals.decision.sizing import SizedEntry
 from ml_signals.exits import POSITION_TAKE_PROFIT_ORDER, ExitRules
-from ml_signals.live import SizedEntry
 
 
 class BelowTradingRules(ValueError):  # noqa: N818 - a refusal, named like the rule it enforces

@@ -32,7 +32,8 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from ml_signals import live
+from ml_signals.decision.engine import Evaluation, StrategyEngine
+from ml_signals.decision.sizing import SizingConfig
 from ml_signals.risk import GuardResult
 from ml_signals.scoring.artifact import MANIFEST, ArtifactError, current_version_dir
 from ml_signals.scoring.config import ScoringConfig
@@ -113,14 +114,14 @@ class NoModelScorer(Scorer):
                      expected_hold_s=exits.time_limit_s, model_version=NO_MODEL_VERSION)
 
 
-class NoModelEngine(live.StrategyEngine):
+class NoModelEngine(StrategyEngine):
     """Engine of a strategy without a model under ``skip``: detects setups as usual and returns
     each as skipped (guard :data:`NO_MODEL_GUARD`), so it is journaled and never entered."""
 
     scorer: Scorer  # a NoModelScorer until a model is published and hot-loaded
 
     def evaluate(self, pair: str, candles: pd.DataFrame,
-                 features: pd.DataFrame) -> live.Evaluation | None:
+                 features: pd.DataFrame) -> Evaluation | None:
         """The newest closed candle's setup, skipped; ``None`` when there is no setup.
 
         Raises:
@@ -132,7 +133,7 @@ class NoModelEngine(live.StrategyEngine):
         if setup is None:
             return None
         score = self.scorer.score(setup, features.iloc[-1])
-        return live.Evaluation(setup, score, None, GuardResult(NO_MODEL_GUARD, self.scorer.reason))
+        return Evaluation(setup, score, None, GuardResult(NO_MODEL_GUARD, self.scorer.reason))
 
 
 def check_models_dir(source: ModelSource) -> None:
@@ -210,11 +211,11 @@ def load_scorer(source: ModelSource, strategy: str, scoring: ScoringConfig) -> S
 
 
 def make_engine(detector: SetupDetector, scorer: Scorer,
-                sizing: live.SizingConfig) -> live.StrategyEngine:
+                sizing: SizingConfig) -> StrategyEngine:
     """:class:`NoModelEngine` for a :class:`NoModelScorer`, else the ordinary engine."""
     if isinstance(scorer, NoModelScorer):
         return NoModelEngine(detector, scorer, sizing)
-    return live.StrategyEngine(detector, scorer, sizing)
+    return StrategyEngine(detector, scorer, sizing)
 
 
 def mode_of(scorer: Scorer) -> ModelMode:

@@ -29,7 +29,7 @@ up a new ``current`` without a restart:
   exits). A newer model published later replaces it and ends the expiry.
 
 Events (:data:`ModelEvent`) reach observers through the ``model_event`` hook of
-:class:`~ml_signals.live.RuntimeObserver`.
+:class:`~ml_signals.decision.events.RuntimeObserver`.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from ml_signals.scoring.shadow import ShadowBook
 from ml_signals.setups.base import Setup
 
 if TYPE_CHECKING:
-    from ml_signals.live import Evaluation, StrategyEngine
+    from ml_signals.decision.engine import Evaluation, StrategyEngine
 
 log = logging.getLogger(__name__)
 

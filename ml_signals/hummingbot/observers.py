@@ -1,9 +1,9 @@
 """Runtime observers that write the trade journal and send Slack alerts.
 
-Neither imports Hummingbot: they translate :mod:`ml_signals.live` events into
+Neither imports Hummingbot: they translate :mod:`ml_signals.decision.events` into
 :mod:`ml_signals.journal` records and :mod:`ml_signals.alerts` events, so a replay or backtest
 can journal the same way. Both hand work to a background thread (journal spool, alert outbox)
-and return at once, as :class:`~ml_signals.live.RuntimeObserver` asks.
+and return at once, as :class:`~ml_signals.decision.events.RuntimeObserver` asks.
 
 Mapping:
 
@@ -62,6 +62,15 @@ from ml_signals.alerts.events import Severity, quote_of
 from ml_signals.alerts.schedule import ReportScheduleConfig, ReportTimer, ScheduledReport
 from ml_signals.alerts.watchdog import PLAN_MAX_SILENCE_S, CandleWatchdog
 from ml_signals.candle_guard_live import CandleGuardSkip
+from ml_signals.decision.engine import Evaluation
+from ml_signals.decision.events import (
+    EntryPlaced,
+    ExecutorClosed,
+    FeedStatus,
+    PositionFilled,
+    RuntimeNotice,
+    RuntimeObserver,
+)
 from ml_signals.durable_queue import QueueClosedError, QueueFault, QueueFullError
 from ml_signals.hummingbot.model_watch import (
     ModelChange,
@@ -74,15 +83,6 @@ from ml_signals.hummingbot.model_watch import (
 from ml_signals.journal import Journal, PredictionRecord, SetupRecord, TradeRecord
 from ml_signals.journal.risk_records import GuardLockRecord
 from ml_signals.journal.summary import PeriodStats, daily_record, period_stats, summary_event
-from ml_signals.live import (
-    EntryPlaced,
-    Evaluation,
-    ExecutorClosed,
-    FeedStatus,
-    PositionFilled,
-    RuntimeNotice,
-    RuntimeObserver,
-)
 from ml_signals.risk import GuardLock, GuardResult
 from ml_signals.scoring.scorer import Scorer
 from ml_signals.scoring.shadow import ShadowScore

@@ -1,7 +1,7 @@
 """Run-time scoring faults: caught per pair, alerted once per episode, a strategy halted after N.
 
-A strategy's engine (:meth:`ml_signals.live.StrategyEngine.evaluate`: detector, scorer, sizing)
-may raise at run time although its model loaded, e.g. a booster whose inputs differ from its
+A strategy's engine (:meth:`ml_signals.decision.engine.StrategyEngine.evaluate`: detector, scorer,
+sizing) may raise at run time although its model loaded, e.g. a booster whose inputs differ from its
 manifest's columns makes XGBoost raise on every setup. :class:`ScoringFaults` wraps each call:
 
 - a failure skips that pair's setup for that strategy only (other pairs and strategies go on);
@@ -24,7 +24,8 @@ from typing import Final
 
 import pandas as pd
 
-from ml_signals import live
+from ml_signals.decision.engine import Evaluation, StrategyEngine
+from ml_signals.decision.events import RuntimeNotice
 from ml_signals.risk import GuardResult
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class ScoringFaults:
 
     Args:
         max_failures: failures in a row that halt a strategy (>= 1).
-        notify: called with each :class:`~ml_signals.live.RuntimeNotice` to send (the
+        notify: called with each :class:`~ml_signals.decision.events.RuntimeNotice` to send (the
             runtime passes it to its observers; the alerts observer posts it to
             ``#system-alerts``).
 
@@ -54,7 +55,7 @@ class ScoringFaults:
     """
 
     def __init__(self, max_failures: int,
-                 notify: Callable[[live.RuntimeNotice], None]) -> None:
+                 notify: Callable[[RuntimeNotice], None]) -> None:
         if max_failures < 1:
             raise ValueError(f"max_failures must be >= 1, got {max_failures}")
         self.max_failures = max_failures
@@ -62,8 +63,8 @@ class ScoringFaults:
         self._failures: dict[str, int] = {}
         self._halts: dict[str, GuardResult] = {}
 
-    def evaluate(self, engine: live.StrategyEngine, pair: str, frame: pd.DataFrame,
-                 features: pd.DataFrame, now_s: float) -> live.Evaluation | None:
+    def evaluate(self, engine: StrategyEngine, pair: str, frame: pd.DataFrame,
+                 features: pd.DataFrame, now_s: float) -> Evaluation | None:
         """``engine.evaluate(pair, frame, features)``; ``None`` when it has no setup or fails
         (the failure is counted, logged and alerted as the module docstring says)."""
         strategy = engine.strategy
@@ -88,7 +89,7 @@ class ScoringFaults:
         """Every halt, for status displays."""
         return list(self._halts.values())
 
-    def apply(self, evaluations: Iterable[live.Evaluation]) -> list[live.Evaluation]:
+    def apply(self, evaluations: Iterable[Evaluation]) -> list[Evaluation]:
         """``evaluations`` with those of halted strategies turned into skips (kept for the
         journal with the halt as the reason)."""
         out = []
@@ -111,7 +112,7 @@ class ScoringFaults:
         detail = _one_line(exc)
         if count == 1:
             log.exception("%s: %s setup could not be evaluated; skipped", strategy, pair)
-            self._notify(live.RuntimeNotice(
+            self._notify(RuntimeNotice(
                 title=f"{strategy}: scoring failed on {pair}",
                 detail=(f"{detail}. The setup was skipped; {self.max_failures} failures in a "
                         f"row halt new {strategy} entries."),
@@ -125,7 +126,7 @@ class ScoringFaults:
                       f"{pair}: {detail}); restart after fixing the model")
             self._halts[strategy] = GuardResult(HALT_GUARD, reason)
             log.error("%s: new entries halted: %s", strategy, reason)
-            self._notify(live.RuntimeNotice(
+            self._notify(RuntimeNotice(
                 title=f"{strategy}: new entries halted", detail=reason, occurred_s=now_s,
                 key=f"scoring-halt:{strategy}:{int(now_s)}", severity="critical"))
 

@@ -40,10 +40,13 @@ from hummingbot.strategy.strategy_v2_base import StrategyV2Base, StrategyV2Confi
 from hummingbot.strategy_v2.models.executor_actions import CreateExecutorAction, StopExecutorAction
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from ml_signals import live
 from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC
 from ml_signals.candles import INTERVAL_SECONDS
 from ml_signals.control.settings import ControlSettings
+from ml_signals.decision.engine import StrategyEngine
+from ml_signals.decision.events import RuntimeObserver
+from ml_signals.decision.planner import DecisionPlanner
+from ml_signals.decision.sizing import SizingConfig
 from ml_signals.features import MAX_LIVE_BARS, warmup_bars
 from ml_signals.hummingbot import (
     candle_history,
@@ -56,6 +59,8 @@ from ml_signals.hummingbot import (
     scoring_faults,
     strategy_runtime,
 )
+from ml_signals.hummingbot.market_view import ProviderMarketView
+from ml_signals.hummingbot.runtime_settings import RuntimeSettings
 from ml_signals.hummingbot.script_settings import AlertSettings, JournalSettings, check_connector
 from ml_signals.orchestration import StrategyOrchestrator
 from ml_signals.risk import RiskConfig, RiskManager
@@ -258,9 +263,9 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         threshold of ``None`` takes setups by the artifact's own decision rule."""
         raise NotImplementedError
 
-    def sizing(self) -> live.SizingConfig:
+    def sizing(self) -> SizingConfig:
         """Confidence -> size and spacing (DCA scripts override)."""
-        return live.SizingConfig()
+        return SizingConfig()
 
     def orchestrator(self) -> StrategyOrchestrator | None:
         """Capital allocation between strategies (the portfolio script); ``None`` otherwise."""
@@ -268,9 +273,9 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
 
     # --- building the runtime -------------------------------------------------------------------
 
-    def runtime_settings(self) -> strategy_runtime.RuntimeSettings:
+    def runtime_settings(self) -> RuntimeSettings:
         """The runtime's market and timing settings."""
-        return strategy_runtime.RuntimeSettings(
+        return RuntimeSettings(
             connector_name=self.connector_name, candles_connector=self.candles_connector,
             trading_pairs=tuple(self.trading_pairs), btc_pair=self.btc_pair,
             interval=self.candles_interval, interval_s=INTERVAL_SECONDS[self.candles_interval],
@@ -288,7 +293,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         """Models folder, no-model policy and fees (:mod:`.model_policy`)."""
         return model_policy.ModelSource(Path(self.models_dir), self.no_model_policy, self.fees)
 
-    def engines(self) -> list[live.StrategyEngine]:
+    def engines(self) -> list[StrategyEngine]:
         """Detector + scorer + sizing per strategy; without a published model the strategy skips
         every setup or runs rules-only, as ``no_model_policy`` says (:mod:`.model_policy`).
 
@@ -307,13 +312,13 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             result.append(model_policy.make_engine(detector, scorer, self.sizing()))
         return result
 
-    def observers(self) -> list[live.RuntimeObserver]:
+    def observers(self) -> list[RuntimeObserver]:
         """Journal and alert observers when enabled (their threads start with the runtime).
         The journal's spool faults (file locked, disk full, limits) become ``#system-alerts``
         notices when alerts are on."""
         from ml_signals.hummingbot import observers  # journal/alerts only when used
 
-        result: list[live.RuntimeObserver] = []
+        result: list[RuntimeObserver] = []
         sender = None
         if self.alerts.enabled:
             from ml_signals.alerts import AlertSender, SlackConfig
@@ -364,7 +369,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
 
     def build_runtime(self) -> strategy_runtime.StrategyRuntime:
         """The runtime this config describes (models loaded; observers start with it)."""
-        planner = live.DecisionPlanner(RiskManager(self.risk), self.orchestrator())
+        planner = DecisionPlanner(RiskManager(self.risk), self.orchestrator())
         return strategy_runtime.StrategyRuntime(self.runtime_settings(), self.engines(), planner,
                                                 self.observers(), self.model_refresh())
 
@@ -401,8 +406,7 @@ class MlScriptBase(StrategyV2Base):
         super().__init__(connectors, config)
         self.config: MlScriptConfigBase = config
         self.runtime = config.build_runtime()
-        self.market_view = strategy_runtime.ProviderMarketView(self.market_data_provider,
-                                                               self.runtime.settings)
+        self.market_view = ProviderMarketView(self.market_data_provider, self.runtime.settings)
         self.market_data_provider.initialize_candles_feed_list(self.runtime.candles_configs())
         self._slack_notifier: tuple[Any, Any] | None = None
         self._slack_control: Any | None = None

@@ -1,7 +1,7 @@
 """Per-pair feature states kept in step with the closed-candle frames a script decides on.
 
 :meth:`IncrementalFeatures.features` is a drop-in for ``compute_features(frame, btc, interval_s)``
-on the live path (:mod:`ml_signals.hummingbot.strategy_runtime`, hence the replay): same input
+on the live path (:mod:`ml_signals.hummingbot.candle_decisions`, hence the replay): same input
 frames, a frame with the same index and columns, the newest rows equal to the batch ones within
 :data:`ml_signals.incremental.PARITY_RTOL` / :data:`~ml_signals.incremental.PARITY_ATOL`.
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
+from ml_signals.decision.sizing import SizedEntry, SizingConfig, size_entry
 from ml_signals.exits import ExitRules
-from ml_signals.live import SizedEntry, SizingConfig, size_entry
 from ml_signals.scoring.scorer import Scorer
 from ml_signals.setups import make_detector
 from ml_signals.setups.base import Setup

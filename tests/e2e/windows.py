@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ml_signals import live
+from ml_signals.decision.engine import Evaluation, StrategyEngine
 from ml_signals.features import compute_features
 from ml_signals.scoring.scorer import Scorer
 from ml_signals.setups import DetectorConfig, make_detector
@@ -68,8 +68,8 @@ def find_window(frames: dict[str, pd.DataFrame], strategy: str, config: Detector
         LookupError: no such setup in the sample (names the strategy and the search).
     """
     btc = frames["BTC-USD"]
-    engine = live.StrategyEngine(make_detector(strategy, config, HOUR),  # type: ignore[arg-type]
-                                 Scorer.rules_only_scorer(strategy))
+    engine = StrategyEngine(make_detector(strategy, config, HOUR),  # type: ignore[arg-type]
+                            Scorer.rules_only_scorer(strategy))
     for pair, frame in frames.items():
         full = compute_features(frame, None if pair == "BTC-USD" else btc, HOUR)
         candidates = engine.detector.detect(pair, frame, full)
@@ -93,7 +93,7 @@ def find_window(frames: dict[str, pd.DataFrame], strategy: str, config: Detector
                       f"feed shows with {lead} candles before and {follow} after")
 
 
-def dca_first_level_fills(frame: pd.DataFrame, i: int, evaluation: live.Evaluation,
+def dca_first_level_fills(frame: pd.DataFrame, i: int, evaluation: Evaluation,
                           within: int = 3) -> bool:
     """True when a candle among the ``within`` after the setup trades through the grid's first
     level (the maker buy then fills on the replayed book)."""

@@ -267,8 +267,8 @@ def test_a_skipped_decision_resets_the_feature_state_which_rebuilds_clean(kraken
     """The incremental feature state of a pair whose decision the guard skips is dropped; the
     first clean decision rebuilds it from the window the features read, and from there it is
     pushed one candle at a time again, equal to ``compute_features`` on the live frame."""
+    from ml_signals.candles import closed_frame
     from ml_signals.features import compute_features
-    from ml_signals.live import closed_frame
 
     frames = mutated(kraken_frames, "ETH-USD", [BAD_BAR], "up_500_pct")
     eth = frames["ETH-USD"]

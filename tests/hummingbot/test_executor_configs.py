@@ -13,7 +13,7 @@ from hummingbot.core.data_type.common import OrderType, TradeType
 from hummingbot.strategy_v2.executors.dca_executor.data_types import DCAExecutorConfig, DCAMode
 from hummingbot.strategy_v2.executors.position_executor.data_types import PositionExecutorConfig
 
-from ml_signals import live
+from ml_signals.decision.sizing import SizingConfig, size_entry
 from ml_signals.features import compute_features
 from ml_signals.hummingbot import executor_configs
 from ml_signals.scoring.score import Score
@@ -58,17 +58,9 @@ def test_to_decimal_keeps_the_short_repr():
         executor_configs.to_decimal(float("nan"))
 
 
-def test_spacing_scale_formula():
-    # cut 0.6, widen 0.5: 1.5 at the cut, 1.25 half-way, 1.0 at strength 1
-    assert live.spacing_scale(0.60, 0.60, 0.5) == pytest.approx(1.5)
-    assert live.spacing_scale(0.80, 0.60, 0.5) == pytest.approx(1.25)
-    assert live.spacing_scale(1.00, 0.60, 0.5) == pytest.approx(1.0)
-    assert live.spacing_scale(None, 0.60, 0.5) == 1.0  # rules-only keeps the detector's grid
-
-
 def test_dca_config_from_a_confident_score(dca_setup):
     score = _score(confidence=0.80, size=1.25)
-    sized = live.size_entry(dca_setup, score, sizing=live.SizingConfig())
+    sized = size_entry(dca_setup, score, sizing=SizingConfig())
     config = executor_configs.executor_config(sized, CONNECTOR, 1_700_000_000.0, price_quote=1.0)
 
     assert isinstance(config, DCAExecutorConfig)
@@ -94,7 +86,7 @@ def test_dca_config_from_a_confident_score(dca_setup):
 
 def test_dca_config_rules_only_is_the_detectors_grid(dca_setup):
     score = Scorer.rules_only_scorer("dca").score(dca_setup, {})
-    sized = live.size_entry(dca_setup, score, sizing=live.SizingConfig())
+    sized = size_entry(dca_setup, score, sizing=SizingConfig())
     config = executor_configs.dca_executor_config(sized, CONNECTOR, 1.0)
     assert [float(p) for p in config.prices] == pytest.approx(list(dca_setup.entry.prices))
     assert [float(a) for a in config.amounts_quote] == pytest.approx(
@@ -108,7 +100,7 @@ def test_dca_config_rules_only_is_the_detectors_grid(dca_setup):
 
 def test_position_config_from_a_swing_score(swing_setup):
     score = _score(confidence=0.9, size=1.4, tp=0.12, sl=0.04, hold_s=30 * 3600)
-    sized = live.size_entry(swing_setup, score, sizing=live.SizingConfig())
+    sized = size_entry(swing_setup, score, sizing=SizingConfig())
     price = swing_setup.reference_price * 1.002
     config = executor_configs.executor_config(sized, CONNECTOR, 1_700_000_000.0, price)
 
@@ -132,35 +124,10 @@ def test_position_config_from_a_swing_score(swing_setup):
     assert sized.spacing_scale == 1.0  # a market entry has no grid to widen
 
 
-def test_below_threshold_is_a_confidence_skip(dca_setup, kraken_frames):
-    """A model score under the threshold yields no entry and a 'confidence' skip reason."""
-
-    class Fixed(Scorer):
-        """A scorer whose verdict is given (the model itself is tested in tests/training)."""
-
-        def score(self, setup, features):
-            return Score(confidence=0.41, take=False, take_profit_frac=0.05,
-                         stop_loss_frac=0.06, size_multiplier=0.84, expected_hold_s=43200,
-                         model_version="v-test", strength=0.41, cut=0.60,
-                         rule="score rank 0.41 vs rule cut 0.60")
-
-    btc, eth = kraken_frames["BTC-USD"], kraken_frames["ETH-USD"]
-    window = eth.iloc[: dca_setup.bar_index + 1].tail(720).reset_index(drop=True)
-    features = compute_features(window, btc[btc["timestamp"] <= window["timestamp"].iat[-1]])
-    engine = live.StrategyEngine(make_detector("dca"), Fixed("dca", Scorer.rules_only_scorer(
-        "dca").config))
-    evaluation = engine.evaluate("ETH-USD", window, features)
-    assert evaluation is not None and evaluation.setup.setup_id == dca_setup.setup_id
-    assert not evaluation.takes
-    assert evaluation.skip.guard == "confidence"
-    assert "0.41" in evaluation.skip.reason and "0.60" in evaluation.skip.reason
-
-
 def test_wrong_entry_type_is_refused(dca_setup, swing_setup):
     rules = Scorer.rules_only_scorer
-    dca = live.size_entry(dca_setup, rules("dca").score(dca_setup, {}), live.SizingConfig())
-    swing = live.size_entry(swing_setup, rules("swing").score(swing_setup, {}),
-                            live.SizingConfig())
+    dca = size_entry(dca_setup, rules("dca").score(dca_setup, {}), SizingConfig())
+    swing = size_entry(swing_setup, rules("swing").score(swing_setup, {}), SizingConfig())
     with pytest.raises(ValueError, match="limit_grid"):
         executor_configs.dca_executor_config(swing, CONNECTOR, 1.0)
     with pytest.raises(ValueError, match="market entry"):

@@ -14,8 +14,8 @@ from hummingbot.strategy_v2.models.executor_actions import CreateExecutorAction
 
 import hummingbot_scripts.ml_dca_grid as dca_script
 import hummingbot_scripts.ml_portfolio as portfolio_script
-from ml_signals import live
 from ml_signals.alerts.outbox import Outbox
+from ml_signals.decision.events import RuntimeObserver
 from ml_signals.features import compute_features
 from ml_signals.hummingbot import model_policy
 from ml_signals.journal.sqlite_backend import SQLiteJournalBackend
@@ -36,7 +36,7 @@ def dca_setup(kraken_frames):
                 if s.bar_index >= 720)
 
 
-class Skips(live.RuntimeObserver):
+class Skips(RuntimeObserver):
     def __init__(self) -> None:
         self.skipped: list[tuple[str, str, str]] = []
 

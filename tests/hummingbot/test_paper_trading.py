@@ -358,7 +358,7 @@ COARSE = paper_trading.PaperTradingRules(pairs={"BTC-USD": paper_trading.PairRul
 
 
 def _swing_entry(kraken_frames, amount_quote: float):
-    from ml_signals import live
+    from ml_signals.decision.sizing import SizingConfig, size_entry
     from ml_signals.features import compute_features
     from ml_signals.scoring.scorer import Scorer
     from ml_signals.setups import SwingConfig, make_detector
@@ -367,7 +367,7 @@ def _swing_entry(kraken_frames, amount_quote: float):
     detector = make_detector("swing", SwingConfig(amount_quote=amount_quote), 3600)
     setup = detector.detect("BTC-USD", btc, compute_features(btc, None, 3600))[0]
     score = Scorer.rules_only_scorer("swing").score(setup, {})
-    return live.size_entry(setup, score, live.SizingConfig())
+    return size_entry(setup, score, SizingConfig())
 
 
 @pytest.mark.parametrize("quantized", [False, True], ids=["config-as-is", "config-quantized"])
@@ -446,7 +446,7 @@ def test_runtime_quantizes_entries_or_skips_them(kraken_frames, tmp_path, level_
     """The DCA script's runtime builds its grid on the connector's rules; a grid whose levels
     fall below the minimum order size is skipped with the rule as the reason, never sent."""
     import hummingbot_scripts.ml_dca_grid as dca_script
-    from ml_signals import live
+    from ml_signals.decision.events import RuntimeObserver
     from ml_signals.features import compute_features
     from ml_signals.setups import DcaConfig, make_detector
 
@@ -461,7 +461,7 @@ def test_runtime_quantizes_entries_or_skips_them(kraken_frames, tmp_path, level_
     runtime = config.build_runtime()
     skipped = []
 
-    class Skips(live.RuntimeObserver):
+    class Skips(RuntimeObserver):
         def setup_skipped(self, evaluation, reason, now_s):
             skipped.append((evaluation.setup.setup_id, reason))
 

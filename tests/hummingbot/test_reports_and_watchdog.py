@@ -23,11 +23,11 @@ from hummingbot.strategy_v2.models.executors import CloseType
 from hummingbot.strategy_v2.models.executors_info import ExecutorInfo
 
 import hummingbot_scripts.ml_dca_grid as dca_script
-from ml_signals import live
 from ml_signals.alerts import DailySummary, SlackConfig
 from ml_signals.alerts.messages import build_message
 from ml_signals.alerts.outbox import Outbox, OutboxRow
 from ml_signals.alerts.schedule import reports_between
+from ml_signals.decision.events import ExecutorClosed, RuntimeObserver
 from ml_signals.hummingbot.observers import JournalObserver
 from ml_signals.journal import DailyPerformanceRecord
 from ml_signals.journal.sqlite_backend import SQLiteJournalBackend
@@ -40,12 +40,12 @@ START_S = 1_621_987_200  # 2021-05-26 00:00 UTC: the DCA detector finds 6 setups
 NO_MODELS = str(Path(__file__).parent / "no_models")
 
 
-class Recorder(live.RuntimeObserver):
+class Recorder(RuntimeObserver):
     """What the runtime reported: setups (time, taken) and closed trades."""
 
     def __init__(self) -> None:
         self.setups: list[tuple[float, bool]] = []
-        self.closed: list[live.ExecutorClosed] = []
+        self.closed: list[ExecutorClosed] = []
 
     def setup_skipped(self, evaluation, reason, now_s):
         self.setups.append((now_s, False))

@@ -22,7 +22,7 @@ from hummingbot.strategy_v2.models.executors import CloseType
 from hummingbot.strategy_v2.models.executors_info import ExecutorInfo
 
 import hummingbot_scripts.ml_channel as channel_script
-from ml_signals import live
+from ml_signals.decision.events import RuntimeObserver
 from ml_signals.hummingbot import executor_configs, risk_state
 from ml_signals.journal.sqlite_backend import SQLiteJournalBackend
 from ml_signals.risk import GuardLock
@@ -78,7 +78,7 @@ class Exchange:
             controller_id=action.controller_id)
 
 
-class Locks(live.RuntimeObserver):
+class Locks(RuntimeObserver):
     def __init__(self) -> None:
         self.locks: list[tuple[GuardLock, str]] = []
         self.closed: list[str] = []

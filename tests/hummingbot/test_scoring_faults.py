@@ -13,8 +13,8 @@ from hb_support import SampleView
 from hummingbot.strategy_v2.models.executor_actions import CreateExecutorAction
 
 import hummingbot_scripts.ml_dca_grid as dca_script
-from ml_signals import live
 from ml_signals.alerts.outbox import Outbox
+from ml_signals.decision.events import RuntimeObserver
 from ml_signals.features import compute_features
 from ml_signals.hummingbot import model_policy, scoring_faults
 from ml_signals.journal.sqlite_backend import SQLiteJournalBackend
@@ -42,7 +42,7 @@ def setup_times(kraken_frames) -> tuple[list[int], tuple[str, ...]]:
     return sorted(times), columns
 
 
-class Seen(live.RuntimeObserver):
+class Seen(RuntimeObserver):
     def __init__(self) -> None:
         self.skipped: list[tuple[str, str]] = []
         self.placed: list[str] = []

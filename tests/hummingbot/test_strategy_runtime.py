@@ -25,7 +25,7 @@ from hummingbot.strategy_v2.models.executors_info import ExecutorInfo
 
 import hummingbot_scripts.ml_dca_grid as dca_script
 import hummingbot_scripts.ml_portfolio as portfolio_script
-from ml_signals import live
+from ml_signals.decision.events import RuntimeObserver
 from ml_signals.features import compute_features
 from ml_signals.setups import make_detector
 
@@ -45,7 +45,7 @@ def history(kraken_frames) -> dict[str, dict[str, list]]:
     return found
 
 
-class Recorder(live.RuntimeObserver):
+class Recorder(RuntimeObserver):
     """Collects the hooks the runtime calls."""
 
     def __init__(self) -> None:
@@ -249,21 +249,6 @@ def test_portfolio_round_settles_conflicts(kraken_frames, history):
     skipped = [payload for kind, payload in observer.calls if kind == "skipped"]
     assert [reason.guard for _, reason in skipped] == ["same_coin"] * (len(clash) - 1)
     assert {sid for sid, _ in skipped} | {actions[0].executor_config.level_id} == ids
-
-
-def test_closed_frame_drops_the_forming_candle_and_fills_gaps():
-    hb = pd.DataFrame({
-        "timestamp": [0.0, 3600.0, 10800.0, 14400.0],  # 7200 missing, 14400 still forming
-        "open": [1.0, 2.0, 4.0, 5.0], "high": [1.5, 2.5, 4.5, 5.5],
-        "low": [0.5, 1.5, 3.5, 4.5], "close": [1.2, 2.2, 4.2, 5.2],
-        "volume": [10.0, 20.0, 40.0, 50.0], "n_trades": [1, 2, 4, 5],
-    })
-    frame = live.closed_frame(hb, 3600, now_s=14400 + 1800)
-    assert frame["timestamp"].tolist() == [0, 3600, 7200, 10800]
-    assert frame["timestamp"].dtype == "int64"
-    assert frame.iloc[2][["open", "high", "low", "close", "volume"]].tolist() == [2.2] * 4 + [0.0]
-    with pytest.raises(ValueError, match="not on the 3600 s grid"):
-        live.closed_frame(hb.assign(timestamp=hb["timestamp"] + 5), 3600, now_s=20_000)
 
 
 def test_capacity_guards_block_new_entries_but_keep_resting_ones():

@@ -42,7 +42,8 @@ def test_alerts_import_without_loading_hummingbot() -> None:
     """Importing the alerts, control and journal packages in a fresh interpreter loads no
     ``hummingbot`` module."""
     code = ("import sys, ml_signals.alerts, ml_signals.control, ml_signals.journal, "
-            "ml_signals.live, ml_signals.risk\n"
+            "ml_signals.decision.engine, ml_signals.decision.events, ml_signals.decision.planner, "
+            "ml_signals.risk\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'hummingbot'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,  # noqa: S603
                          check=True, cwd=REPO).stdout

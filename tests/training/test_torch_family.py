@@ -187,9 +187,9 @@ def test_unknown_family_is_a_usage_error(capsys):
 
 def test_strategy_engine_scores_a_torch_model_on_the_frame_it_holds(trained, sample_binance,
                                                                      features):
-    """ml_signals.live.StrategyEngine.evaluate (what the scripts call per closed candle) hands
-    its candle frame to the scorer: the torch model decides as in the batch."""
-    from ml_signals.live import StrategyEngine
+    """ml_signals.decision.engine.StrategyEngine.evaluate (what the scripts call per closed
+    candle) hands its candle frame to the scorer: the torch model decides as in the batch."""
+    from ml_signals.decision.engine import StrategyEngine
     from ml_signals.setups import make_detector
 
     models, _, ds, _, windows = trained

@@ -9,13 +9,14 @@ For one strategy and one mode every eligible dataset row becomes a candidate:
   below a threshold) is not taken. A prediction whose model trained on labels that end
   at or after the row's decision time is refused (:class:`LookAheadError`).
 
-A taken setup is sized exactly as the live scripts size it (``ml_signals.live.size_entry``: the
-score's size multiplier on every quote amount, DCA spacing widened at low confidence, exits from
-``scored_exits``) after the detector amounts are scaled by ``BacktestConfig.amount_scale``, and
-replayed by the executor kernel (:func:`training.exit_kernel.simulate_positions`) with the
-backtest's fees and slippage. The outcome does not depend on the portfolio (executors are
-independent); the portfolio only decides which outcomes happen and may cancel an entry that
-has not filled (see :mod:`training.backtest.portfolio`).
+A taken setup is sized exactly as the live scripts size it
+(``ml_signals.decision.sizing.size_entry``: the score's size multiplier on every quote amount, DCA
+spacing widened at low confidence, exits from ``scored_exits``) after the detector amounts are
+scaled by ``BacktestConfig.amount_scale``, and replayed by the executor kernel
+(:func:`training.exit_kernel.simulate_positions`) with the backtest's fees and slippage. The outcome
+does not depend on the portfolio (executors are independent); the portfolio only decides which
+outcomes happen and may cancel an entry that has not filled (see
+:mod:`training.backtest.portfolio`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ml_signals.live import size_entry
+from ml_signals.decision.sizing import size_entry
 from ml_signals.scoring.config import ScoringConfig
 from ml_signals.scoring.score import Score
 from ml_signals.scoring.scorer import Scorer, score_from_predictions

@@ -24,8 +24,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ml_signals.decision.sizing import SizingConfig
 from ml_signals.exits import POSITION_TAKE_PROFIT_ORDER
-from ml_signals.live import SizingConfig
 from ml_signals.risk import RiskConfig
 from ml_signals.setups import STRATEGIES, StrategyName
 
@@ -94,7 +94,7 @@ class BacktestConfig(BaseModel):
         cancel_unfilled_after_s: an entry with no fill this long after placement is
             cancelled (the scripts' ``cancel_unfilled_after_s`` 86400); ``None``: never.
         cancel_unfilled_when_blocked: cancel every entry with no fill while an emergency or
-            crash guard blocks (``ml_signals.live.CANCEL_ENTRIES_GUARDS``), as
+            crash guard blocks (``ml_signals.decision.planner.CANCEL_ENTRIES_GUARDS``), as
             ``StrategyRuntime.stop_actions`` does live.
         equity_interval_s: spacing of the equity curve (hourly).
         scopes: strategies run alone, plus ``"combined"`` for all of them in one portfolio.

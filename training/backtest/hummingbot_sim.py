@@ -28,8 +28,8 @@ from hummingbot.strategy_v2.backtesting.executors_simulator.position_executor_si
 from hummingbot.strategy_v2.executors.dca_executor.data_types import DCAExecutorConfig
 from hummingbot.strategy_v2.executors.position_executor.data_types import PositionExecutorConfig
 
+from ml_signals.decision.sizing import SizedEntry
 from ml_signals.hummingbot.executor_configs import executor_config, to_decimal
-from ml_signals.live import SizedEntry
 
 CONNECTOR = "binance_paper_trade"
 

@@ -19,8 +19,8 @@ daily-loss stop's day-start equity) -- never every candle. At each decision roun
 
 Cancels, as the runtime's ``stop_actions``: an entry with no fill is stopped
 ``cancel_unfilled_after_s`` after placement, and (``cancel_unfilled_when_blocked``) at any event
-time when an entry-cancelling guard blocks (``ml_signals.live.entry_cancelling``: kill switch,
-consecutive losses, daily loss, crash pause, exactly as ``StrategyRuntime.stop_actions``). A
+time when an entry-cancelling guard blocks (``ml_signals.decision.planner.entry_cancelling``: kill
+switch, consecutive losses, daily loss, crash pause, exactly as ``StrategyRuntime.stop_actions``). A
 cancelled entry closes NOT_FILLED at that time. Guards are evaluated at event times only, where
 the live runtime checks on every tick; between events nothing changes except prices, so only
 the daily loss stop (unrealised PnL) could trip earlier live.
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ml_signals.live import entry_cancelling
+from ml_signals.decision.planner import entry_cancelling
 from ml_signals.orchestration import StrategyOrchestrator, rank_key
 from ml_signals.risk import (
     Candidate,

@@ -1,9 +1,9 @@
 """What a replay records: setups the script saw, executors Hummingbot ran, and the totals.
 
 :class:`RuntimeRecorder` listens to a script's decisions through the ``ml_signals`` runtime's
-observer hooks (:class:`ml_signals.live.RuntimeObserver`: ``setup_skipped``, ``entry_placed``,
-``guard_locked``, ``model_in_use``), the scripts' public runtime API. A script without a
-``runtime.observers`` list still replays; its setup counts are then reported as unknown.
+observer hooks (:class:`ml_signals.decision.events.RuntimeObserver`: ``setup_skipped``,
+``entry_placed``, ``guard_locked``, ``model_in_use``), the scripts' public runtime API. A script
+without a ``runtime.observers`` list still replays; its setup counts are then reported as unknown.
 
 Executors are read from Hummingbot's ``ExecutorOrchestrator`` (:class:`ExecutorWatch`), before
 the orchestrator's store step can drop closed ones from its active list.
@@ -17,7 +17,8 @@ from typing import Any
 
 from hummingbot.strategy_v2.models.base import RunnableStatus
 
-from ml_signals import live
+from ml_signals.decision.engine import Evaluation
+from ml_signals.decision.events import EntryPlaced, RuntimeObserver
 from training.replay.journal_alerts import AlertCounts, JournalCounts
 
 
@@ -132,7 +133,7 @@ class ExecutorWatch:
         return (*self.closed.values(), *still_open)
 
 
-class RuntimeRecorder(live.RuntimeObserver):
+class RuntimeRecorder(RuntimeObserver):
     """Observer appended to a script's ``runtime.observers`` (module docstring)."""
 
     def __init__(self) -> None:
@@ -140,10 +141,10 @@ class RuntimeRecorder(live.RuntimeObserver):
         self.guard_locks: list[str] = []
         self.models: dict[str, str] = {}
 
-    def setup_skipped(self, evaluation: live.Evaluation, reason: Any, now_s: float) -> None:
+    def setup_skipped(self, evaluation: Evaluation, reason: Any, now_s: float) -> None:
         self.setups.append(_seen(evaluation, now_s, False, reason.guard, reason.reason))
 
-    def entry_placed(self, event: live.EntryPlaced) -> None:
+    def entry_placed(self, event: EntryPlaced) -> None:
         self.setups.append(_seen(event.evaluation, event.placed_s, True, None, None))
 
     def guard_locked(self, lock: Any) -> None:
@@ -154,7 +155,7 @@ class RuntimeRecorder(live.RuntimeObserver):
                                  else str(getattr(scorer, "model_version", "unknown")))
 
 
-def _seen(evaluation: live.Evaluation, now_s: float, taken: bool, guard: str | None,
+def _seen(evaluation: Evaluation, now_s: float, taken: bool, guard: str | None,
           reason: str | None) -> SetupSeen:
     setup = evaluation.setup
     return SetupSeen(setup.setup_id, setup.strategy, setup.pair, int(setup.timestamp),
