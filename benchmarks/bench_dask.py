@@ -40,7 +40,7 @@ def measure(data: Path, interval: str, workers: int | None) -> dict[str, Any]:
     from ml_signals.setups import STRATEGIES
     from training.compare import settings_for
     from training.data import load_dir
-    from training.dataset import build_dataset, compute_pair_features, label_config_for
+    from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
     from training.parallel import DaskRunner, make_runner
     from training.train import TooFewSetupsError, train_strategy
 

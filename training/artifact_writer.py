@@ -27,7 +27,7 @@ from ml_signals.scoring.artifact import (
     sha256_file,
 )
 from ml_signals.scoring.config import ScoringConfig
-from training.dataset import SetupDataset
+from training.labels.dataset import SetupDataset
 from training.train import TrainResult
 
 log = logging.getLogger(__name__)

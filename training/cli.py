@@ -31,7 +31,7 @@ from ml_signals.setups import STRATEGIES, StrategyName
 from training.backtest import BacktestConfig, run_backtests
 from training.data import CandleDataError, load_dir
 from training.decision import plan_gates
-from training.labels import FeeSchedule
+from training.labels.outcomes import FeeSchedule
 from training.parallel import ClusterError, add_runner_args, runner_from_args
 from training.pipeline import train_all
 from training.report import (
@@ -362,7 +362,7 @@ def _compare_exits(candle_sets: dict[str, Any], btc_pair: str,
                    strategies: list[StrategyName]) -> dict[str, Any]:
     """Fixed vs volatility-scaled exits per strategy, printed and returned."""
     from ml_signals.scoring.config import DEFAULT_SCORING
-    from training.dataset import build_dataset, compute_pair_features, label_config_for
+    from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
     from training.train import TooFewSetupsError
     from training.vol_exits import compare_vol_exits, fixed_exits_config
 

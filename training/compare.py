@@ -23,8 +23,13 @@ from ml_signals.market_features import MARKET_COLUMNS, MarketState
 from ml_signals.scoring.config import DEFAULT_SCORING
 from ml_signals.setups import StrategyName
 from training.data import CandleSet
-from training.dataset import SetupDataset, build_dataset, compute_pair_features, label_config_for
-from training.labels import FeeSchedule
+from training.labels.dataset import (
+    SetupDataset,
+    build_dataset,
+    compute_pair_features,
+    label_config_for,
+)
+from training.labels.outcomes import FeeSchedule
 from training.parallel import IN_PROCESS, TaskRunner
 from training.train import TooFewSetupsError, TrainSettings, train_strategy
 

@@ -29,10 +29,10 @@ from ml_signals.scoring.scorer import Scorer
 from ml_signals.setups import STRATEGIES, ChannelConfig, DcaConfig, StrategyName, SwingConfig
 from training.backtest import BacktestConfig, BacktestResult, run_backtests
 from training.data import CandleSet
-from training.dataset import PairFeatures, SetupDataset, build_dataset, compute_pair_features
 from training.evaluation import selection_evidence
 from training.exit_choice import model_exit_setups, replay_setups
-from training.labels import FeeSchedule, LabelConfig
+from training.labels.dataset import PairFeatures, SetupDataset, build_dataset, compute_pair_features
+from training.labels.outcomes import FeeSchedule, LabelConfig
 from training.metrics import EvalMetrics, evaluate, trade_stats
 from training.pipeline import StrategyRun, TrainingRun
 from training.train import trainable_rows

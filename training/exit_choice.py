@@ -26,9 +26,9 @@ import pandas as pd
 from ml_signals.scoring.config import ScoringConfig
 from ml_signals.scoring.scorer import score_from_predictions, scored_exits
 from ml_signals.setups.base import Setup
-from training.dataset import PairFeatures, SetupDataset
 from training.evaluation import block_counts, capital_return, interval, week_of
-from training.labels import FeeSchedule, LabelConfig, label_setups
+from training.labels.dataset import PairFeatures, SetupDataset
+from training.labels.outcomes import FeeSchedule, LabelConfig, label_setups
 
 ExitSource = Literal["detector", "model"]
 MIN_CI_LOW: Final = 0.0
@@ -50,7 +50,7 @@ def replay_setups(ds: SetupDataset, features: Mapping[str, PairFeatures], idx: n
         setups: m setups (usually ``ds.setups[i]`` with other exits).
 
     Returns:
-        Columns of :func:`training.labels.label_setups`, m rows.
+        Columns of :func:`training.labels.outcomes.label_setups`, m rows.
     """
     frame = ds.frame
     pairs = frame["pair"].to_numpy(object)[idx]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from training.dataset import SetupDataset
+from training.labels.dataset import SetupDataset
 from training.models import predict
 from training.walkforward import Fold
 

@@ -1,6 +1,6 @@
 """Task runners: one seam through which training maps its independent pieces of work.
 
-Per-pair feature and label computation (:mod:`training.dataset`) and per-fold model fitting
+Per-pair feature and label computation (:mod:`training.labels.dataset`) and per-fold model fitting
 (:mod:`training.train`) are independent tasks. They go through a :class:`TaskRunner`, whose
 ``map(fn, items, **shared)`` returns ``[fn(item, **shared) for item in items]`` **in input
 order**, wherever it ran. Any model family (XGBoost today, a torch family fitted one model per

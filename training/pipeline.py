@@ -18,16 +18,16 @@ from ml_signals.setups import StrategyName, make_detector
 from training.artifact_writer import write_artifact
 from training.compare import settings_for
 from training.data import CandleSet
-from training.dataset import (
+from training.decision import FamilyChoice, choose_family
+from training.exit_choice import choose_exit_source
+from training.labels.dataset import (
     PairFeatures,
     SetupDataset,
     build_dataset,
     compute_pair_features,
     label_config_for,
 )
-from training.decision import FamilyChoice, choose_family
-from training.exit_choice import choose_exit_source
-from training.labels import FeeSchedule, LabelConfig
+from training.labels.outcomes import FeeSchedule, LabelConfig
 from training.parallel import IN_PROCESS, TaskRunner
 from training.provenance import data_provenance
 from training.size_choice import choose_sizing

@@ -27,9 +27,9 @@ import pandas as pd
 from ml_signals.features import FEATURE_COLUMNS
 from ml_signals.scoring.config import ScoringConfig
 from ml_signals.setups.base import Setup
-from training.dataset import SetupDataset
 from training.decision import judge
 from training.evaluation import SelectionEvidence, selection_evidence
+from training.labels.dataset import SetupDataset
 from training.train import TrainResult, TrainSettings, train_strategy
 
 EXIT_COLUMNS: Final = ("setup_take_profit_frac", "setup_stop_loss_frac")

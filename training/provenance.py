@@ -10,8 +10,8 @@ from typing import Any
 from ml_signals.scoring.artifact import sha256_file
 from ml_signals.setups import make_detector
 from training.data import CandleSet
-from training.dataset import SetupDataset
-from training.labels import FeeSchedule, LabelConfig
+from training.labels.dataset import SetupDataset
+from training.labels.outcomes import FeeSchedule, LabelConfig
 
 
 def data_provenance(

@@ -11,7 +11,8 @@ Each setup gets one outcome, the net return after fees as a fraction of the quot
 
 - ``journal``: the champion traded it and the trade closed: the trade's ``pnl_frac``;
 - ``replay``: otherwise (skipped by the champion or a guard, or still open): the setup's exits
-  replayed on the candles that followed with :func:`training.labels.label_setups`, the kernel
+  replayed on the candles that followed with
+  :func:`training.labels.outcomes.label_setups`, the kernel
   the training labels come from (Hummingbot's executor rules, Kraken fees by default). The setup
   is found again by running the script's detector (``--config``: the script YAML the journal
   was written with; default detector settings without it) on the candles; a setup the detector
@@ -39,8 +40,8 @@ from ml_signals.journal.records import PredictionRecord, SetupRecord, TradeRecor
 from ml_signals.journal.sqlite_backend import SQLiteJournalBackend
 from ml_signals.setups import DetectorConfig, make_detector
 from training.data import CandleSet
-from training.dataset import compute_pair_features
-from training.labels import FeeSchedule, label_setups
+from training.labels.dataset import compute_pair_features
+from training.labels.outcomes import FeeSchedule, label_setups
 
 log = logging.getLogger(__name__)
 

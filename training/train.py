@@ -33,9 +33,9 @@ import pandas as pd
 from ml_signals.scoring.calibration import PlattCalibration
 from ml_signals.scoring.config import ScoringConfig
 from ml_signals.scoring.rule import DecisionRule
-from training.dataset import SetupDataset
 from training.decision import MIN_RULE_ROWS, GateVerdict, choose_keep, judge
 from training.evaluation import SelectionEvidence, selection_evidence
+from training.labels.dataset import SetupDataset
 from training.metrics import EvalMetrics, auc, evaluate
 from training.models import fit_classifier, fit_money_scorer, fit_regressor, predict
 from training.parallel import IN_PROCESS, TaskRunner

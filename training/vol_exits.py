@@ -22,10 +22,10 @@ import pandas as pd
 from ml_signals.scoring.config import ScoringConfig
 from ml_signals.setups import DcaConfig, DetectorConfig
 from ml_signals.vol_exits import ATR_FEATURE, VolatilityExits, VolExitPolicy
-from training.dataset import PairFeatures, SetupDataset
 from training.evaluation import block_counts, capital_return, interval, week_of
 from training.exit_choice import replay_setups
-from training.labels import FeeSchedule, LabelConfig
+from training.labels.dataset import PairFeatures, SetupDataset
+from training.labels.outcomes import FeeSchedule, LabelConfig
 
 GRID: Final[tuple[tuple[float, float], ...]] = (
     (3.0, 3.0), (4.0, 4.0), (6.0, 4.0), (6.0, 6.0), (8.0, 6.0), (8.0, 8.0), (12.0, 8.0))
@@ -45,7 +45,7 @@ def fixed_exits_config(strategy: str) -> DetectorConfig | None:
 def relabel(ds: SetupDataset, features: Mapping[str, PairFeatures], policy: VolExitPolicy,
             fees: FeeSchedule, label_config: LabelConfig) -> pd.DataFrame:
     """Label frame of ``ds``'s setups replayed with ``policy``'s exits, aligned with
-    ``ds.frame`` (same index); columns of :func:`training.labels.label_setups`."""
+    ``ds.frame`` (same index); columns of :func:`training.labels.outcomes.label_setups`."""
     atr = ds.frame[ATR_FEATURE].to_numpy("float64")
     setups = [policy.apply(s, float(a)) for s, a in zip(ds.setups, atr, strict=True)]
     return replay_setups(ds, features, np.arange(len(ds.frame)), setups, fees, label_config)

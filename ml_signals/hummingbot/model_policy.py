@@ -61,7 +61,7 @@ class TradingFees(BaseModel):
     """Fees the script trades at, fractions of the traded notional (0.0026 = 0.26 %).
 
     Defaults: Kraken spot base tier, maker 0.16 %, taker 0.26 %, the same as
-    ``training.labels.FeeSchedule`` (original plan, "Hummingbot Paper Trading Features": "Exact
+    ``training.labels.outcomes.FeeSchedule`` (original plan, "Hummingbot Paper Trading Features": "Exact
     Kraken fees (0.26%)"). A model whose manifest says it was trained at other fees is refused
     at start.
 

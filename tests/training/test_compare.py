@@ -7,8 +7,8 @@ import math
 
 from ml_signals.scoring.config import DEFAULT_SCORING
 from training.compare import COMPARE_HEADER, compare_candidates, compare_rows
-from training.dataset import build_dataset, compute_pair_features, label_config_for
-from training.labels import FeeSchedule
+from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
+from training.labels.outcomes import FeeSchedule
 from training.models import fit_money_scorer, predict
 from training.pooled import indicator, pooled_dataset
 

@@ -13,8 +13,8 @@ from ml_signals.scoring.scorer import Scorer
 from training.backtest import BacktestConfig, run_backtests
 from training.cli import main
 from training.data import load_dir
-from training.dataset import compute_pair_features
 from training.evaluate import ScoredSetups, evaluate_artifacts
+from training.labels.dataset import compute_pair_features
 from training.pipeline import StrategyRun, TrainingRun
 from training.train import trainable_rows
 

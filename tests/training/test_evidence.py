@@ -12,10 +12,10 @@ from ml_signals.scoring.artifact import current_version_dir
 from ml_signals.scoring.config import DEFAULT_SCORING
 from training import train as train_module
 from training.artifact_writer import write_artifact
-from training.dataset import build_dataset, compute_pair_features, label_config_for
 from training.decision import KEEP_GRID, choose_keep, judge
 from training.evaluation import block_counts, selection_evidence, weighted_auc
-from training.labels import FeeSchedule
+from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
+from training.labels.outcomes import FeeSchedule
 from training.metrics import auc
 from training.provenance import data_provenance
 from training.train import train_strategy, trainable_rows

@@ -15,7 +15,6 @@ from ml_signals.scoring.artifact import MANIFEST, sha256_file
 from ml_signals.scoring.config import DEFAULT_SCORING
 from ml_signals.scoring.scorer import Scorer
 from training.artifact_writer import write_artifact
-from training.dataset import build_dataset, compute_pair_features, label_config_for
 from training.exit_choice import (
     MIN_CI_LOW,
     choose_exit_source,
@@ -23,7 +22,8 @@ from training.exit_choice import (
     model_exit_setups,
     replay_setups,
 )
-from training.labels import FeeSchedule, label_setups
+from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
+from training.labels.outcomes import FeeSchedule, label_setups
 from training.pipeline import detector_exits_text
 from training.provenance import data_provenance
 from training.train import train_strategy

@@ -18,7 +18,7 @@ from distributed import Client, LocalCluster
 from ml_signals.scoring.config import DEFAULT_SCORING
 from ml_signals.setups import STRATEGIES
 from training.compare import settings_for
-from training.dataset import build_dataset, compute_pair_features, label_config_for
+from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
 from training.parallel import (
     IN_PROCESS,
     ClusterError,

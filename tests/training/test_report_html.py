@@ -13,7 +13,7 @@ import pytest
 
 from training.backtest import BacktestConfig, run_backtests
 from training.backtest.stats import CLOSED_REASONS
-from training.labels import FeeSchedule
+from training.labels.outcomes import FeeSchedule
 from training.pipeline import TrainingRun, train_all
 from training.report_html import (
     fmt_int,

@@ -12,8 +12,8 @@ from ml_signals.scoring.artifact import MANIFEST
 from ml_signals.scoring.config import DEFAULT_SCORING
 from ml_signals.scoring.scorer import Scorer
 from training.artifact_writer import write_artifact
-from training.dataset import build_dataset, compute_pair_features, label_config_for
-from training.labels import FeeSchedule
+from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
+from training.labels.outcomes import FeeSchedule
 from training.provenance import data_provenance
 from training.size_choice import MIN_CI_LOW, choose_sizing, compare_sizing
 from training.train import train_strategy

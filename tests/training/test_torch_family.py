@@ -20,8 +20,8 @@ from ml_signals.scoring.config import DEFAULT_SCORING  # noqa: E402
 from ml_signals.scoring.scorer import Scorer  # noqa: E402
 from training.artifact_writer import write_artifact  # noqa: E402
 from training.cli import main  # noqa: E402
-from training.dataset import build_dataset, compute_pair_features, label_config_for  # noqa: E402
-from training.labels import FeeSchedule  # noqa: E402
+from training.labels.dataset import build_dataset, compute_pair_features, label_config_for  # noqa: E402
+from training.labels.outcomes import FeeSchedule  # noqa: E402
 from training.models_torch.fit import split_flat  # noqa: E402
 from training.models_torch.windows import dataset_windows, sequence_inputs  # noqa: E402
 from training.provenance import data_provenance  # noqa: E402

@@ -11,8 +11,8 @@ import pytest
 from ml_signals.scoring.config import DEFAULT_SCORING
 from ml_signals.setups import DcaConfig
 from ml_signals.vol_exits import ATR_FEATURE, VolatilityExits, VolExitPolicy
-from training.dataset import build_dataset, compute_pair_features, label_config_for
-from training.labels import FeeSchedule, label_setups
+from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
+from training.labels.outcomes import FeeSchedule, label_setups
 from training.vol_exits import GRID, compare_vol_exits, fixed_exits_config, relabel
 
 

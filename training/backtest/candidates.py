@@ -12,7 +12,7 @@ For one strategy and one mode every eligible dataset row becomes a candidate:
 A taken setup is sized exactly as the live scripts size it (``ml_signals.live.size_entry``: the
 score's size multiplier on every quote amount, DCA spacing widened at low confidence, exits from
 ``scored_exits``) after the detector amounts are scaled by ``BacktestConfig.amount_scale``, and
-replayed by the executor kernel (:func:`training.exit_kernel.simulate_positions`) with the
+replayed by the executor kernel (:func:`training.labels.batch.simulate_positions`) with the
 backtest's fees and slippage. The outcome does not depend on the portfolio (executors are
 independent); the portfolio only decides which outcomes happen and may cancel an entry that
 has not filled (see :mod:`training.backtest.portfolio`).
@@ -35,9 +35,10 @@ from ml_signals.scoring.scorer import Scorer, score_from_predictions
 from ml_signals.setups.base import EntryPlan, Setup
 from training.backtest.config import BacktestConfig, Mode
 from training.backtest.market import Market
-from training.dataset import SetupDataset
-from training.exit_kernel import REASON_NOT_FILLED, simulate_positions
-from training.labels import FeeSchedule, LabelConfig, position_batch
+from training.labels.batch import simulate_positions
+from training.labels.dataset import SetupDataset
+from training.labels.executor_walk import REASON_NOT_FILLED
+from training.labels.outcomes import FeeSchedule, LabelConfig, position_batch
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -66,7 +67,7 @@ class Candidates:
         confidence: calibrated confidence, NaN rules-only.
         size_multiplier: applied to the detector amounts (1 rules-only).
         committed_quote: quote the entry commits if every level fills (after sizing).
-        reason: kernel exit code (``training.exit_kernel.EXIT_REASONS``); -1 not taken.
+        reason: kernel exit code (``training.labels.executor_walk.EXIT_REASONS``); -1 not taken.
         exit_s: when the position ends (exit known: the candle's open for an exit at the
             open, its close otherwise; NOT_FILLED: the time-limit open); NaN open at the end.
         exit_price, exit_fee_quote: sell price (slippage included) and its fee.

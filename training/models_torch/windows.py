@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ml_signals.feature_parts.sequence import SEQUENCE_CHANNELS, candle_windows
-from training.dataset import PairFeatures, SetupDataset
+from training.labels.dataset import PairFeatures, SetupDataset
 
 
 def dataset_windows(ds: SetupDataset, pair_features: Mapping[str, PairFeatures],

@@ -20,7 +20,7 @@ from ml_signals.scoring.inputs import input_columns, input_row
 from ml_signals.setups import DetectorConfig, Setup, StrategyName, make_detector
 from training.data import CandleSet
 from training.data.bad_windows import touches_bad_candles
-from training.labels import FeeSchedule, LabelConfig, label_setups
+from training.labels.outcomes import FeeSchedule, LabelConfig, label_setups
 from training.parallel import IN_PROCESS, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class SetupDataset:
         strategy: detector name.
         setups: the :class:`Setup` records, same order as ``frame`` rows.
         frame: one row per setup: ``setup_id, pair, timestamp, decision_s, label_end_s``, the
-            label columns of :func:`training.labels.label_setups`, and the model inputs.
+            label columns of :func:`training.labels.outcomes.label_setups`, and the model inputs.
         input_columns: ordered model input names (columns of ``frame``).
         data_end_s: close time of the newest candle over all pairs.
         dropped_bad_candles: ``{pair: setups}`` left out because their feature or label window

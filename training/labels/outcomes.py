@@ -5,7 +5,7 @@ setup's own :class:`~ml_signals.exits.ExitRules` on the candles that follow it (
 win/loss label) and the same entry under a grid of take-profit / stop-loss pairs (the regression
 targets ``best_take_profit_frac`` / ``best_stop_loss_frac`` / ``best_hold_s``; original plan,
 "ML Pipeline", ``ML_CONFIG['dca_model']``: optimal take profit 3-15 %, optimal stop loss 5-12 %).
-All setups run through one compiled kernel (:mod:`training.exit_kernel`).
+All setups run through one compiled kernel (:mod:`training.labels.batch`).
 
 Which Hummingbot behaviour each rule follows (hummingbot 20260922,
 ``strategy_v2/executors/position_executor/position_executor.py``,
@@ -47,7 +47,8 @@ Candle-level assumptions (Hummingbot ticks every second; we have candles)
     candle touches both; the trailing stop arms on opens/highs and fires on a later open or low;
     a market entry's own candle can still hit its barriers. A barrier crossed inside a candle
     exits at the barrier price (no slippage); a gap through it at the open exits at the open.
-    See :mod:`training.exit_kernel` for the exact walk. Spread and partial fills are ignored.
+    See :mod:`training.labels.executor_walk` for the exact walk. Spread and partial fills are
+    ignored.
 End of data
     A position (or an unfilled grid) still open on the last candle is ``OPEN_AT_END``: no return,
     no win/loss, excluded from training labels.
@@ -65,18 +66,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ml_signals.exits import POSITION_TAKE_PROFIT_ORDER
 from ml_signals.setups.base import Setup
-from training.exit_kernel import (
-    EXIT_REASONS,
-    REASON_NOT_FILLED,
-    REASON_OPEN_AT_END,
+from training.labels.batch import (
     BestExits,
-    FloatArray,
-    IntArray,
     PositionBatch,
     SimulationResult,
     best_exits,
     hold_seconds,
     simulate_positions,
+)
+from training.labels.executor_walk import (
+    EXIT_REASONS,
+    REASON_NOT_FILLED,
+    REASON_OPEN_AT_END,
+    FloatArray,
+    IntArray,
 )
 
 LABEL_COLUMNS: Final[tuple[str, ...]] = (

@@ -17,7 +17,7 @@ import pytest
 from ml_signals.features import compute_features, lookback_bars, warmup_bars
 from ml_signals.setups import STRATEGIES, make_detector
 from training.data import CandleSet, load_candles, load_dir, load_freqtrade_feather
-from training.dataset import build_dataset, compute_pair_features
+from training.labels.dataset import build_dataset, compute_pair_features
 
 HOUR = 3600
 WINDOW_S = (lookback_bars(HOUR) - 1) * HOUR  # what the newest row's features read

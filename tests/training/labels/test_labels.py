@@ -19,10 +19,16 @@ import pytest
 
 from ml_signals.exits import ExitRules
 from ml_signals.setups.base import EntryPlan, Setup
-from training.exit_kernel import PositionBatch, simulate_positions
-from training.labels import LABEL_COLUMNS, FeeSchedule, LabelConfig, label_setup, label_setups
+from training.labels.batch import PositionBatch, simulate_positions
+from training.labels.outcomes import (
+    LABEL_COLUMNS,
+    FeeSchedule,
+    LabelConfig,
+    label_setup,
+    label_setups,
+)
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "binance"
+SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample" / "binance"
 HOUR = 3600
 FEES = FeeSchedule()
 TAKER = FEES.taker_frac
