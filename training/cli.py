@@ -5,7 +5,7 @@ setups, replays their exits into labels, runs the walk-forward (and its null), w
 version, gates it, points ``current`` at the versions that pass (``--publish``), backtests
 rules-only vs ML and writes the report. ``evaluate`` judges the published artifacts on any
 candle folder without retraining. ``retrain`` is ``train`` followed by a purge of old versions
-(:mod:`training.retrain`); ``shadow-report`` compares the champion with its shadows from a
+(:mod:`training.artifacts.retrain`); ``shadow-report`` compares the champion with its shadows from a
 journal (:mod:`training.shadow_report`).
 
 A user error (missing folder, bad candle file, unknown strategy, broken artifact) prints one
@@ -28,9 +28,10 @@ import pandas as pd
 
 from ml_signals.scoring.artifact import ArtifactError
 from ml_signals.setups import STRATEGIES, StrategyName
+from training.artifacts.retrain import DEFAULT_KEEP
 from training.backtest import BacktestConfig, run_backtests
 from training.data import CandleDataError, load_dir
-from training.decision import plan_gates
+from training.evaluation.decision import plan_gates
 from training.labels.outcomes import FeeSchedule
 from training.parallel import ClusterError, add_runner_args, runner_from_args
 from training.pipeline import train_all
@@ -51,7 +52,6 @@ from training.report_evidence import (
     verdict_lines,
 )
 from training.report_html import write_html_report
-from training.retrain import DEFAULT_KEEP
 
 log = logging.getLogger("training")
 
@@ -124,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="compare training candidates on the same folds")
     add_data_args(c)
     c.add_argument("--candidates", default=None,
-                   help="comma-separated (default: all; see training/compare.py); none: only "
-                        "the exits comparison")
+                   help="comma-separated (default: all; see training/models/compare.py); "
+                        "none: only the exits comparison")
     c.add_argument("--folds", type=int, default=5)
     add_runner_args(c)
     c.add_argument("--reports", type=Path, default=Path("reports"))
@@ -292,7 +292,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate published artifacts out of time; return the process exit code."""
-    from training.evaluate import evaluate_artifacts, json_summary
+    from training.evaluation.evaluate import evaluate_artifacts, json_summary
     from training.report_evaluate import write_evaluation_report
 
     candle_sets, btc_pair = _load(args)
@@ -330,7 +330,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Train every candidate on the same folds and print the comparison."""
-    from training.compare import CANDIDATES, COMPARE_HEADER, compare_candidates, compare_rows
+    from training.models.compare import CANDIDATES, COMPARE_HEADER, compare_candidates, compare_rows
 
     names = [] if args.candidates == "none" else \
         [n.strip() for n in args.candidates.split(",")] if args.candidates else list(CANDIDATES)
@@ -362,9 +362,9 @@ def _compare_exits(candle_sets: dict[str, Any], btc_pair: str,
                    strategies: list[StrategyName]) -> dict[str, Any]:
     """Fixed vs volatility-scaled exits per strategy, printed and returned."""
     from ml_signals.scoring.config import DEFAULT_SCORING
+    from training.evaluation.vol_exits import compare_vol_exits, fixed_exits_config
     from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
-    from training.train import TooFewSetupsError
-    from training.vol_exits import compare_vol_exits, fixed_exits_config
+    from training.models.train import TooFewSetupsError
 
     features = compute_pair_features(candle_sets, btc_pair)
     out: dict[str, Any] = {}
@@ -406,7 +406,7 @@ def run_journal_compare(args: argparse.Namespace) -> int:
     """Print journal outcomes beside the artifacts' backtest figures."""
     from ml_signals.journal.config import JournalConfig
     from ml_signals.journal.readback import load_closed_trades
-    from training.journal_compare import compare
+    from training.evaluation.journal_compare import compare
 
     overrides: dict[str, Any] = {}
     if args.sqlite is not None:
@@ -421,7 +421,7 @@ def run_journal_compare(args: argparse.Namespace) -> int:
 
 def run_retrain(args: argparse.Namespace) -> int:
     """``train``, then (only when it succeeded) purge old versions; return the exit code."""
-    from training.retrain import purge_all
+    from training.artifacts.retrain import purge_all
 
     if args.keep < 1:
         raise UsageError(f"--keep must be >= 1, got {args.keep}")

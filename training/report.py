@@ -1,6 +1,7 @@
 """Training summary: a printed table and a JSON + Markdown file per run.
 
-Computation lives in :mod:`training.train` and :mod:`training.metrics`; this module formats.
+Computation lives in :mod:`training.models.train` and :mod:`training.evaluation.metrics`; this
+module formats.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from training.metrics import EvalMetrics
+from training.evaluation.metrics import EvalMetrics
 
 HEADER = (
     "strategy", "slice", "setups", "base win", "AUC", "Brier", "ECE", "prec@thr",

@@ -25,8 +25,8 @@ def write_evaluation_report(run_dir: Path, result: Any, summary: dict[str, Any])
 
     Args:
         run_dir: output folder (created).
-        result: :class:`training.evaluate.EvaluationRun`.
-        summary: :func:`training.evaluate.json_summary` of it.
+        result: :class:`training.evaluation.evaluate.EvaluationRun`.
+        summary: :func:`training.evaluation.evaluate.json_summary` of it.
 
     Raises:
         OSError: the folder or a file cannot be written.

@@ -2,8 +2,9 @@
 
 One set of rows (:func:`evidence_rows`) feeds the printed table, ``summary.md`` and the HTML
 report, so the three always show the same figures. Inputs come from
-``TrainResult.evidence`` (see :mod:`training.train`) or an ``evaluate`` run; intervals are the
-95 % week-block bootstrap intervals of :mod:`training.evaluation`.
+``TrainResult.evidence`` (see :mod:`training.models.train`) or an ``evaluate`` run; intervals are
+the
+95 % week-block bootstrap intervals of :mod:`training.evaluation.evidence`.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def verdict_lines(strategy: str, gate: Mapping[str, Any] | None) -> list[str]:
 def exit_lines(strategy: str, choice: Mapping[str, Any] | None,
                sizing: Mapping[str, Any] | None = None) -> list[str]:
     """Console lines: whose exits the model trades and how it sizes, with the evidence
-    (:func:`training.exit_choice.choose_exit_source`, :func:`training.size_choice.choose_sizing`).
+    (:func:`training.evaluation.exit_choice.choose_exit_source`,
+    :func:`training.evaluation.size_choice.choose_sizing`).
     """
     if not choice or "oof" not in choice:
         return []

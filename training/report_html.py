@@ -8,7 +8,8 @@ Sections: headline table (rules-only vs ML-filtered, per strategy and combined, 
 folds and quarantine apart), equity and drawdown, trades by exit reason, per-pair table,
 calibration, feature importance, per-fold metrics.
 
-Formatting only: numbers come from :mod:`training.train` / :mod:`training.metrics` results and
+Formatting only: numbers come from :mod:`training.models.train` /
+:mod:`training.evaluation.metrics` results and
 the backtest's ``stats``; per-pair and exit-reason tallies group the backtest trades with
 :func:`training.backtest.stats.trade_figures`. Without backtests the headline falls back to the
 per-setup label statistics and says so.
@@ -30,7 +31,7 @@ import pandas as pd
 from training import report_plots as plots
 from training.backtest import BacktestResult
 from training.backtest.stats import trade_figures
-from training.metrics import EvalMetrics, reliability_curve, trade_stats
+from training.evaluation.metrics import EvalMetrics, reliability_curve, trade_stats
 from training.pipeline import StrategyRun, TrainingRun
 from training.report_evidence import evidence_section
 
@@ -193,7 +194,7 @@ def _usable(sr: StrategyRun) -> np.ndarray[Any, np.dtype[np.bool_]]:
 
 def _label_rows(sr: StrategyRun, slice_name: str, mode: str) -> pd.DataFrame:
     """The label rows the walk-forward evaluated for a slice: tested (or quarantined), usable
-    rows; ML keeps those the ex-ante decision rule took (as :mod:`training.train`)."""
+    rows; ML keeps those the ex-ante decision rule took (as :mod:`training.models.train`)."""
     oof = sr.result.oof
     fold = oof["fold"].to_numpy()
     rows = _usable(sr) & ((fold > 0) if slice_name == "oof" else (fold == -1))

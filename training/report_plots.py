@@ -217,7 +217,7 @@ def reliability_figure(
     Args:
         title: figure title (the strategy).
         bins: out-of-fold ``(mean confidence, win rate, count)`` per non-empty bin, as
-            :func:`training.metrics.reliability_curve` returns them.
+            :func:`training.evaluation.metrics.reliability_curve` returns them.
         threshold: the calibrated confidence at the decision rule's cut (dotted vertical line).
         quarantine_bins: the same for the quarantine rows, drawn hollow; optional.
 

@@ -46,7 +46,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 PREDICTION_COLUMNS = ("fold", "rank", "min_rank", "confidence", "take_profit", "stop_loss",
                       "hold", "model_train_end_s")
-"""Columns a predictions frame needs (``training.train.TrainResult.oof``)."""
+"""Columns a predictions frame needs (``training.models.train.TrainResult.oof``)."""
 
 
 class LookAheadError(ValueError):
@@ -154,8 +154,8 @@ def build_candidates(dataset: SetupDataset, predictions: pd.DataFrame, scoring: 
         rows: boolean mask over dataset rows to consider.
         model_version: version string the ML scores carry (``"<version>:fold<k>"``).
         exit_source: ``"model"`` (the regressors' exits) or ``"detector"`` (the setups' own
-            exits), as the artifact's manifest chose (``training.exit_choice``).
-        size_source: ``"rank"`` or ``"flat"`` (``training.size_choice``).
+            exits), as the artifact's manifest chose (``training.evaluation.exit_choice``).
+        size_source: ``"rank"`` or ``"flat"`` (``training.evaluation.size_choice``).
 
     Raises:
         LookAheadError: ``mode == "ml"`` and a selected row's model saw its period.
