@@ -6,7 +6,7 @@ version, gates it, points ``current`` at the versions that pass (``--publish``),
 rules-only vs ML and writes the report. ``evaluate`` judges the published artifacts on any
 candle folder without retraining. ``retrain`` is ``train`` followed by a purge of old versions
 (:mod:`training.artifacts.retrain`); ``shadow-report`` compares the champion with its shadows from a
-journal (:mod:`training.shadow_report`).
+journal (:mod:`training.reporting.shadow`).
 
 A user error (missing folder, bad candle file, unknown strategy, broken artifact) prints one
 line naming what is wrong and exits 2; ``--debug`` shows the traceback. Any other failure
@@ -35,15 +35,7 @@ from training.evaluation.decision import plan_gates
 from training.labels.outcomes import FeeSchedule
 from training.parallel import ClusterError, add_runner_args, runner_from_args
 from training.pipeline import train_all
-from training.report import (
-    BACKTEST_HEADER,
-    backtest_rows,
-    metric_row,
-    render_rows,
-    render_table,
-    write_summary,
-)
-from training.report_evidence import (
+from training.reporting.evidence import (
     EVIDENCE_HEADER,
     evidence_rows,
     exit_lines,
@@ -51,7 +43,15 @@ from training.report_evidence import (
     family_lines,
     verdict_lines,
 )
-from training.report_html import write_html_report
+from training.reporting.formatting import interval, signed_pct, text_table
+from training.reporting.html import write_html_report
+from training.reporting.text import (
+    BACKTEST_HEADER,
+    backtest_rows,
+    metric_row,
+    render_table,
+    write_summary,
+)
 
 log = logging.getLogger("training")
 
@@ -245,7 +245,7 @@ def run_train(args: argparse.Namespace) -> int:
         if dropped:
             print(f"{strategy}: {sum(dropped.values())} setups dropped, their windows touch a "
                   "bad candle: " + ", ".join(f"{p} {n}" for p, n in sorted(dropped.items())))
-    evidence_table = render_rows(EVIDENCE_HEADER, ev_rows)
+    evidence_table = text_table(EVIDENCE_HEADER, ev_rows)
     print("Does the model beat the rules? Capital-weighted, after fees, 95 % intervals over "
           "resampled weeks:")
     print(evidence_table)
@@ -253,7 +253,7 @@ def run_train(args: argparse.Namespace) -> int:
     print("\nPer-setup metrics (ex-ante folds and the quarantined newest 30 days):")
     print(table)
     backtests = run_backtests(run, BacktestConfig())
-    bt_table = render_rows(BACKTEST_HEADER, backtest_rows(backtests))
+    bt_table = text_table(BACKTEST_HEADER, backtest_rows(backtests))
     summary["backtest"] = {"|".join(k): v.stats for k, v in backtests.items()}
     print("\nPortfolio backtest, rules-only vs ML, after fees and slippage:")
     print(bt_table)
@@ -293,7 +293,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate published artifacts out of time; return the process exit code."""
     from training.evaluation.evaluate import evaluate_artifacts, json_summary
-    from training.report_evaluate import write_evaluation_report
+    from training.reporting.evaluate import write_evaluation_report
 
     candle_sets, btc_pair = _load(args)
     result = evaluate_artifacts(candle_sets, btc_pair, args.models, args.strategies)
@@ -305,16 +305,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     rows = [r for s, ev in result.strategies.items()
             for r in evidence_rows(s, {"oof": ev.evidence}, "unseen candles")]
     print("Published models on these candles (out of sample for each model):")
-    print(render_rows(EVIDENCE_HEADER, rows))
+    print(text_table(EVIDENCE_HEADER, rows))
     print("\nPortfolio backtest, rules-only vs ML:")
-    print(render_rows(BACKTEST_HEADER, backtest_rows(result.backtests)))
+    print(text_table(BACKTEST_HEADER, backtest_rows(result.backtests)))
     summary = json_summary(result)
     for strategy, ev in summary["strategies"].items():
         fixed, model = ev["exits"]["fixed"], ev["exits"]["model"]
         trades = result.strategies[strategy].exit_source
         print(f"{strategy} exits on the rule's setups: the detector's "
-              f"{_pct(fixed['capital_return_frac'])} vs the model's "
-              f"{_pct(model['capital_return_frac'])} of committed capital "
+              f"{signed_pct(fixed['capital_return_frac'])} vs the model's "
+              f"{signed_pct(model['capital_return_frac'])} of committed capital "
               f"({fixed['trades']} / {model['trades']} trades); the artifact trades the "
               f"{trades}'s")
     if args.json is not None:
@@ -342,7 +342,7 @@ def run_compare(args: argparse.Namespace) -> int:
     with runner_from_args(args) as runner:
         results = compare_candidates(candle_sets, btc_pair, args.strategies, FeeSchedule(),
                                      names, args.folds, runner)
-    table = render_rows(COMPARE_HEADER, compare_rows(results)) if names else ""
+    table = text_table(COMPARE_HEADER, compare_rows(results)) if names else ""
     print("Candidates on the same folds (out of fold, ex-ante rule, capital-weighted after fees, "
           "95 % intervals over resampled weeks):")
     print(table)
@@ -381,14 +381,11 @@ def _compare_exits(candle_sets: dict[str, Any], btc_pair: str,
         late = res["late"]
         lo, hi = late["diff_ci"]
         print(f"{strategy}: chosen {res['chosen']['name']}; later half {late['setups']} setups "
-              f"over {late['weeks']} weeks: fixed {_pct(late['fixed'])}, volatility "
-              f"{_pct(late['vol'])}, difference {_pct(late['diff'])} [{_pct(lo)}, {_pct(hi)}]")
+              f"over {late['weeks']} weeks: fixed {signed_pct(late['fixed'])}, volatility "
+              f"{signed_pct(late['vol'])}, difference {signed_pct(late['diff'])}"
+              f"{interval((lo, hi), True)}")
         out[strategy] = res
     return out
-
-
-def _pct(v: Any) -> str:
-    return "-" if v is None or v != v else f"{100 * float(v):+.2f}%"
 
 
 def _finite(value: Any) -> Any:
@@ -435,8 +432,8 @@ def run_retrain(args: argparse.Namespace) -> int:
 
 
 def run_shadow_report(args: argparse.Namespace) -> int:
-    """Champion vs shadows from a journal (:mod:`training.shadow_report`)."""
-    from training.shadow_report import compare, read_journal, render, replay_outcomes, to_json
+    """Champion vs shadows from a journal (:mod:`training.reporting.shadow`)."""
+    from training.reporting.shadow import compare, read_journal, render, replay_outcomes, to_json
 
     rows = read_journal(args.journal)
     detectors: dict[str, Any] = {}

@@ -9,32 +9,17 @@ the
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Mapping
 from typing import Any, Final
+
+from training.reporting.formatting import interval, num, signed_pct
+from training.reporting.render import render
 
 EVIDENCE_HEADER: Final = (
     "strategy", "slice", "setups", "weeks", "AUC [95%]", "taken", "cap. all [95%]",
     "cap. taken [95%]", "taken-all [95%]", "mean all", "mean taken",
 )
 """Capital-weighted returns ("cap.") are net PnL / committed quote; means are per setup."""
-
-
-def _num(v: Any, digits: int = 3) -> str:
-    return "-" if v is None or not math.isfinite(float(v)) else f"{float(v):.{digits}f}"
-
-
-def _pct(v: Any) -> str:
-    return "-" if v is None or not math.isfinite(float(v)) else f"{100 * float(v):+.2f}%"
-
-
-def _ci(pair: Any, pct: bool) -> str:
-    if not pair:
-        return ""
-    lo, hi = pair
-    f = _pct if pct else _num
-    return f" [{f(lo)}, {f(hi)}]"
 
 
 def evidence_cells(strategy: str, slice_name: str, ev: Mapping[str, Any] | None,
@@ -47,12 +32,12 @@ def evidence_cells(strategy: str, slice_name: str, ev: Mapping[str, Any] | None,
     share = ev.get("approved_share")
     return [
         strategy, slice_name, str(ev["setups"]), str(ev["weeks"]),
-        _num(a.get("auc")) + _ci(a.get("auc_ci"), False),
-        f"{ev['approved']} ({_pct(share).lstrip('+')})",
-        _pct(ev["all_capital_frac"]) + _ci(ev.get("all_capital_ci"), True),
-        _pct(ev["approved_capital_frac"]) + _ci(ev.get("approved_capital_ci"), True),
-        _pct(ev["diff_capital_frac"]) + _ci(ev.get("diff_capital_ci"), True),
-        _pct(ev["all_mean_frac"]), _pct(ev["approved_mean_frac"]),
+        num(a.get("auc")) + interval(a.get("auc_ci"), False),
+        f"{ev['approved']} ({signed_pct(share).lstrip('+')})",
+        signed_pct(ev["all_capital_frac"]) + interval(ev.get("all_capital_ci"), True),
+        signed_pct(ev["approved_capital_frac"]) + interval(ev.get("approved_capital_ci"), True),
+        signed_pct(ev["diff_capital_frac"]) + interval(ev.get("diff_capital_ci"), True),
+        signed_pct(ev["all_mean_frac"]), signed_pct(ev["approved_mean_frac"]),
     ]
 
 
@@ -110,7 +95,7 @@ def verdict_lines(strategy: str, gate: Mapping[str, Any] | None) -> list[str]:
     lines = [head, *(f"  {r}" for r in gate.get("reasons", ()))]
     plan = gate.get("plan_gates") or {}
     for scope, gates in plan.items():
-        cells = ", ".join(f"{k} {'pass' if v['passed'] else 'fail'} ({_num(v['value'], 3)})"
+        cells = ", ".join(f"{k} {'pass' if v['passed'] else 'fail'} ({num(v['value'], 3)})"
                           for k, v in gates.items())
         lines.append(f"  plan gates, {scope} ML backtest (reported, not gating): {cells}")
     return lines
@@ -131,13 +116,15 @@ def exit_lines(strategy: str, choice: Mapping[str, Any] | None,
         if not ev.get("setups"):
             continue
         lines.append(f"  {name}, taken setups: {ev['setups']} over {ev['weeks']} weeks, "
-                     f"detector {_pct(ev['detector'])}, model exits {_pct(ev['model'])}, "
-                     f"model - detector {_pct(ev['diff'])}{_ci(ev.get('diff_ci'), True)}")
+                     f"detector {signed_pct(ev['detector'])}, "
+                     f"model exits {signed_pct(ev['model'])}, model - detector "
+                     f"{signed_pct(ev['diff'])}{interval(ev.get('diff_ci'), True)}")
     ev = (sizing or {}).get("oof") or {}
     if sizing and ev.get("setups"):
         lines.append(f"  sizes {sizing['source']}: rank-sized (mean {ev['mean_multiplier']:.2f} x) "
-                     f"{_pct(ev['rank'])} vs flat {_pct(ev['flat'])}, difference "
-                     f"{_pct(ev['diff'])}{_ci(ev.get('diff_ci'), True)} on {ev['setups']} "
+                     f"{signed_pct(ev['rank'])} vs flat {signed_pct(ev['flat'])}, difference "
+                     f"{signed_pct(ev['diff'])}{interval(ev.get('diff_ci'), True)} "
+                     f"on {ev['setups']} "
                      f"taken out-of-fold setups")
     return lines
 
@@ -159,21 +146,6 @@ def evidence_section(run: Any) -> str:
             gate["published"] = getattr(sr, "published", False)
         lines = [*verdict_lines(strategy, gate), *family_lines(strategy, sr), *exit_lines(
             strategy, getattr(sr, "exit_choice", None), getattr(sr, "sizing_choice", None))]
-        verdicts.append("<li><pre>" + html.escape("\n".join(lines)) + "</pre></li>")
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in EVIDENCE_HEADER)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    return ('<section id="evidence"><h2>Does the model beat the rules? Evidence and gate</h2>'
-            f'<table class="evidence"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
-            "</table><p class=\"caption\">Out-of-fold = setups of folds scored with an ex-ante "
-            "rule (share and calibration chosen on earlier folds only); its AUC is over every "
-            "scored fold. cap. = net PnL / committed quote after fees; taken-all = the rule's "
-            "setups minus all setups. Intervals: 95 %, resampling whole calendar weeks. Null = "
-            "the same pipeline with each setup's inputs taken from a setup half the data away "
-            "in time: the AUC chance gives here. With several model families, rows "
-            "strategy/family show each family on the same folds; * marks the one written."
-            f"</p><ul class=\"verdicts\">{''.join(verdicts)}"
-            "</ul>" + (("<p>Setups dropped because their feature or label window touches a bad "
-                        "candle (the candles are kept as they are): "
-                        + html.escape("; ".join(dropped)) + "</p>") if dropped else "")
-            + "</section>")
+        verdicts.append("\n".join(lines))
+    return render("training/evidence.html", head=EVIDENCE_HEADER, rows=rows, verdicts=verdicts,
+                  dropped="; ".join(dropped))

@@ -7,12 +7,12 @@ module formats.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from training.evaluation.metrics import EvalMetrics
+from training.reporting.formatting import metric, text_table
 
 HEADER = (
     "strategy", "slice", "setups", "base win", "AUC", "Brier", "ECE", "prec@thr",
@@ -20,29 +20,23 @@ HEADER = (
 )
 
 
-def _fmt(value: float | None, pct: bool = False, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, float) and math.isinf(value):
-        return "inf"
-    return f"{value * 100:+.2f}%" if pct else f"{value:.{digits}f}"
-
-
 def metric_row(strategy: str, slice_name: str, m: EvalMetrics | None) -> list[str]:
     """One table row; expectancy shown in percent per trade after fees."""
     if m is None:
         return [strategy, slice_name, "0", *["-"] * (len(HEADER) - 3)]
     return [
-        strategy, slice_name, str(m.setups), _fmt(m.base_win_rate), _fmt(m.auc), _fmt(m.brier),
-        _fmt(m.calibration_error), _fmt(m.precision_at_threshold), str(m.approved),
-        _fmt(m.all_setups.expectancy_frac, pct=True), _fmt(m.all_setups.profit_factor, digits=2),
-        _fmt(m.ml_approved.expectancy_frac, pct=True), _fmt(m.ml_approved.profit_factor, digits=2),
+        strategy, slice_name, str(m.setups), metric(m.base_win_rate), metric(m.auc),
+        metric(m.brier), metric(m.calibration_error), metric(m.precision_at_threshold),
+        str(m.approved), metric(m.all_setups.expectancy_frac, pct=True),
+        metric(m.all_setups.profit_factor, digits=2),
+        metric(m.ml_approved.expectancy_frac, pct=True),
+        metric(m.ml_approved.profit_factor, digits=2),
     ]
 
 
 def render_table(rows: list[list[str]]) -> str:
     """Fixed-width text table with :data:`HEADER`."""
-    return render_rows(HEADER, rows)
+    return text_table(HEADER, rows)
 
 
 def write_summary(run_dir: Path, table: str, summary: dict[str, Any]) -> tuple[Path, Path]:
@@ -77,17 +71,10 @@ def backtest_rows(backtests: Mapping[tuple[str, str, str], Any]) -> list[list[st
         st = backtests[key].stats
         rows.append([
             scope, "out-of-fold" if slice_name == "oof" else "newest 30d", mode,
-            str(st.get("trades", 0)), _fmt(st.get("win_rate")),
-            _fmt(st.get("profit_factor"), digits=2), _fmt(st.get("expectancy_frac"), pct=True),
-            _fmt(st.get("sharpe"), digits=2),
-            _fmt(-abs(st.get("max_drawdown_frac") or 0.0) or 0.0, pct=True),
-            _fmt(st.get("total_return_frac"), pct=True),
+            str(st.get("trades", 0)), metric(st.get("win_rate")),
+            metric(st.get("profit_factor"), digits=2), metric(st.get("expectancy_frac"), pct=True),
+            metric(st.get("sharpe"), digits=2),
+            metric(-abs(st.get("max_drawdown_frac") or 0.0) or 0.0, pct=True),
+            metric(st.get("total_return_frac"), pct=True),
         ])
     return rows
-
-
-def render_rows(header: tuple[str, ...], rows: list[list[str]]) -> str:
-    """Fixed-width text table."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    fmt = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
-    return "\n".join([fmt(list(header)), fmt(["-" * w for w in widths]), *map(fmt, rows)])

@@ -42,6 +42,7 @@ from ml_signals.setups import DetectorConfig, make_detector
 from training.data import CandleSet
 from training.labels.dataset import compute_pair_features
 from training.labels.outcomes import FeeSchedule, label_setups
+from training.reporting.formatting import share_pct, signed_pct
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +198,8 @@ def render(comparisons: Sequence[ShadowComparison]) -> str:
         for side, st in (("champion", c.champion), (c.shadow, c.challenger)):
             lines.append(
                 f"{c.strategy:9} {c.shadow:13} {side[:12]:12} {c.both_scored:6d} {st.taken:5d} "
-                f"{st.with_outcome:8d} {_pct(st.mean_return_frac):>9} "
-                f"{_pct(st.win_rate, sign=False):>8} {_pct(st.sum_return_frac):>9} "
+                f"{st.with_outcome:8d} {signed_pct(st.mean_return_frac):>9} "
+                f"{share_pct(st.win_rate):>8} {signed_pct(st.sum_return_frac):>9} "
                 f"{c.agree:6d}")
         lines.append(f"  outcomes: {c.outcomes['journal']} from closed trades, "
                      f"{c.outcomes['replay']} replayed, {c.outcomes['none']} without; "
@@ -217,9 +218,3 @@ def to_json(comparisons: Sequence[ShadowComparison]) -> list[dict[str, Any]]:
             return [clean(x) for x in v]
         return v
     return [clean(asdict(c)) for c in comparisons]
-
-
-def _pct(v: float, sign: bool = True) -> str:
-    if not np.isfinite(v):
-        return "-"
-    return f"{100 * v:+.2f}%" if sign else f"{100 * v:.1f}%"

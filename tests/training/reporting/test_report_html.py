@@ -15,15 +15,14 @@ from training.backtest import BacktestConfig, run_backtests
 from training.backtest.stats import CLOSED_REASONS
 from training.labels.outcomes import FeeSchedule
 from training.pipeline import TrainingRun, train_all
-from training.report_html import (
+from training.reporting.formatting import (
     fmt_int,
     fmt_num,
     fmt_rate,
     fmt_signed_pct,
     fmt_utc,
-    headline_cells,
-    write_html_report,
 )
+from training.reporting.html import headline_cells, write_html_report
 
 PAIRS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
 STRATEGIES = ("dca", "channel")  # swing has too few setups on three pairs to train
