@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ml_signals.scoring.scorer import Scorer
-from training.cli import main
+from training.cli.main import main
 
 
 def test_train_writes_artifacts_report_and_skips_untrainable_strategy(sample_dir, tmp_path,

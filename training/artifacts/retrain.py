@@ -1,8 +1,8 @@
 """Retraining housekeeping: purge old model versions, never the published one.
 
 ``python -m training retrain --data DIR [--keep N] [train options]`` trains, gates and
-publishes exactly as ``train`` does (:func:`training.cli.run_train`) and then, when training
-succeeded, purges: per strategy it keeps the newest ``N`` versions (default
+publishes exactly as ``train`` does (:func:`training.cli.train_commands.run_train`) and then,
+when training succeeded, purges: per strategy it keeps the newest ``N`` versions (default
 :data:`DEFAULT_KEEP`) and always the one ``current`` names, and deletes the other version
 folders. The weekly retrain loop (``docker/retrain_loop.sh``, compose profile ``retrain``;
 docs/retraining.md) runs that command.

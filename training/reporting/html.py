@@ -25,13 +25,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-import numpy as np
-import pandas as pd
-
-from training.backtest import BacktestResult
 from training.backtest.stats import trade_figures
-from training.evaluation.metrics import EvalMetrics, reliability_curve, trade_stats
-from training.pipeline import StrategyRun, TrainingRun
+from training.evaluation.metrics import EvalMetrics, reliability_curve
+from training.pipeline import TrainingRun
 from training.reporting import plots
 from training.reporting.evidence import evidence_section
 from training.reporting.formatting import (
@@ -45,27 +41,28 @@ from training.reporting.formatting import (
     fmt_utc,
 )
 from training.reporting.render import read_asset, render
-
-SLICES: Final[tuple[tuple[str, str], ...]] = (
-    ("oof", "Out-of-sample (walk-forward test folds)"),
-    ("quarantine", "Quarantine (newest 30 days)"),
+from training.reporting.run_figures import (
+    MODES,
+    QUARANTINE_NOTE,
+    SLICES,
+    Backtests,
+    fee_note,
+    label_rows,
+    quote_currency,
+    report_scopes,
+    scope_stats,
+    scope_trades,
+    usable_rows,
 )
-MODES: Final[tuple[tuple[str, str], ...]] = (("rules", "rules only"), ("ml", "ML-filtered"))
-COMBINED: Final = "combined"
+
 HEADLINE_COLUMNS: Final[tuple[str, ...]] = (
     "Trades", "Win rate", "Profit factor", "Expectancy", "Sharpe", "Max drawdown", "Total return",
 )
-QUARANTINE_NOTE: Final = "quarantine = newest 30 days, never used to fit or tune"
 TOP_FEATURES: Final = 15
 
 
 _COMMON: Final[dict[str, Any]] = {"modes": dict(MODES)}
 """Context every section template gets: mode key -> title (the chips)."""
-
-Backtests = Mapping[tuple[str, str, str], BacktestResult]
-"""Keyed ``(scope, mode, slice)``: scope a strategy or ``"combined"``, mode ``"rules"`` /
-``"ml"``, slice ``"oof"`` / ``"quarantine"``."""
-
 
 def headline_cells(stats: Mapping[str, Any]) -> list[str]:
     """The headline row for one backtest's ``stats`` (or label stats), in
@@ -92,86 +89,6 @@ class _Figures:
         uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         return render("training/figure.html", uri=uri, alt=alt, file=name, caption=caption)
 
-
-# --- data selection -----------------------------------------------------------------------
-
-def _scopes(run: TrainingRun, backtests: Backtests | None) -> list[str]:
-    scopes: list[str] = list(run.strategies)
-    has_combined = (any(k[0] == COMBINED for k in backtests) if backtests is not None
-                    else len(scopes) > 1)
-    return [*scopes, COMBINED] if has_combined else scopes
-
-
-def _usable(sr: StrategyRun) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """Rows usable as labels (filled and resolved), as training decided."""
-    usable = sr.result.trainable
-    return usable if usable is not None else np.ones(len(sr.dataset.frame), dtype=bool)
-
-
-def _label_rows(sr: StrategyRun, slice_name: str, mode: str) -> pd.DataFrame:
-    """The label rows the walk-forward evaluated for a slice: tested (or quarantined), usable
-    rows; ML keeps those the ex-ante decision rule took (as :mod:`training.models.train`)."""
-    oof = sr.result.oof
-    fold = oof["fold"].to_numpy()
-    rows = _usable(sr) & ((fold > 0) if slice_name == "oof" else (fold == -1))
-    if mode == "ml":
-        rows &= oof["take"].to_numpy(dtype=bool)
-    frame = sr.dataset.frame.loc[rows].copy()
-    frame["strategy"] = sr.dataset.strategy
-    frame["confidence"] = oof.loc[rows, "confidence"]
-    frame["slippage_quote"] = 0.0  # labels replay exits without slippage
-    return frame
-
-
-def _trades(run: TrainingRun, backtests: Backtests | None, scope: str, mode: str,
-            slice_name: str) -> pd.DataFrame | None:
-    """Trades of a cell: the backtest's, else the label rows (fallback). ``None``: no data."""
-    if backtests is not None:
-        bt = backtests.get((scope, mode, slice_name))
-        return None if bt is None else bt.trades
-    names = list(run.strategies) if scope == COMBINED else [scope]
-    frames = [_label_rows(run.strategies[s], slice_name, mode) for s in names]  # type: ignore[index]
-    return pd.concat(frames, ignore_index=True) if frames else None
-
-
-def _stats(run: TrainingRun, backtests: Backtests | None, scope: str, mode: str,
-           slice_name: str) -> Mapping[str, Any] | None:
-    if backtests is not None:
-        bt = backtests.get((scope, mode, slice_name))
-        return None if bt is None else bt.stats
-    if scope != COMBINED:
-        res = run.strategies[scope].result  # type: ignore[index]
-        m: EvalMetrics | None = res.overall if slice_name == "oof" else res.quarantine
-        if m is None:
-            return None
-        return (m.all_setups if mode == "rules" else m.ml_approved).to_dict()
-    rows = _trades(run, None, scope, mode, slice_name)
-    if rows is None:
-        return None
-    return trade_stats(rows["net_return_frac"].to_numpy(float),
-                       rows["net_pnl_quote"].to_numpy(float),
-                       rows["filled_quote"].to_numpy(float)).to_dict()
-
-
-def _quote(run: TrainingRun) -> str:
-    quotes = {pair.rsplit("-", 1)[-1] for pair in run.candle_sets}
-    return quotes.pop() if len(quotes) == 1 else "quote"
-
-
-def _fee_note(run: TrainingRun, backtests: Backtests | None = None) -> str:
-    """Which costs the numbers are after: the label fees, or the backtest's fees (its own
-    override, else the run's) plus its slippage model."""
-    maker, taker = run.fees.maker_frac, run.fees.taker_frac
-    if not backtests:
-        return f"after Kraken fees {maker * 100:.2f} % maker / {taker * 100:.2f} % taker"
-    config = next(iter(backtests.values())).config
-    maker = getattr(config, "maker_fee_frac", None) or maker
-    taker = getattr(config, "taker_fee_frac", None) or taker
-    return (f"after Kraken fees {maker * 100:.2f} % maker / {taker * 100:.2f} % taker and "
-            "market-fill slippage")
-
-
-# --- sections -----------------------------------------------------------------------------
 
 def _header(run: TrainingRun, backtests: Backtests | None) -> str:
     starts = [int(cs.frame["timestamp"].iloc[0]) for cs in run.candle_sets.values()]
@@ -225,7 +142,7 @@ def _kpi_cards(run: TrainingRun, backtests: Backtests | None,
         "expectancy_frac", "expectancy per trade")
     cards = []
     for slice_name, slice_title in SLICES:
-        by_mode = {m: _stats(run, backtests, scope, m, slice_name) or {} for m, _ in MODES}
+        by_mode = {m: scope_stats(run, backtests, scope, m, slice_name) or {} for m, _ in MODES}
         sub = " · ".join(
             f"{name} {fmt(by_mode['rules'].get(k))} → {fmt(by_mode['ml'].get(k))}"
             for name, k, fmt in _KPI_LINE if k in by_mode["rules"] or k in by_mode["ml"])
@@ -242,13 +159,13 @@ def _headline(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) 
         rows = []
         for scope in scopes:
             for i, (mode, _) in enumerate(MODES):
-                stats = _stats(run, backtests, scope, mode, slice_name)
+                stats = scope_stats(run, backtests, scope, mode, slice_name)
                 cells = headline_cells(stats) if stats is not None else [DASH] * 7
                 rows.append({"scope": scope, "mode": mode, "first": i == 0, "cells": cells})
         slices.append({"name": slice_name, "title": slice_title, "rows": rows})
     label, cards = _kpi_cards(run, backtests, scopes)
     return render("training/headline.html", kpi_label=label, cards=cards, slices=slices,
-                  has_backtests=backtests is not None, fee_note=_fee_note(run, backtests),
+                  has_backtests=backtests is not None, fee_note=fee_note(run, backtests),
                   quarantine_note=QUARANTINE_NOTE, head=("Scope", "Mode", *HEADLINE_COLUMNS),
                   skipped=_skipped(backtests, scopes) if backtests is not None else None,
                   **_COMMON)
@@ -284,11 +201,11 @@ def _equity(run: TrainingRun, backtests: Backtests | None, scopes: list[str],
     for scope in scopes if backtests is not None else ():
         panels = [(title, {m: backtests[(scope, m, s)].equity for m, _ in MODES
                            if (scope, m, s) in backtests}) for s, title in SLICES]
-        png = plots.equity_figure(scope, panels, _quote(run))
+        png = plots.equity_figure(scope, panels, quote_currency(run))
         figures.append(figs.embed(
             f"equity_{scope}.png", png,
             render("training/equity_caption.html", scope=scope,
-                   fee_note=_fee_note(run, backtests), quarantine_note=QUARANTINE_NOTE),
+                   fee_note=fee_note(run, backtests), quarantine_note=QUARANTINE_NOTE),
             f"equity and drawdown, {scope}"))
     return render("training/equity.html", has_backtests=backtests is not None, figures=figures)
 
@@ -300,7 +217,7 @@ def _exit_reasons(run: TrainingRun, backtests: Backtests | None, scopes: list[st
         for scope in scopes:
             cell = {}
             for mode, _ in MODES:
-                trades = _trades(run, backtests, scope, mode, slice_name)
+                trades = scope_trades(run, backtests, scope, mode, slice_name)
                 if trades is not None:
                     cell[mode] = {str(k): int(v)
                                   for k, v in trades["exit_reason"].value_counts().items()}
@@ -323,7 +240,7 @@ def _per_pair(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) 
     pairs = sorted(run.candle_sets)  # every pair, so a pair without trades shows 0
     stats: dict[tuple[str, str, str], dict[str, Any]] = {}
     for s, m in cols:
-        trades = _trades(run, backtests, scope, m, s)
+        trades = scope_trades(run, backtests, scope, m, s)
         if trades is None:
             continue
         for pair in pairs:
@@ -340,7 +257,7 @@ def _per_pair(run: TrainingRun, backtests: Backtests | None, scopes: list[str]) 
     groups = [{"mode": m, "title": f"{dict(SLICES)[s].split(' (')[0]} · {dict(MODES)[m]}"}
               for s, m in cols]
     return render("training/pairs.html", scope=scope, groups=groups, rows=rows,
-                  quote=_quote(run), fee_note=_fee_note(run, backtests),
+                  quote=quote_currency(run), fee_note=fee_note(run, backtests),
                   what="backtest trades" if backtests is not None else "label replay (no backtest)",
                   quarantine_note=QUARANTINE_NOTE)
 
@@ -349,7 +266,7 @@ def _calibration(run: TrainingRun, figs: _Figures) -> str:
     cards = []
     for strategy, sr in run.strategies.items():
         res = sr.result
-        oof, q = _label_rows(sr, "oof", "rules"), _label_rows(sr, "quarantine", "rules")
+        oof, q = label_rows(sr, "oof", "rules"), label_rows(sr, "quarantine", "rules")
         bins = reliability_curve(oof["win"].to_numpy(bool), oof["confidence"].to_numpy(float))
         q_bins = reliability_curve(q["win"].to_numpy(bool), q["confidence"].to_numpy(float))
         cut = float(res.calibration.apply(res.rule.min_rank))
@@ -433,13 +350,13 @@ def _folds(run: TrainingRun) -> str:
         if res.quarantine is not None:
             q_window = f"{fmt_utc(res.plan.quarantine_start_s, False)} → " \
                        f"{fmt_utc(sr.dataset.data_end_s, False)}"
-            final_rows = int((res.plan.final_train & _usable(sr)).sum())
+            final_rows = int((res.plan.final_train & usable_rows(sr)).sum())
             rows.append(_fold_row("quarantine", q_window, fmt_int(final_rows),
                                   res.quarantine.to_dict(), "quar"))
         strategies.append({"name": strategy, "keep_pct": f"{100 * res.rule.keep_frac:.0f}",
                            "rows": rows})
     return render("training/folds.html", strategies=strategies, head=FOLD_HEAD,
-                  fee_note=_fee_note(run))
+                  fee_note=fee_note(run))
 
 
 def write_html_report(
@@ -464,7 +381,7 @@ def write_html_report(
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     figs = _Figures(run_dir)
-    scopes = _scopes(run, backtests)
+    scopes = report_scopes(run, backtests)
     builders: list[Callable[[], str]] = [
         lambda: _headline(run, backtests, scopes),
         lambda: evidence_section(run),

@@ -11,7 +11,7 @@ import pytest
 
 from ml_signals.scoring.scorer import Scorer
 from training.backtest import BacktestConfig, run_backtests
-from training.cli import main
+from training.cli.main import main
 from training.data import load_dir
 from training.evaluation.evaluate import ScoredSetups, evaluate_artifacts
 from training.labels.dataset import compute_pair_features

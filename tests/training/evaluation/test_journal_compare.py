@@ -9,7 +9,7 @@ import pytest
 
 from ml_signals.journal.records import TradeRecord
 from ml_signals.journal.sqlite_backend import SQLiteJournalBackend
-from training.cli import main
+from training.cli.main import main
 from training.evaluation.journal_compare import compare
 
 

@@ -20,7 +20,7 @@ from ml_signals.scoring.config import DEFAULT_SCORING  # noqa: E402
 from ml_signals.scoring.scorer import Scorer  # noqa: E402
 from training.artifacts.provenance import data_provenance  # noqa: E402
 from training.artifacts.writer import write_artifact  # noqa: E402
-from training.cli import main  # noqa: E402
+from training.cli.main import main  # noqa: E402
 from training.labels.dataset import build_dataset, compute_pair_features, label_config_for  # noqa: E402
 from training.labels.outcomes import FeeSchedule  # noqa: E402
 from training.models.torch_family.fit import split_flat  # noqa: E402
