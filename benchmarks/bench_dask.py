@@ -41,7 +41,8 @@ def measure(data: Path, interval: str, workers: int | None) -> dict[str, Any]:
     from training.data import load_dir
     from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
     from training.models.compare import settings_for
-    from training.models.train import TooFewSetupsError, train_strategy
+    from training.models.model_set import TooFewSetupsError
+    from training.models.train import train_strategy
     from training.parallel import DaskRunner, make_runner
 
     candles = load_dir(data, interval=interval)

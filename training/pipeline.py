@@ -30,7 +30,8 @@ from training.labels.dataset import (
 )
 from training.labels.outcomes import FeeSchedule, LabelConfig
 from training.models.compare import settings_for
-from training.models.train import TooFewSetupsError, TrainResult, TrainSettings, train_strategy
+from training.models.model_set import TooFewSetupsError, TrainSettings
+from training.models.train import TrainResult, train_strategy
 from training.parallel import IN_PROCESS, TaskRunner
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@
 A published model is refused at start (:class:`~ml_signals.scoring.artifact.ArtifactError`)
 when its manifest's ``labels.fees`` (the fees its labels were computed at,
 ``training/artifacts/provenance.py``) differ from the fees the script trades at
-(:class:`TradingFees`):
-a model learns which setups pay *after* fees, so it is only valid at the fees it learnt.
+(:class:`TradingFees`): a model learns which setups pay *after* fees, so it is only valid at the
+fees it learnt.
 
 The mode of each strategy is announced at start (log, ``format_status``, a system alert):
 :func:`describe` gives the one line all three show.
@@ -63,9 +63,8 @@ class TradingFees(BaseModel):
 
     Defaults: Kraken spot base tier, maker 0.16 %, taker 0.26 %, the same as
     ``training.labels.outcomes.FeeSchedule`` (original plan, "Hummingbot Paper Trading Features":
-    "Exact
-    Kraken fees (0.26%)"). A model whose manifest says it was trained at other fees is refused
-    at start.
+    "Exact Kraken fees (0.26%)"). A model whose manifest says it was trained at other fees is
+    refused at start.
 
     Attributes:
         maker_frac: fee on resting (limit) orders that fill, e.g. DCA grid levels.

@@ -322,8 +322,7 @@ def score_from_predictions(
     ``training.evaluation.exit_choice``) the score carries the detector's take profit, stop loss and
     time limit unchanged instead of the regressors' clipped predictions. ``flat_size`` (an
     artifact whose manifest chose flat sizing, ``training.evaluation.size_choice``) trades every
-    taken
-    setup at 1 x instead of scaling by the rule's strength.
+    taken setup at 1 x instead of scaling by the rule's strength.
 
     Args:
         pred: ``rank`` and the rule's ``min_rank`` (both in [0, 1]), ``confidence``

@@ -79,8 +79,7 @@ def write_artifact(
         now_s: creation time, UTC seconds (defaults to now).
         publish_mode: ``"gate"``, ``"always"`` or ``"never"``.
         exit_choice: :func:`training.evaluation.exit_choice.choose_exit_source`'s result, stored as
-        the
-            manifest's ``exits`` (its ``source`` tells the scorer whose exits to trade);
+        the manifest's ``exits`` (its ``source`` tells the scorer whose exits to trade);
             ``None`` keeps the regressors' exits (``source: model``).
         sizing_choice: :func:`training.evaluation.size_choice.choose_sizing`'s result, stored as
             ``sizing``; ``None`` sizes by rank (``source: rank``).

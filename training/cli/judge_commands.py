@@ -108,7 +108,7 @@ def _compare_exits(candle_sets: dict[str, Any], btc_pair: str,
     from ml_signals.scoring.config import DEFAULT_SCORING
     from training.evaluation.vol_exits import compare_vol_exits, fixed_exits_config
     from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
-    from training.models.train import TooFewSetupsError
+    from training.models.model_set import TooFewSetupsError
 
     features = compute_pair_features(candle_sets, btc_pair)
     out: dict[str, Any] = {}

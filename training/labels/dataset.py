@@ -130,7 +130,7 @@ def build_dataset(
     logged and counted per pair in ``dropped_bad_candles``.
 
     Raises:
-        training.models.train.TooFewSetupsError: no pair produced a setup.
+        training.models.model_set.TooFewSetupsError: no pair produced a setup.
     """
     fees = fees or FeeSchedule()
     label_config = label_config or LabelConfig()
@@ -155,7 +155,7 @@ def build_dataset(
             frames.append(rows.frame)
             all_setups.extend(rows.setups)
     if not frames or columns is None:
-        from training.models.train import TooFewSetupsError
+        from training.models.model_set import TooFewSetupsError
 
         raise TooFewSetupsError(f"{strategy}: no setups on any pair; nothing to train")
     table = pd.concat(frames, ignore_index=True)

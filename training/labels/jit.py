@@ -45,27 +45,27 @@ def kernel_stamp() -> tuple[tuple[float, int], ...]:
     return tuple((st.st_mtime, st.st_size) for st in (f.stat() for f in KERNEL_FILES))
 
 
-class _KernelUserProvided(_UserProvidedCacheLocator):  # type: ignore[misc]
+class _KernelUserProvided(_UserProvidedCacheLocator):
     def get_source_stamp(self) -> tuple[tuple[float, int], ...]:
         return kernel_stamp()
 
 
-class _KernelInTree(_InTreeCacheLocator):  # type: ignore[misc]
+class _KernelInTree(_InTreeCacheLocator):
     def get_source_stamp(self) -> tuple[tuple[float, int], ...]:
         return kernel_stamp()
 
 
-class _KernelUserWide(_UserWideCacheLocator):  # type: ignore[misc]
+class _KernelUserWide(_UserWideCacheLocator):
     def get_source_stamp(self) -> tuple[tuple[float, int], ...]:
         return kernel_stamp()
 
 
-class _KernelCacheImpl(CompileResultCacheImpl):  # type: ignore[misc]
+class _KernelCacheImpl(CompileResultCacheImpl):
     # numba's own order (NUMBA_CACHE_DIR, __pycache__, user-wide), each with the kernel stamp
     _locator_classes = [_KernelUserProvided, _KernelInTree, _KernelUserWide]
 
 
-class _KernelCache(FunctionCache):  # type: ignore[misc]
+class _KernelCache(FunctionCache):
     _impl_class = _KernelCacheImpl
 
 

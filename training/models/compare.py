@@ -2,9 +2,9 @@
 
 Every candidate (:data:`CANDIDATES`) trains each strategy with the same setups, labels,
 walk-forward split, ex-ante rule procedure and gate as ``train``; only the classifier's
-fitting differs (:class:`training.models.train.TrainSettings`). A candidate *wins* over ``current``
-for a strategy when its gate passes and its out-of-fold capital-weighted uplift (the rule's
-setups minus all setups) is higher; the table shows every figure with its interval, so a win
+fitting differs (:class:`training.models.model_set.TrainSettings`). A candidate *wins* over
+``current`` for a strategy when its gate passes and its out-of-fold capital-weighted uplift (the
+rule's setups minus all setups) is higher; the table shows every figure with its interval, so a win
 inside the noise is visible as such. ``train`` uses ``current`` unless told otherwise.
 """
 
@@ -30,7 +30,8 @@ from training.labels.dataset import (
     label_config_for,
 )
 from training.labels.outcomes import FeeSchedule
-from training.models.train import TooFewSetupsError, TrainSettings, train_strategy
+from training.models.model_set import TooFewSetupsError, TrainSettings
+from training.models.train import train_strategy
 from training.parallel import IN_PROCESS, TaskRunner
 
 log = logging.getLogger(__name__)

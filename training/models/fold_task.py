@@ -10,16 +10,18 @@ results are the same on every runner and in every order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from training.labels.dataset import SetupDataset
 from training.models.boosters import predict
+from training.models.model_set import (
+    REGRESSION_TARGETS,
+    TooFewSetupsError,
+    TrainSettings,
+    fit_model_set,
+)
 from training.models.walkforward import Fold
-
-if TYPE_CHECKING:
-    from training.models.train import TrainSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +59,14 @@ def fit_fold(fold: Fold, ds: SetupDataset, x: np.ndarray, usable: np.ndarray, em
         ds: the dataset (its ``frame``; ``setups`` are not read and may be empty).
         x: inputs of every dataset row, shape (n, len(ds.input_columns)).
         usable: rows whose labels may train (``training.models.train.trainable_rows``).
-        embargo_s: purge gap in seconds (:func:`training.models.train.fit_model_set`).
+        embargo_s: purge gap in seconds (:func:`training.models.model_set.fit_model_set`).
         regressors: also fit and apply the exit regressors.
-        settings: a :class:`training.models.train.TrainSettings`.
+        settings: a :class:`training.models.model_set.TrainSettings`.
 
     Returns:
         a :class:`FoldFit`; a fold with too few rows or one outcome comes back with
         ``skipped`` set rather than raising.
     """
-    from training.models.train import REGRESSION_TARGETS, TooFewSetupsError, fit_model_set
-
     test = fold.test
     try:
         ms = fit_model_set(ds, fold.train & usable, x, embargo_s, regressors, settings)

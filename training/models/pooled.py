@@ -31,7 +31,8 @@ from ml_signals.setups.base import Setup
 from training.evaluation.decision import judge
 from training.evaluation.evidence import SelectionEvidence, selection_evidence
 from training.labels.dataset import SetupDataset
-from training.models.train import TrainResult, TrainSettings, train_strategy
+from training.models.model_set import TrainSettings
+from training.models.train import TrainResult, train_strategy
 
 EXIT_COLUMNS: Final = ("setup_take_profit_frac", "setup_stop_loss_frac")
 
@@ -133,7 +134,7 @@ def train_pooled(datasets: Mapping[str, SetupDataset], scoring: ScoringConfig,
     ``scoring`` only names the bounds (the pooled rule is learned, as for any strategy).
 
     Raises:
-        training.models.train.TooFewSetupsError: too few pooled setups to train.
+        training.models.model_set.TooFewSetupsError: too few pooled setups to train.
         ValueError: fewer than two datasets.
     """
     pooled = pooled_dataset(datasets)

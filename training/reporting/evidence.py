@@ -3,8 +3,7 @@
 One set of rows (:func:`evidence_rows`) feeds the printed table, ``summary.md`` and the HTML
 report, so the three always show the same figures. Inputs come from
 ``TrainResult.evidence`` (see :mod:`training.models.train`) or an ``evaluate`` run; intervals are
-the
-95 % week-block bootstrap intervals of :mod:`training.evaluation.evidence`.
+the 95 % week-block bootstrap intervals of :mod:`training.evaluation.evidence`.
 """
 
 from __future__ import annotations

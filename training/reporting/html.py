@@ -197,8 +197,10 @@ def _skipped(backtests: Backtests, scopes: list[str]) -> dict[str, Any]:
 
 def _equity(run: TrainingRun, backtests: Backtests | None, scopes: list[str],
             figs: _Figures) -> str:
-    figures = []
-    for scope in scopes if backtests is not None else ():
+    figures: list[str] = []
+    for scope in scopes:
+        if backtests is None:
+            break
         panels = [(title, {m: backtests[(scope, m, s)].equity for m, _ in MODES
                            if (scope, m, s) in backtests}) for s, title in SLICES]
         png = plots.equity_figure(scope, panels, quote_currency(run))

@@ -23,9 +23,10 @@ from training.artifacts.writer import write_artifact  # noqa: E402
 from training.cli.main import main  # noqa: E402
 from training.labels.dataset import build_dataset, compute_pair_features, label_config_for  # noqa: E402
 from training.labels.outcomes import FeeSchedule  # noqa: E402
+from training.models.model_set import TrainSettings, fit_model_set  # noqa: E402
 from training.models.torch_family.fit import split_flat  # noqa: E402
 from training.models.torch_family.windows import dataset_windows, sequence_inputs  # noqa: E402
-from training.models.train import TrainSettings, fit_model_set, train_strategy, trainable_rows  # noqa: E402
+from training.models.train import train_strategy, trainable_rows  # noqa: E402
 
 SETTINGS = TrainSettings(family="torch", window_bars=24)
 

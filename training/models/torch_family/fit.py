@@ -1,5 +1,5 @@
 """Fitting the torch family's model set: deterministic under a seed, on CPU, early stopping on
-the inner time-ordered validation slice of :func:`training.models.train.fit_model_set`.
+the inner time-ordered validation slice of :func:`training.models.model_set.fit_model_set`.
 
 Differences from the XGBoost set, and why: the exit regressors also stop early on the
 validation slice (XGBoost's fixed 200 rounds of shallow trees are regularised by depth and
@@ -26,8 +26,8 @@ import torch
 from ml_signals.feature_parts.sequence import SEQUENCE_CHANNELS
 from ml_signals.scoring.rule import DecisionRule
 from training.evaluation.metrics import auc
+from training.models.model_set import REGRESSION_TARGETS, ModelSet, TooFewSetupsError
 from training.models.torch_family.net import SequenceNet
-from training.models.train import REGRESSION_TARGETS, ModelSet, TooFewSetupsError
 
 SEED: Final = 7
 TORCH_THREADS: Final = 1
@@ -168,8 +168,9 @@ def fit_net(rows: np.ndarray, windows: np.ndarray, y: np.ndarray, val_rows: np.n
 def fit_sequence_set(strategy: str, frame: Any, rows: np.ndarray, fit: np.ndarray,
                      val: np.ndarray, x: np.ndarray, n_features: int, n_bars: int,
                      weight: np.ndarray | None, regressors: bool) -> ModelSet:
-    """The torch family's :class:`~training.models.train.ModelSet` (called by
-    :func:`training.models.train.fit_model_set` after it has split ``rows`` into ``fit`` / ``val``).
+    """The torch family's :class:`~training.models.model_set.ModelSet` (called by
+    :func:`training.models.model_set.fit_model_set` after it has split ``rows`` into ``fit`` /
+    ``val``).
 
     Args:
         strategy: for messages.
