@@ -43,11 +43,12 @@ from ml_signals.setups import make_detector
 from training.backtest import BacktestConfig, run_backtests
 from training.backtest import hummingbot_sim as hbs
 from training.data import load_dir
-from training.dataset import build_dataset, compute_pair_features, label_config_for
-from training.exit_kernel import EXIT_REASONS, simulate_positions
-from training.labels import FeeSchedule, LabelConfig, position_batch
+from training.labels.batch import simulate_positions
+from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
+from training.labels.executor_walk import EXIT_REASONS
+from training.labels.outcomes import FeeSchedule, LabelConfig, position_batch
+from training.models.train import train_strategy
 from training.pipeline import StrategyRun, TrainingRun
-from training.train import train_strategy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOUR = 3600

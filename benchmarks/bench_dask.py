@@ -38,11 +38,12 @@ def measure(data: Path, interval: str, workers: int | None) -> dict[str, Any]:
     """One configuration's stage times (s), peak RSS (MiB), sizes and a digest of the results."""
     from ml_signals.scoring.config import DEFAULT_SCORING
     from ml_signals.setups import STRATEGIES
-    from training.compare import settings_for
     from training.data import load_dir
-    from training.dataset import build_dataset, compute_pair_features, label_config_for
+    from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
+    from training.models.compare import settings_for
+    from training.models.model_set import TooFewSetupsError
+    from training.models.train import train_strategy
     from training.parallel import DaskRunner, make_runner
-    from training.train import TooFewSetupsError, train_strategy
 
     candles = load_dir(data, interval=interval)
     pair_years = sum(len(c.frame) * c.interval_s for c in candles.values()) / YEAR_S
@@ -52,7 +53,7 @@ def measure(data: Path, interval: str, workers: int | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     with make_runner(workers=workers) as runner:
         if isinstance(runner, DaskRunner):  # imports on every worker: part of start-up
-            runner.client.run(importlib.import_module, "training.fold_task")
+            runner.client.run(importlib.import_module, "training.models.fold_task")
         t1 = time.perf_counter()
         features = compute_pair_features(candles, "BTC-USDT", runner)
         t2 = time.perf_counter()

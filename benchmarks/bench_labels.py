@@ -25,8 +25,8 @@ import pandas as pd
 
 from ml_signals.exits import ExitRules
 from ml_signals.setups.base import EntryPlan, Setup
-from training.exit_kernel import best_exits, simulate_positions
-from training.labels import FeeSchedule, LabelConfig, _build_batch, label_setups
+from training.labels.batch import best_exits, simulate_positions
+from training.labels.outcomes import FeeSchedule, LabelConfig, _build_batch, label_setups
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOUR = 3600

@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO))
 from ml_signals.setups import STRATEGIES  # noqa: E402
 from training.backtest import BacktestConfig, run_backtests  # noqa: E402
 from training.data import load_dir  # noqa: E402
-from training.dataset import compute_pair_features  # noqa: E402
-from training.labels import FeeSchedule  # noqa: E402
+from training.labels.dataset import compute_pair_features  # noqa: E402
+from training.labels.outcomes import FeeSchedule  # noqa: E402
 from training.pipeline import train_all  # noqa: E402
 
 

@@ -1,7 +1,8 @@
 """Exit rules of one position, in the units Hummingbot's executors take.
 
-The same object drives the label replay in ``training.labels``, the portfolio backtester and the
-``TripleBarrierConfig`` / ``DCAExecutorConfig`` the live scripts build, so a rule exists once.
+The same object drives the label replay in ``training.labels.outcomes``, the portfolio backtester
+and the ``TripleBarrierConfig`` / ``DCAExecutorConfig`` the live scripts build, so a rule exists
+once.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the decision and is what volatility predicts best here: whether a setup ends by 
 is predicted out of sample with AUC 0.65-0.76 from the same row, direction barely.
 
 One function for training (labels replayed with these exits) and, when adopted, the live
-scripts; the multiples are chosen on earlier data only (``training.vol_exits``).
+scripts; the multiples are chosen on earlier data only (``training.evaluation.vol_exits``).
 No Hummingbot import.
 """
 

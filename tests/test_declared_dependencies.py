@@ -53,7 +53,7 @@ def _sources() -> list[Path]:
     return sorted(p for name in PACKAGES for p in (REPO / name).rglob("*.py"))
 
 
-TORCH_FAMILY = REPO / "training" / "models_torch"
+TORCH_FAMILY = REPO / "training" / "models" / "torch_family"
 """The only code allowed to import the optional ``torch`` extra (training the torch family);
 the scripts serve its models with onnxruntime, a runtime dependency."""
 

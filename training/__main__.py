@@ -1,7 +1,7 @@
-"""``python -m training``: see :mod:`training.cli`."""
+"""``python -m training``: see :mod:`training.cli.main`."""
 
 import sys
 
-from training.cli import main
+from training.cli.main import main
 
 sys.exit(main())

@@ -1,7 +1,7 @@
 """Task runners: one seam through which training maps its independent pieces of work.
 
-Per-pair feature and label computation (:mod:`training.dataset`) and per-fold model fitting
-(:mod:`training.train`) are independent tasks. They go through a :class:`TaskRunner`, whose
+Per-pair feature and label computation (:mod:`training.labels.dataset`) and per-fold model fitting
+(:mod:`training.models.train`) are independent tasks. They go through a :class:`TaskRunner`, whose
 ``map(fn, items, **shared)`` returns ``[fn(item, **shared) for item in items]`` **in input
 order**, wherever it ran. Any model family (XGBoost today, a torch family fitted one model per
 task) schedules its folds the same way: a top-level, picklable function of one item.
@@ -14,7 +14,8 @@ task) schedules its folds the same way: a top-level, picklable function of one i
   the BTC candles) are sent to the workers once per ``map``, not once per task.
 
 Results are bit-identical across runners: the same functions on the same inputs, the same seeds
-(``training.models.BASE_PARAMS``), one XGBoost thread per task (``nthread`` 1) and one thread per
+(``training.models.boosters.BASE_PARAMS``), one XGBoost thread per task (``nthread`` 1) and one
+thread per
 Dask worker, so N workers use N cores (a torch family's task likewise calls
 ``torch.set_num_threads(1)``). Each model is still fitted by one task on one node: XGBoost's own
 ``xgboost.dask`` splits one model's rows over workers and merges per-worker quantile sketches

@@ -15,23 +15,24 @@ from tqdm import tqdm
 
 from ml_signals.scoring.config import DEFAULT_SCORING, ScoringConfig
 from ml_signals.setups import StrategyName, make_detector
-from training.artifact_writer import write_artifact
-from training.compare import settings_for
+from training.artifacts.provenance import data_provenance
+from training.artifacts.writer import write_artifact
 from training.data import CandleSet
-from training.dataset import (
+from training.evaluation.decision import FamilyChoice, choose_family
+from training.evaluation.exit_choice import choose_exit_source
+from training.evaluation.size_choice import choose_sizing
+from training.labels.dataset import (
     PairFeatures,
     SetupDataset,
     build_dataset,
     compute_pair_features,
     label_config_for,
 )
-from training.decision import FamilyChoice, choose_family
-from training.exit_choice import choose_exit_source
-from training.labels import FeeSchedule, LabelConfig
+from training.labels.outcomes import FeeSchedule, LabelConfig
+from training.models.compare import settings_for
+from training.models.model_set import TooFewSetupsError, TrainSettings
+from training.models.train import TrainResult, train_strategy
 from training.parallel import IN_PROCESS, TaskRunner
-from training.provenance import data_provenance
-from training.size_choice import choose_sizing
-from training.train import TooFewSetupsError, TrainResult, TrainSettings, train_strategy
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,9 @@ class StrategyRun:
         artifact: folder of the written artifact (``None`` when not written).
         published: whether ``current`` now points at ``artifact``.
         exit_choice: whose exits the model trades with, and the evidence
-            (:func:`training.exit_choice.choose_exit_source`).
+            (:func:`training.evaluation.exit_choice.choose_exit_source`).
         sizing_choice: flat or rank-scaled sizes, and the evidence
-            (:func:`training.size_choice.choose_sizing`).
+            (:func:`training.evaluation.size_choice.choose_sizing`).
         families: every trained family's result, by family (``result`` is the chosen one's).
         choice: the family choice when more than one family was trained.
     """
@@ -107,17 +108,18 @@ def train_all(
     """Train every strategy; write artifacts under ``models_dir`` unless it is ``None``.
 
     Each strategy trains with its chosen candidate settings
-    (:data:`training.compare.CHOSEN`). Every trained version is written; ``current`` moves to
+    (:data:`training.models.compare.CHOSEN`). Every trained version is written; ``current`` moves to
     it only as ``publish_mode`` allows
     (``"gate"``: when it passes the promotion gate, ``"always"``, ``"never"``; see
-    :func:`training.artifact_writer.write_artifact`). Per-pair features and labels and per-fold
+    :func:`training.artifacts.writer.write_artifact`). Per-pair features and labels and per-fold
     fits are tasks of ``runner`` (:mod:`training.parallel`; same results on every runner). A
     strategy with too few setups on this
     data is skipped, logged and listed in ``TrainingRun.skipped``; its previous artifact, if
     any, stays published.
 
     With several ``families`` (:data:`FAMILIES`), each trains on the same setups and folds
-    with the strategy's settings, and the one :func:`training.decision.choose_family` picks
+    with the strategy's settings, and the one :func:`training.evaluation.decision.choose_family`
+    picks
     (gate passed, better out-of-fold capital-weighted taken-all) is written, with every
     family's evidence in its manifest.
 
@@ -200,7 +202,7 @@ def _train_families(ds: SetupDataset, scoring: ScoringConfig,
         fam_settings = replace(settings, family=family)
         windows = None
         if family == "torch":
-            from training.models_torch.windows import dataset_windows
+            from training.models.torch_family.windows import dataset_windows
 
             windows = dataset_windows(ds, features, fam_settings.window_bars)
         try:

@@ -14,8 +14,9 @@
 
 A published model is refused at start (:class:`~ml_signals.scoring.artifact.ArtifactError`)
 when its manifest's ``labels.fees`` (the fees its labels were computed at,
-``training/provenance.py``) differ from the fees the script trades at (:class:`TradingFees`):
-a model learns which setups pay *after* fees, so it is only valid at the fees it learnt.
+``training/artifacts/provenance.py``) differ from the fees the script trades at
+(:class:`TradingFees`): a model learns which setups pay *after* fees, so it is only valid at the
+fees it learnt.
 
 The mode of each strategy is announced at start (log, ``format_status``, a system alert):
 :func:`describe` gives the one line all three show.
@@ -62,9 +63,9 @@ class TradingFees(BaseModel):
     """Fees the script trades at, fractions of the traded notional (0.0026 = 0.26 %).
 
     Defaults: Kraken spot base tier, maker 0.16 %, taker 0.26 %, the same as
-    ``training.labels.FeeSchedule`` (original plan, "Hummingbot Paper Trading Features": "Exact
-    Kraken fees (0.26%)"). A model whose manifest says it was trained at other fees is refused
-    at start.
+    ``training.labels.outcomes.FeeSchedule`` (original plan, "Hummingbot Paper Trading Features":
+    "Exact Kraken fees (0.26%)"). A model whose manifest says it was trained at other fees is
+    refused at start.
 
     Attributes:
         maker_frac: fee on resting (limit) orders that fill, e.g. DCA grid levels.

@@ -27,7 +27,7 @@ type FeatureRow = Mapping[str, float] | pd.Series[float]
 
 def input_columns(setup: Setup, market: bool = False) -> tuple[str, ...]:
     """Ordered input column names for a setup of this detector (``market``: with the
-    market-state columns appended, as ``training.compare.with_market`` appends them)."""
+    market-state columns appended, as ``training.models.compare.with_market`` appends them)."""
     context = tuple(f"setup_{k}" for k in sorted(setup.context))
     extra = MARKET_COLUMNS if market else ()
     return (*FEATURE_COLUMNS, *context, "setup_take_profit_frac", "setup_stop_loss_frac",

@@ -15,7 +15,7 @@ training window, purged). Its raw scores on that slice — setups it never train
 period just before it is used — form its *reference*; a new raw score's rank is its position in
 that reference (0 = below all, 1 = above all), by linear interpolation between stored
 quantiles. ``keep_frac`` is chosen in the walk-forward from earlier folds only
-(``training.decision``); the published artifact stores its reference and ``keep_frac``.
+(``training.evaluation.decision``); the published artifact stores its reference and ``keep_frac``.
 
 No Hummingbot import; served identically by the live scripts, the replay and the backtest.
 """

@@ -111,14 +111,14 @@ class Scorer:
     def exit_source(self) -> str:
         """``"model"``: take profit, stop loss and hold from the regressors; ``"detector"``:
         the setup's own exits (the manifest's ``exits.source``, chosen in training by
-        ``training.exit_choice``; artifacts without the field used the regressors)."""
+        ``training.evaluation.exit_choice``; artifacts without the field used the regressors)."""
         return str((self.manifest.get("exits") or {}).get("source", "model"))
 
     @property
     def size_source(self) -> str:
         """``"rank"``: sizes scale with the rule's strength (0.5-1.5 x); ``"flat"``: every taken
         setup at 1 x (the manifest's ``sizing.source``, chosen in training by
-        ``training.size_choice``; artifacts without the field sized by rank)."""
+        ``training.evaluation.size_choice``; artifacts without the field sized by rank)."""
         return str((self.manifest.get("sizing") or {}).get("source", "rank"))
 
     @property
@@ -319,10 +319,10 @@ def score_from_predictions(
     and the backtest (which scores with out-of-fold predictions) share this rule.
 
     With ``setup_exits`` (an artifact whose manifest chose the detector's exits, see
-    ``training.exit_choice``) the score carries the detector's take profit, stop loss and
+    ``training.evaluation.exit_choice``) the score carries the detector's take profit, stop loss and
     time limit unchanged instead of the regressors' clipped predictions. ``flat_size`` (an
-    artifact whose manifest chose flat sizing, ``training.size_choice``) trades every taken
-    setup at 1 x instead of scaling by the rule's strength.
+    artifact whose manifest chose flat sizing, ``training.evaluation.size_choice``) trades every
+    taken setup at 1 x instead of scaling by the rule's strength.
 
     Args:
         pred: ``rank`` and the rule's ``min_rank`` (both in [0, 1]), ``confidence``

@@ -94,7 +94,7 @@ class SetupDetector(ABC):
     strategy: ClassVar[StrategyName]
     config: BaseModel
     """The detector's settings, set by the subclass (``DcaConfig``, ``SwingConfig``,
-    ``ChannelConfig``); recorded in an artifact's manifest (``training.provenance``)."""
+    ``ChannelConfig``); recorded in an artifact's manifest (``training.artifacts.provenance``)."""
 
     @abstractmethod
     def signal_mask(self, candles: pd.DataFrame, features: pd.DataFrame) -> pd.Series:

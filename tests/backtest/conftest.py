@@ -12,8 +12,8 @@ from ml_signals.exits import ExitRules
 from ml_signals.scoring.scorer import Scorer
 from ml_signals.setups import make_detector
 from ml_signals.setups.base import Setup
-from training.dataset import PairFeatures, compute_pair_features
-from training.labels import FeeSchedule
+from training.labels.dataset import PairFeatures, compute_pair_features
+from training.labels.outcomes import FeeSchedule
 from training.pipeline import TrainingRun, train_all
 
 PARITY_PAIRS = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "DOGE-USDT")

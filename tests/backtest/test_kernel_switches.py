@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.exit_kernel import (
-    REASON_NOT_FILLED,
-    REASON_OPEN_AT_END,
-    REASON_TAKE_PROFIT,
-    simulate_positions,
-)
-from training.labels import FeeSchedule, LabelConfig, position_batch
+from training.labels.batch import simulate_positions
+from training.labels.executor_walk import REASON_NOT_FILLED, REASON_OPEN_AT_END, REASON_TAKE_PROFIT
+from training.labels.outcomes import FeeSchedule, LabelConfig, position_batch
 
 FEES = FeeSchedule()
 HOUR = 3600

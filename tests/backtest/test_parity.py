@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from training.backtest import hummingbot_sim as hbs
-from training.exit_kernel import EXIT_REASONS, simulate_positions
-from training.labels import FeeSchedule, LabelConfig, position_batch
+from training.labels.batch import simulate_positions
+from training.labels.executor_walk import EXIT_REASONS
+from training.labels.outcomes import FeeSchedule, LabelConfig, position_batch
 
 FEES = FeeSchedule()
 COST = FEES.taker_frac  # Hummingbot's simulators take one trade cost, charged on both sides

@@ -212,7 +212,7 @@ def test_ml_trades_use_only_out_of_fold_scores(default_results, training_run):
             assert (used["fold_oof"] > 0).all() if sl == "oof" else \
                 (used["fold_oof"] == -1).all()
             # every ML trade passed its fold's ex-ante rule and is sized by its rank, or flat
-            # when training found rank sizes did not earn more (training.size_choice)
+            # when training found rank sizes did not earn more (training.evaluation.size_choice)
             mine = r.trades[r.trades["strategy"] == strategy].merge(
                 oof[["setup_id", "rank", "min_rank", "take"]], on="setup_id")
             assert mine["take"].all() and (mine["rank"] >= mine["min_rank"] - 1e-12).all()

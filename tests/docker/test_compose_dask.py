@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from training.data import load_dir
-from training.dataset import compute_pair_features
+from training.labels.dataset import compute_pair_features
 from training.parallel import make_runner
 
 REPO = Path(__file__).resolve().parents[2]

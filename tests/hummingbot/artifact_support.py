@@ -30,7 +30,7 @@ from ml_signals.scoring.artifact import (
 from ml_signals.scoring.rule import DecisionRule
 
 KRAKEN_FEES = {"maker_frac": 0.0016, "taker_frac": 0.0026}
-"""``training.labels.FeeSchedule()`` as the manifest stores it."""
+"""``training.labels.outcomes.FeeSchedule()`` as the manifest stores it."""
 
 
 def write_artifact(models_dir: Path, strategy: str, input_columns: Sequence[str], *,

@@ -19,7 +19,7 @@ from ml_signals.hummingbot import executor_configs
 from ml_signals.scoring.score import Score
 from ml_signals.scoring.scorer import Scorer
 from ml_signals.setups import Setup, make_detector
-from training.labels import LabelConfig
+from training.labels.outcomes import LabelConfig
 
 CONNECTOR = "kraken_paper_trade"
 

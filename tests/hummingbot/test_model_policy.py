@@ -166,7 +166,7 @@ def test_model_at_the_script_fees_loads_and_one_without_fees_is_refused(tmp_path
 
 def test_script_fee_defaults_are_the_training_fees():
     """The fees a script trades at by default are those ``make run`` trains at."""
-    from training.labels import FeeSchedule
+    from training.labels.outcomes import FeeSchedule
 
     fees, trained = model_policy.TradingFees(), FeeSchedule()
     assert (fees.maker_frac, fees.taker_frac) == (trained.maker_frac, trained.taker_frac)

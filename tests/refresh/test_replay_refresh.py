@@ -27,7 +27,7 @@ from ml_signals.alerts.outbox import Outbox
 from ml_signals.features import compute_features
 from ml_signals.setups import make_detector
 from training.data import load_dir
-from training.labels import label_setups
+from training.labels.outcomes import label_setups
 from training.replay.runner import ReplaySpec, run_replay
 
 PAIRS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")

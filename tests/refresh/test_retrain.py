@@ -14,7 +14,7 @@ import pytest
 import yaml
 from refresh_support import REPO, TrainedModels, models_copy
 
-from training.retrain import purge_versions, versions_newest_first
+from training.artifacts.retrain import purge_versions, versions_newest_first
 
 
 def add_old_version(models: Path, source: str, name: str, created_at_s: int) -> str:

@@ -17,8 +17,9 @@ from distributed import Client, LocalCluster
 
 from ml_signals.scoring.config import DEFAULT_SCORING
 from ml_signals.setups import STRATEGIES
-from training.compare import settings_for
-from training.dataset import build_dataset, compute_pair_features, label_config_for
+from training.labels.dataset import build_dataset, compute_pair_features, label_config_for
+from training.models.compare import settings_for
+from training.models.train import train_strategy
 from training.parallel import (
     IN_PROCESS,
     ClusterError,
@@ -26,7 +27,6 @@ from training.parallel import (
     InProcessRunner,
     make_runner,
 )
-from training.train import train_strategy
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ A taken setup is sized exactly as the live scripts size it
 (``ml_signals.decision.sizing.size_entry``: the score's size multiplier on every quote amount, DCA
 spacing widened at low confidence, exits from ``scored_exits``) after the detector amounts are
 scaled by ``BacktestConfig.amount_scale``, and replayed by the executor kernel
-(:func:`training.exit_kernel.simulate_positions`) with the backtest's fees and slippage. The outcome
+(:func:`training.labels.batch.simulate_positions`) with the backtest's fees and slippage. The outcome
 does not depend on the portfolio (executors are independent); the portfolio only decides which
 outcomes happen and may cancel an entry that has not filled (see
 :mod:`training.backtest.portfolio`).
@@ -36,9 +36,10 @@ from ml_signals.scoring.scorer import Scorer, score_from_predictions
 from ml_signals.setups.base import EntryPlan, Setup
 from training.backtest.config import BacktestConfig, Mode
 from training.backtest.market import Market
-from training.dataset import SetupDataset
-from training.exit_kernel import REASON_NOT_FILLED, simulate_positions
-from training.labels import FeeSchedule, LabelConfig, position_batch
+from training.labels.batch import simulate_positions
+from training.labels.dataset import SetupDataset
+from training.labels.executor_walk import REASON_NOT_FILLED
+from training.labels.outcomes import FeeSchedule, LabelConfig, position_batch
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -46,7 +47,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 PREDICTION_COLUMNS = ("fold", "rank", "min_rank", "confidence", "take_profit", "stop_loss",
                       "hold", "model_train_end_s")
-"""Columns a predictions frame needs (``training.train.TrainResult.oof``)."""
+"""Columns a predictions frame needs (``training.models.train.TrainResult.oof``)."""
 
 
 class LookAheadError(ValueError):
@@ -67,7 +68,7 @@ class Candidates:
         confidence: calibrated confidence, NaN rules-only.
         size_multiplier: applied to the detector amounts (1 rules-only).
         committed_quote: quote the entry commits if every level fills (after sizing).
-        reason: kernel exit code (``training.exit_kernel.EXIT_REASONS``); -1 not taken.
+        reason: kernel exit code (``training.labels.executor_walk.EXIT_REASONS``); -1 not taken.
         exit_s: when the position ends (exit known: the candle's open for an exit at the
             open, its close otherwise; NOT_FILLED: the time-limit open); NaN open at the end.
         exit_price, exit_fee_quote: sell price (slippage included) and its fee.
@@ -154,8 +155,8 @@ def build_candidates(dataset: SetupDataset, predictions: pd.DataFrame, scoring: 
         rows: boolean mask over dataset rows to consider.
         model_version: version string the ML scores carry (``"<version>:fold<k>"``).
         exit_source: ``"model"`` (the regressors' exits) or ``"detector"`` (the setups' own
-            exits), as the artifact's manifest chose (``training.exit_choice``).
-        size_source: ``"rank"`` or ``"flat"`` (``training.size_choice``).
+            exits), as the artifact's manifest chose (``training.evaluation.exit_choice``).
+        size_source: ``"rank"`` or ``"flat"`` (``training.evaluation.size_choice``).
 
     Raises:
         LookAheadError: ``mode == "ml"`` and a selected row's model saw its period.

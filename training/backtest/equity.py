@@ -17,7 +17,7 @@ import pandas as pd
 
 from training.backtest.book import Book
 from training.backtest.market import Market
-from training.exit_kernel import REASON_NOT_FILLED, REASON_OPEN_AT_END
+from training.labels.executor_walk import REASON_NOT_FILLED, REASON_OPEN_AT_END
 
 EQUITY_COLUMNS = ("timestamp", "equity_quote", "cash_quote", "open_positions")
 """Columns of the equity frame."""

@@ -47,7 +47,7 @@ from ml_signals.risk import (
 from ml_signals.risk.types import DAY_S, STRATEGIES
 from training.backtest.book import Book
 from training.backtest.market import Market
-from training.exit_kernel import REASON_NOT_FILLED, REASON_OPEN_AT_END
+from training.labels.executor_walk import REASON_NOT_FILLED, REASON_OPEN_AT_END
 
 _EXIT, _CANCEL_CHECK = 0, 1  # same-time order: exits first, then cancel checks
 _CONFLICT_GUARDS = {"same_coin": "conflict", "opposing_signals": "conflict"}

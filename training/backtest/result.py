@@ -14,7 +14,7 @@ from training.backtest.book import Book
 from training.backtest.config import BacktestConfig, Mode, SliceName
 from training.backtest.market import Market
 from training.backtest.portfolio import Ledger
-from training.exit_kernel import EXIT_REASONS, REASON_NOT_FILLED, REASON_OPEN_AT_END
+from training.labels.executor_walk import EXIT_REASONS, REASON_NOT_FILLED, REASON_OPEN_AT_END
 
 TRADE_COLUMNS: Final = (
     "setup_id", "strategy", "pair", "decision_s", "entry_ts", "exit_ts", "entry_price",

@@ -31,7 +31,7 @@ from training.backtest.market import Market
 from training.backtest.portfolio import PortfolioRun
 from training.backtest.result import BacktestResult, skipped_frame, trades_frame
 from training.backtest.stats import headline
-from training.labels import FeeSchedule
+from training.labels.outcomes import FeeSchedule
 from training.pipeline import TrainingRun
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ TAKE_PROFIT, STOP_LOSS, TRAILING_STOP or TIME_LIMIT):
 * ``expectancy_frac``: mean ``net_return_frac`` per trade (every trade counts the same);
 * ``weighted_return_frac``: total net PnL of the trades / their total filled cost (a partly
   filled DCA grid weighs less than a full one): ``capital_return_frac`` of
-  :func:`training.metrics.trade_stats`;
+  :func:`training.evaluation.metrics.trade_stats`;
 * ``sharpe``: mean / standard deviation (ddof 1) of **daily** equity returns (equity at each
   00:00 UTC of the curve, plus its first and last point) x ``sqrt(365)`` -- crypto trades every
   day; no risk-free rate;
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ml_signals.risk.types import DAY_S
-from training import metrics
+from training.evaluation import metrics
 
 CLOSED_REASONS: Final = ("TAKE_PROFIT", "STOP_LOSS", "TRAILING_STOP", "TIME_LIMIT")
 """Exit reasons of a filled, closed trade."""
@@ -36,7 +36,8 @@ def trade_figures(trades: pd.DataFrame) -> dict[str, Any]:
     """Trade-level figures of a backtest's ``trades`` frame (see the module docstring); needs
     ``exit_reason``, ``net_pnl_quote``, ``net_return_frac``, ``fees_quote``, ``slippage_quote``,
     ``entry_ts``, ``exit_ts``; ``weighted_return_frac`` also ``amount_quote`` (NaN without it).
-    The per-trade statistics are :func:`training.metrics.trade_stats` of the closed trades."""
+    The per-trade statistics are :func:`training.evaluation.metrics.trade_stats` of the closed
+    trades."""
     closed = trades[trades["exit_reason"].isin(CLOSED_REASONS)]
     pnl = closed["net_pnl_quote"].to_numpy(dtype=np.float64)
     committed = (closed["amount_quote"].to_numpy(dtype=np.float64)

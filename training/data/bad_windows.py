@@ -10,7 +10,7 @@ A setup on the candle opening at ``t`` (seconds, UTC) reads, and is labelled fro
 - the BTC reference's candles over the same feature window (regime and BTC features);
 - its **label window**: the candles opening in ``[t + interval, label_end]``, from the decision
   (the decision candle's close) to the time its labels resolved (``label_end_s`` of
-  :func:`training.dataset.build_dataset`; the last candle the label replay read opens at or
+  :func:`training.labels.dataset.build_dataset`; the last candle the label replay read opens at or
   before it).
 
 The pair's own windows are contiguous, ``[t - (lookback - 1) * interval, label_end]``. The candles

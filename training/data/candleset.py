@@ -34,7 +34,7 @@ class CandleSet:
         bad_candles: candles of ``frame`` the candle guard flags (:mod:`ml_signals.candle_guard`;
             with a validated frame only its one-candle move rules can fire), oldest first, each
             with its ``row`` in ``frame``, time and rule. They are kept in ``frame`` unchanged;
-            :func:`training.dataset.build_dataset` drops the setups whose windows touch them.
+            :func:`training.labels.dataset.build_dataset` drops the setups whose windows touch them.
         max_move_frac: the guard's one-candle move bound these flags used (0.50 = 50 %).
     """
 
