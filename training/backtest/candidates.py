@@ -10,12 +10,12 @@ For one strategy and one mode every eligible dataset row becomes a candidate:
   at or after the row's decision time is refused (:class:`LookAheadError`).
 
 A taken setup is sized exactly as the live scripts size it
-(``ml_signals.decision.sizing.size_entry``: the score's size multiplier on every quote amount, DCA
-spacing widened at low confidence, exits from ``scored_exits``) after the detector amounts are
-scaled by ``BacktestConfig.amount_scale``, and replayed by the executor kernel
-(:func:`training.labels.batch.simulate_positions`) with the backtest's fees and slippage. The outcome
-does not depend on the portfolio (executors are independent); the portfolio only decides which
-outcomes happen and may cancel an entry that has not filled (see
+(``ml_signals.decision.sizing.size_entry``: the score's size multiplier on every quote amount,
+DCA spacing widened at low confidence, exits from ``scored_exits``) after the detector amounts
+are scaled by ``BacktestConfig.amount_scale``, and replayed by the executor kernel
+(:func:`training.labels.batch.simulate_positions`) with the backtest's fees and slippage. The
+outcome does not depend on the portfolio (executors are independent); the portfolio only
+decides which outcomes happen and may cancel an entry that has not filled (see
 :mod:`training.backtest.portfolio`).
 """
 
