@@ -88,6 +88,7 @@ older (a lagging BTC feed); otherwise the BTC columns are NaN (no forward fill b
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from pathlib import Path
 from typing import Final
@@ -257,13 +258,31 @@ def btc_regime_series(btc_candles: pd.DataFrame, interval_s: int = 3600) -> pd.S
 
 
 def feature_code_hash() -> str:
-    """sha256 hex digest of the source files that define the features.
+    """sha256 hex digest of the code that defines the features.
 
-    Covers this module and every ``ml_signals/feature_parts/*.py`` (file name and bytes, in
-    sorted order). An artifact stores it and refuses features computed by different code. It
+    Covers this module and every ``ml_signals/feature_parts/*.py`` (file name and code, in
+    sorted order). The code is each file's syntax tree without docstrings (comments never reach
+    the tree), so editing documentation does not invalidate published artifacts while any change
+    to what runs does. An artifact stores it and refuses features computed by different code. It
     does not cover the pandas / pandas-ta versions; record those beside it.
+
+    Raises:
+        SyntaxError: a source file does not parse (it could not have been imported either).
     """
     digest = hashlib.sha256()
     for path in _SOURCE_FILES:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(path.name.encode() + b"\0" + _code_without_docs(path) + b"\0")
     return digest.hexdigest()
+
+
+def _code_without_docs(path: Path) -> bytes:
+    """``ast.dump`` of ``path``'s module with the docstring of the module and of every class
+    and function removed (positions left out, so moving code by lines does not count)."""
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False).encode()

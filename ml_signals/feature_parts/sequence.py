@@ -2,7 +2,7 @@
 setup's candle, normalised to the setup's close.
 
 One function, :func:`candle_windows`, serves both sides: training's dataset
-(:mod:`training.models_torch.windows`, many setups of one pair at once) and the live scorer
+(:mod:`training.models.torch_family.windows`, many setups of one pair at once) and the live scorer
 (:meth:`ml_signals.scoring.scorer.Scorer.score`, the pair's candle frame the script already
 holds, one setup). Rows after the setup's candle are never read: the window of the candle
 opened at ``t`` is rows ``timestamp <= t`` only, so changing later candles cannot change it.
@@ -20,7 +20,7 @@ matter; ``c_t`` is the setup candle's close):
 
 A non-positive price gives a non-finite value; the candle guard drops such windows in training
 (the 301-candle feature window contains this one) and skips them live, and the model maps a
-non-finite input to 0 (:mod:`training.models_torch.net`).
+non-finite input to 0 (:mod:`training.models.torch_family.net`).
 """
 
 from __future__ import annotations
