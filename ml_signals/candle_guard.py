@@ -174,16 +174,34 @@ def flag_candles(
         raise ValueError(f"interval_s must be > 0 seconds, got {interval_s}")
     if not (max_move_frac > 0 and np.isfinite(max_move_frac)):
         raise ValueError(f"max_move_frac must be a finite fraction > 0, got {max_move_frac}")
-    missing = [c for c in ("timestamp", *_PRICES, "volume") if c not in frame.columns]
+    return CandleFlags(_codes(_matrix(frame), interval_s, max_move_frac), max_move_frac)
+
+
+_COLUMNS = ("timestamp", *_PRICES, "volume")
+
+
+def _matrix(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """``frame``'s checked columns as a float (rows x 6) array, :data:`_COLUMNS` order.
+
+    Raises:
+        ValueError: a column is missing.
+    """
+    missing = [c for c in _COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"candles lack column(s) {missing}; have {list(frame.columns)}")
-    v: dict[str, npt.NDArray[np.float64]] = {c: frame[c].to_numpy(dtype="float64", na_value=np.nan)
-         for c in ("timestamp", *_PRICES, "volume")}
-    codes = np.zeros(len(frame), dtype=np.uint8)
+    return np.column_stack([frame[c].to_numpy(dtype="float64", na_value=np.nan)
+                            for c in _COLUMNS]) if len(frame) else np.empty((0, len(_COLUMNS)))
+
+
+def _codes(m: npt.NDArray[np.float64], interval_s: int,
+           max_move_frac: float) -> npt.NDArray[np.uint8]:
+    """Rule code per row of the (rows x 6) matrix ``m`` (0 = clean)."""
+    v = {c: m[:, k] for k, c in enumerate(_COLUMNS)}
+    codes = np.zeros(len(m), dtype=np.uint8)
     # Written from the last rule to the first: a candle keeps the first rule it breaks.
     for rule, mask in reversed(_masks(v, interval_s, max_move_frac)):
         codes[mask] = _code(rule)
-    return CandleFlags(codes, max_move_frac)
+    return codes
 
 
 def _masks(v: dict[str, npt.NDArray[np.float64]], interval_s: int,
@@ -283,6 +301,13 @@ def newest_bad_in_window(
     start = max(len(frame) - window_bars - 1, 0)
     part = frame.iloc[start:]
     flags = flag_candles(part, interval_s, max_move_frac)
+    return _newest_of(frame, start, flags, window_bars)
+
+
+def _newest_of(frame: pd.DataFrame, start: int, flags: CandleFlags,
+               window_bars: int) -> tuple[BadCandle | None, int]:
+    """:func:`newest_bad_in_window`'s answer from the flags of ``frame.iloc[start:]``."""
+    part = frame.iloc[start:]
     codes = flags.codes[window_rows(len(part), window_bars)]
     if not codes.any():
         return None, 0
@@ -290,3 +315,85 @@ def newest_bad_in_window(
     found = flags.bad_candles(part, np.array([newest]))[0]
     return (BadCandle(start + found.row, found.timestamp_s, found.rule, found.detail),
             int(np.count_nonzero(codes)))
+
+
+class WindowCheck:
+    """:func:`newest_bad_in_window` per key (a pair), flagging only candles not flagged before.
+
+    A live script checks the same ~704-candle window again at every closed candle, shifted by
+    one. This keeps, per key, the last window's values and codes; at the next check a row whose
+    values *and* previous row's values equal those of a row checked before keeps that row's
+    code (every rule reads a candle and the one before it only), and every other row - new
+    candles, a candle the feed revised, the window's first row - is flagged afresh. The answer
+    is the one :func:`newest_bad_in_window` gives on the same frame. Intervals that do not
+    divide a day are checked whole each time (their grid is anchored on the window's first
+    candle).
+
+    Args:
+        interval_s: candle length (s). window_bars: candles checked (>= 1).
+        max_move_frac: one-candle move bound, fraction > 0 (0.50 = 50 %).
+
+    Raises:
+        ValueError: ``window_bars`` < 1 or ``max_move_frac`` not a finite fraction > 0.
+    """
+
+    def __init__(self, interval_s: int, window_bars: int,
+                 max_move_frac: float = DEFAULT_MAX_MOVE_FRAC) -> None:
+        if window_bars < 1:
+            raise ValueError(f"window_bars must be >= 1, got {window_bars}")
+        if not (max_move_frac > 0 and np.isfinite(max_move_frac)):
+            raise ValueError(f"max_move_frac must be a finite fraction > 0, got {max_move_frac}")
+        if interval_s <= 0:
+            raise ValueError(f"interval_s must be > 0 seconds, got {interval_s}")
+        self.interval_s = interval_s
+        self.window_bars = window_bars
+        self.max_move_frac = max_move_frac
+        self._memo: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]] = {}
+        self.rows_flagged = 0
+        """Rows flagged afresh since creation (the work done; for tests and benchmarks)."""
+
+    def newest_bad(self, key: str, frame: pd.DataFrame) -> tuple[BadCandle | None, int]:
+        """:func:`newest_bad_in_window` of ``frame`` (``key``: whose candles, e.g. the pair).
+
+        Raises:
+            ValueError: a column is missing.
+        """
+        start = max(len(frame) - self.window_bars - 1, 0)
+        m = _matrix(frame.iloc[start:])
+        codes = self._codes(key, m)
+        return _newest_of(frame, start, CandleFlags(codes, self.max_move_frac), self.window_bars)
+
+    def _codes(self, key: str, m: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
+        old = self._memo.get(key)
+        kept = _rows_kept(old[0], m) if old is not None and 86_400 % self.interval_s == 0 \
+            else (0, 0)
+        j, k = kept  # rows m[:k] equal old[0][j:j + k]
+        if k < 2 or old is None:
+            codes = _codes(m, self.interval_s, self.max_move_frac)
+            self.rows_flagged += len(m)
+        else:
+            codes = np.empty(len(m), dtype=np.uint8)
+            codes[:1] = _codes(m[:1], self.interval_s, self.max_move_frac)  # no previous row
+            codes[1:k] = old[1][j + 1:j + k]
+            codes[k:] = _codes(m[k - 1:], self.interval_s, self.max_move_frac)[1:]
+            self.rows_flagged += 1 + len(m) - k
+        self._memo[key] = (m, codes)
+        return codes
+
+
+def _rows_kept(old: npt.NDArray[np.float64],
+               new: npt.NDArray[np.float64]) -> tuple[int, int]:
+    """``(j, k)``: the first ``k`` rows of ``new`` equal (NaN equal to NaN) rows ``j .. j+k-1``
+    of ``old``, where ``j`` is the first row of ``old`` with ``new``'s first timestamp;
+    ``(0, 0)`` when there is none."""
+    if not len(new) or not len(old):
+        return 0, 0
+    at = np.flatnonzero(old[:, 0] == new[0, 0])
+    if not at.size:
+        return 0, 0
+    j = int(at[0])
+    n = min(len(old) - j, len(new))
+    a, b = old[j:j + n], new[:n]
+    same = ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+    k = n if same.all() else int(np.argmin(same))
+    return j, k
