@@ -388,6 +388,11 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
 class MlScriptBase(StrategyV2Base):
     """Thin Hummingbot shell around a :class:`~.strategy_runtime.StrategyRuntime`."""
 
+    reuse_executor_reports: bool = True
+    """Keep Hummingbot's executor reports while they cannot change
+    (:meth:`update_executors_info`); ``False`` rebuilds them every tick (the replay's
+    exhaustive mode, the reference the default is tested against)."""
+
     @classmethod
     def init_markets(cls, config: MlScriptConfigBase) -> None:
         """Declare the markets; prepare paper connectors for executors (before they exist)."""
@@ -467,9 +472,10 @@ class MlScriptBase(StrategyV2Base):
         every listed executor is terminated, no position is held (``POSITION_HOLD`` closes,
         valued at the mid price; these scripts never keep positions) and the list is the one
         reported last, the reports are the last ones and are kept. Any executor still running
-        (its PnL moves with the price), created or archived rebuilds them.
+        (its PnL moves with the price), created or archived rebuilds them. With
+        :attr:`reuse_executor_reports` off they are rebuilt at every tick, as Hummingbot does.
         """
-        key = self._executors_key()
+        key = self._executors_key() if self.reuse_executor_reports else None
         if key is not None and key == self._reported_key:
             return
         super().update_executors_info()

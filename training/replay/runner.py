@@ -66,6 +66,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAIRS: tuple[str, ...] = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
 DEFAULT_WINDOW_DAYS = 61
+HUMMINGBOT_NETWORK_CHECK_S = 10.0
+"""Hummingbot's ``NetworkIterator`` network-check interval (s), used in exhaustive mode."""
 FLUSH_TIMEOUT_S = 60.0
 """Longest wait, after the last tick, for the journal to be written and the alerts delivered
 (seconds, wall clock; each takes well under a second for a two-month replay)."""
@@ -97,6 +99,11 @@ class ReplaySpec(BaseModel):
         scripts_package: package holding the scripts.
         out_dir: the replay's output folder (CLI ``--out``); the script's journal and alert
             outbox go to ``<out_dir>/<script>/`` (:mod:`.journal_alerts`).
+        exhaustive: do at every sub-tick all the work Hummingbot does: the script rebuilds its
+            executor reports each tick (``MlScriptBase.reuse_executor_reports`` off) and the
+            paper exchange checks its network every 10 s (Hummingbot's interval) instead of
+            once a simulated day. Same results, several times slower: the reference the
+            default (fast) mode is tested against.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -118,6 +125,7 @@ class ReplaySpec(BaseModel):
     forming_candle: bool = True
     scripts_package: str = SCRIPTS_PACKAGE
     out_dir: Path = Path("reports/replay")
+    exhaustive: bool = False
 
     def files(self) -> ReplayFiles:
         """Journal and alert files of this replay."""
@@ -267,11 +275,7 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
     subtick = store.timeline.subtick_s
     script.strategy_class.init_markets(script.config)
     markets = {name: sorted(pairs) for name, pairs in script.strategy_class.markets.items()}
-    connectors = {name: ReplayExchange(name, pairs, half_spread_frac=spec.half_spread_frac)
-                  for name, pairs in markets.items()}
-    for exchange in connectors.values():
-        quotes = {pair.split("-")[1] for pair in exchange.trading_pairs}
-        exchange.fund({q: Decimal(str(spec.quote_balance)) for q in quotes})
+    connectors = _connectors(spec, markets)
     balances_start = {f"{k}:{a}": float(v) for k, c in connectors.items()
                       for a, v in c.get_all_balances().items()}
     _hummingbot_app_and_recorder(list(connectors.values()), script)
@@ -293,6 +297,8 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
         exchange.set_mid(pair, path[0].price)
     strategy = script.strategy_class(connectors, script.config)
     strategy.executor_orchestrator.executors_update_interval = subtick
+    if spec.exhaustive and hasattr(strategy, "reuse_executor_reports"):
+        strategy.reuse_executor_reports = False
     recorder = RuntimeRecorder()
     observers = getattr(getattr(strategy, "runtime", None), "observers", None)
     observable = isinstance(observers, list)
@@ -327,6 +333,19 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
     return {"connector": ",".join(connectors), "pairs": tuple(p for _, p, _ in traded),
             "ticks": ticks, "executors": executors, "recorder": recorder if observable else None,
             "balances_start": balances_start, "balances_end": balances_end}
+
+
+def _connectors(spec: ReplaySpec, markets: Mapping[str, list[str]]) -> dict[str, ReplayExchange]:
+    """One funded :class:`ReplayExchange` per market connector (``spec.quote_balance`` of each
+    quote asset); in exhaustive mode checking its network at Hummingbot's interval."""
+    connectors = {name: ReplayExchange(name, pairs, half_spread_frac=spec.half_spread_frac)
+                  for name, pairs in markets.items()}
+    for exchange in connectors.values():
+        if spec.exhaustive:
+            exchange.check_network_interval = HUMMINGBOT_NETWORK_CHECK_S
+        quotes = {pair.split("-")[1] for pair in exchange.trading_pairs}
+        exchange.fund({q: Decimal(str(spec.quote_balance)) for q in quotes})
+    return connectors
 
 
 def _close_observers(strategy: Any) -> None:
