@@ -47,9 +47,15 @@ from hummingbot.model.sql_connection_manager import SQLConnectionManager, SQLCon
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_signals.candles import interval_seconds
+from ml_signals.timeutil import format_utc
 from training.data import load_dir
 from training.replay.exchange import DEFAULT_HALF_SPREAD_FRAC, ReplayExchange
-from training.replay.feed import CandleStore, PairCandles, ReplayTimeline, replay_candles_factory
+from training.replay.feed import (
+    CandleStore,
+    PairCandleArrays,
+    ReplayTimeline,
+    replay_candles_factory,
+)
 from training.replay.journal_alerts import (
     AlertCounts,
     JournalCounts,
@@ -189,7 +195,7 @@ def _utc_s(value: datetime) -> int:
     return int(value.timestamp())
 
 
-def candle_window(spec: ReplaySpec, data: Mapping[str, PairCandles], pairs: Sequence[str],
+def candle_window(spec: ReplaySpec, data: Mapping[str, PairCandleArrays], pairs: Sequence[str],
                   interval_s: int) -> list[int]:
     """Open times (s) of the candles to replay, present for every pair in ``pairs``.
 
@@ -213,16 +219,12 @@ def candle_window(spec: ReplaySpec, data: Mapping[str, PairCandles], pairs: Sequ
             data[pair].index_of(times[0])
             data[pair].index_of(times[-1])
         except KeyError as exc:
-            raise ReplayError(f"{exc.args[0]}: the window {_iso(times[0])}..{_iso(times[-1])} "
-                              f"is not covered") from None
+            raise ReplayError(f"{exc.args[0]}: the window {format_utc(times[0])}.."
+                              f"{format_utc(times[-1])} is not covered") from None
     if not times:
-        raise ReplayError(f"no candle between {_iso(start_s)} and {_iso(end_s)} "
+        raise ReplayError(f"no candle between {format_utc(start_s)} and {format_utc(end_s)} "
                           f"for {', '.join(pairs)}")
     return times
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 class _ErrorLog(logging.Handler):
@@ -387,7 +389,7 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
     script, overrides = load_for_replay(spec)
     spec.files().clear()
     sets = load_dir(spec.data_dir, spec.interval)
-    data = {pair: PairCandles.from_frame(pair, cs.frame) for pair, cs in sets.items()}
+    data = {pair: PairCandleArrays.from_frame(pair, cs.frame) for pair, cs in sets.items()}
     script.strategy_class.init_markets(script.config)
     market_pairs = sorted({p for pairs in script.strategy_class.markets.values() for p in pairs})
     times = candle_window(spec, data, market_pairs, interval_s)
