@@ -170,18 +170,23 @@ def flag_candles(
     Raises:
         ValueError: ``interval_s`` or ``max_move_frac`` not positive, or a column is missing.
     """
-    if interval_s <= 0:
-        raise ValueError(f"interval_s must be > 0 seconds, got {interval_s}")
-    if not (max_move_frac > 0 and np.isfinite(max_move_frac)):
-        raise ValueError(f"max_move_frac must be a finite fraction > 0, got {max_move_frac}")
+    _check_args(interval_s, max_move_frac)
     return CandleFlags(_codes(_matrix(frame), interval_s, max_move_frac), max_move_frac)
 
 
 _COLUMNS = ("timestamp", *_PRICES, "volume")
 
 
-def _matrix(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-    """``frame``'s checked columns as a float (rows x 6) array, :data:`_COLUMNS` order.
+def _check_args(interval_s: int, max_move_frac: float) -> None:
+    if interval_s <= 0:
+        raise ValueError(f"interval_s must be > 0 seconds, got {interval_s}")
+    if not (max_move_frac > 0 and np.isfinite(max_move_frac)):
+        raise ValueError(f"max_move_frac must be a finite fraction > 0, got {max_move_frac}")
+
+
+def _matrix(frame: pd.DataFrame, start: int = 0) -> npt.NDArray[np.float64]:
+    """Rows ``start:`` of ``frame``'s checked columns as a float (rows x 6) array,
+    :data:`_COLUMNS` order.
 
     Raises:
         ValueError: a column is missing.
@@ -189,8 +194,10 @@ def _matrix(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
     missing = [c for c in _COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"candles lack column(s) {missing}; have {list(frame.columns)}")
-    return np.column_stack([frame[c].to_numpy(dtype="float64", na_value=np.nan)
-                            for c in _COLUMNS]) if len(frame) else np.empty((0, len(_COLUMNS)))
+    if len(frame) <= start:
+        return np.empty((0, len(_COLUMNS)))
+    return np.column_stack([frame[c].to_numpy(dtype="float64", na_value=np.nan)[start:]
+                            for c in _COLUMNS])
 
 
 def _codes(m: npt.NDArray[np.float64], interval_s: int,
@@ -307,11 +314,12 @@ def newest_bad_in_window(
 def _newest_of(frame: pd.DataFrame, start: int, flags: CandleFlags,
                window_bars: int) -> tuple[BadCandle | None, int]:
     """:func:`newest_bad_in_window`'s answer from the flags of ``frame.iloc[start:]``."""
-    part = frame.iloc[start:]
-    codes = flags.codes[window_rows(len(part), window_bars)]
+    n_part = len(flags.codes)
+    codes = flags.codes[window_rows(n_part, window_bars)]
     if not codes.any():
         return None, 0
-    newest = len(part) - len(codes) + int(np.flatnonzero(codes)[-1])
+    part = frame.iloc[start:]
+    newest = n_part - len(codes) + int(np.flatnonzero(codes)[-1])
     found = flags.bad_candles(part, np.array([newest]))[0]
     return (BadCandle(start + found.row, found.timestamp_s, found.rule, found.detail),
             int(np.count_nonzero(codes)))
@@ -341,10 +349,7 @@ class WindowCheck:
                  max_move_frac: float = DEFAULT_MAX_MOVE_FRAC) -> None:
         if window_bars < 1:
             raise ValueError(f"window_bars must be >= 1, got {window_bars}")
-        if not (max_move_frac > 0 and np.isfinite(max_move_frac)):
-            raise ValueError(f"max_move_frac must be a finite fraction > 0, got {max_move_frac}")
-        if interval_s <= 0:
-            raise ValueError(f"interval_s must be > 0 seconds, got {interval_s}")
+        _check_args(interval_s, max_move_frac)
         self.interval_s = interval_s
         self.window_bars = window_bars
         self.max_move_frac = max_move_frac
@@ -359,7 +364,7 @@ class WindowCheck:
             ValueError: a column is missing.
         """
         start = max(len(frame) - self.window_bars - 1, 0)
-        m = _matrix(frame.iloc[start:])
+        m = _matrix(frame, start)
         codes = self._codes(key, m)
         return _newest_of(frame, start, CandleFlags(codes, self.max_move_frac), self.window_bars)
 
@@ -373,9 +378,12 @@ class WindowCheck:
             self.rows_flagged += len(m)
         else:
             codes = np.empty(len(m), dtype=np.uint8)
-            codes[:1] = _codes(m[:1], self.interval_s, self.max_move_frac)  # no previous row
             codes[1:k] = old[1][j + 1:j + k]
-            codes[k:] = _codes(m[k - 1:], self.interval_s, self.max_move_frac)[1:]
+            # one pass over [first row, row k-1, rows k..]: the first row is flagged without a
+            # previous row, rows k.. with theirs; row k-1's own code here is not used
+            fresh = _codes(np.vstack([m[:1], m[k - 1:]]), self.interval_s, self.max_move_frac)
+            codes[0] = fresh[0]
+            codes[k:] = fresh[2:]
             self.rows_flagged += 1 + len(m) - k
         self._memo[key] = (m, codes)
         return codes
