@@ -196,8 +196,8 @@ def _matrix(frame: pd.DataFrame, start: int = 0) -> npt.NDArray[np.float64]:
         raise ValueError(f"candles lack column(s) {missing}; have {list(frame.columns)}")
     if len(frame) <= start:
         return np.empty((0, len(_COLUMNS)))
-    return np.column_stack([frame[c].to_numpy(dtype="float64", na_value=np.nan)[start:]
-                            for c in _COLUMNS])
+    columns = frame.columns.get_indexer(_COLUMNS)
+    return frame.iloc[start:, columns].to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _codes(m: npt.NDArray[np.float64], interval_s: int,
