@@ -38,6 +38,7 @@ def summary_dict(result: ReplayResult) -> dict[str, Any]:
         "balances_start": result.balances_start,
         "balances_end": result.balances_end,
         "wall_s": round(result.wall_s, 2),
+        "cpu_s": round(result.cpu_s, 2),
         "overrides": result.overrides,
         "hummingbot_errors": list(result.errors[:50]),
         "hummingbot_error_count": len(result.errors),
@@ -65,7 +66,7 @@ def format_result(result: ReplayResult) -> str:
         f"== {result.script} on {result.connector} {','.join(result.pairs)}: "
         f"{format_utc(result.start_s)} .. {format_utc(result.end_s)} "
         f"({result.candles} candles/pair, "
-        f"{result.subticks} ticks, {result.wall_s:.1f} s)",
+        f"{result.subticks} ticks, {result.wall_s:.1f} s wall, {result.cpu_s:.1f} s CPU)",
         f"   models: {models}"
         + (f"  [rules-only: no trained artifact for {', '.join(rules_only)}]"
            if rules_only else ""),

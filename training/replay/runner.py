@@ -384,7 +384,7 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
         ReplayError: data or window problems. ScriptLoadError: script or config problems.
         FileNotFoundError, CandleDataError: from the candle loaders.
     """
-    wall0 = time.perf_counter()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     interval_s = interval_seconds(spec.interval)
     script, overrides = load_for_replay(spec)
     spec.files().clear()
@@ -422,6 +422,7 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
         guard_locks=tuple(recorder.guard_locks) if recorder else (),
         executors=out["executors"], balances_start=out["balances_start"],
         balances_end=out["balances_end"], wall_s=time.perf_counter() - wall0,
+        cpu_s=time.process_time() - cpu0,
         overrides=overrides, errors=tuple(errors.messages), journal=journal, alerts=alerts,
     )
 
