@@ -196,7 +196,7 @@ def _matrix(frame: pd.DataFrame, start: int = 0) -> npt.NDArray[np.float64]:
         raise ValueError(f"candles lack column(s) {missing}; have {list(frame.columns)}")
     if len(frame) <= start:
         return np.empty((0, len(_COLUMNS)))
-    columns = frame.columns.get_indexer(_COLUMNS)
+    columns = frame.columns.get_indexer(pd.Index(_COLUMNS))
     return frame.iloc[start:, columns].to_numpy(dtype="float64", na_value=np.nan)
 
 
