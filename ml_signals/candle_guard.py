@@ -170,20 +170,45 @@ def flag_candles(
     Raises:
         ValueError: ``interval_s`` or ``max_move_frac`` not positive, or a column is missing.
     """
+    _check_args(interval_s, max_move_frac)
+    return CandleFlags(_codes(_matrix(frame), interval_s, max_move_frac), max_move_frac)
+
+
+_COLUMNS = ("timestamp", *_PRICES, "volume")
+
+
+def _check_args(interval_s: int, max_move_frac: float) -> None:
     if interval_s <= 0:
         raise ValueError(f"interval_s must be > 0 seconds, got {interval_s}")
     if not (max_move_frac > 0 and np.isfinite(max_move_frac)):
         raise ValueError(f"max_move_frac must be a finite fraction > 0, got {max_move_frac}")
-    missing = [c for c in ("timestamp", *_PRICES, "volume") if c not in frame.columns]
+
+
+def _matrix(frame: pd.DataFrame, start: int = 0) -> npt.NDArray[np.float64]:
+    """Rows ``start:`` of ``frame``'s checked columns as a float (rows x 6) array,
+    :data:`_COLUMNS` order.
+
+    Raises:
+        ValueError: a column is missing.
+    """
+    missing = [c for c in _COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"candles lack column(s) {missing}; have {list(frame.columns)}")
-    v: dict[str, npt.NDArray[np.float64]] = {c: frame[c].to_numpy(dtype="float64", na_value=np.nan)
-         for c in ("timestamp", *_PRICES, "volume")}
-    codes = np.zeros(len(frame), dtype=np.uint8)
+    if len(frame) <= start:
+        return np.empty((0, len(_COLUMNS)))
+    columns = frame.columns.get_indexer(pd.Index(_COLUMNS))
+    return frame.iloc[start:, columns].to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _codes(m: npt.NDArray[np.float64], interval_s: int,
+           max_move_frac: float) -> npt.NDArray[np.uint8]:
+    """Rule code per row of the (rows x 6) matrix ``m`` (0 = clean)."""
+    v = {c: m[:, k] for k, c in enumerate(_COLUMNS)}
+    codes = np.zeros(len(m), dtype=np.uint8)
     # Written from the last rule to the first: a candle keeps the first rule it breaks.
     for rule, mask in reversed(_masks(v, interval_s, max_move_frac)):
         codes[mask] = _code(rule)
-    return CandleFlags(codes, max_move_frac)
+    return codes
 
 
 def _masks(v: dict[str, npt.NDArray[np.float64]], interval_s: int,
@@ -283,10 +308,100 @@ def newest_bad_in_window(
     start = max(len(frame) - window_bars - 1, 0)
     part = frame.iloc[start:]
     flags = flag_candles(part, interval_s, max_move_frac)
-    codes = flags.codes[window_rows(len(part), window_bars)]
+    return _newest_of(frame, start, flags, window_bars)
+
+
+def _newest_of(frame: pd.DataFrame, start: int, flags: CandleFlags,
+               window_bars: int) -> tuple[BadCandle | None, int]:
+    """:func:`newest_bad_in_window`'s answer from the flags of ``frame.iloc[start:]``."""
+    n_part = len(flags.codes)
+    codes = flags.codes[window_rows(n_part, window_bars)]
     if not codes.any():
         return None, 0
-    newest = len(part) - len(codes) + int(np.flatnonzero(codes)[-1])
+    part = frame.iloc[start:]
+    newest = n_part - len(codes) + int(np.flatnonzero(codes)[-1])
     found = flags.bad_candles(part, np.array([newest]))[0]
     return (BadCandle(start + found.row, found.timestamp_s, found.rule, found.detail),
             int(np.count_nonzero(codes)))
+
+
+class WindowCheck:
+    """:func:`newest_bad_in_window` per key (a pair), flagging only candles not flagged before.
+
+    A live script checks the same ~704-candle window again at every closed candle, shifted by
+    one. This keeps, per key, the last window's values and codes; at the next check a row whose
+    values *and* previous row's values equal those of a row checked before keeps that row's
+    code (every rule reads a candle and the one before it only), and every other row - new
+    candles, a candle the feed revised, the window's first row - is flagged afresh. The answer
+    is the one :func:`newest_bad_in_window` gives on the same frame. Intervals that do not
+    divide a day are checked whole each time (their grid is anchored on the window's first
+    candle).
+
+    Args:
+        interval_s: candle length (s). window_bars: candles checked (>= 1).
+        max_move_frac: one-candle move bound, fraction > 0 (0.50 = 50 %).
+
+    Raises:
+        ValueError: ``window_bars`` < 1 or ``max_move_frac`` not a finite fraction > 0.
+    """
+
+    def __init__(self, interval_s: int, window_bars: int,
+                 max_move_frac: float = DEFAULT_MAX_MOVE_FRAC) -> None:
+        if window_bars < 1:
+            raise ValueError(f"window_bars must be >= 1, got {window_bars}")
+        _check_args(interval_s, max_move_frac)
+        self.interval_s = interval_s
+        self.window_bars = window_bars
+        self.max_move_frac = max_move_frac
+        self._memo: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]] = {}
+        self.rows_flagged = 0
+        """Rows flagged afresh since creation (the work done; for tests and benchmarks)."""
+
+    def newest_bad(self, key: str, frame: pd.DataFrame) -> tuple[BadCandle | None, int]:
+        """:func:`newest_bad_in_window` of ``frame`` (``key``: whose candles, e.g. the pair).
+
+        Raises:
+            ValueError: a column is missing.
+        """
+        start = max(len(frame) - self.window_bars - 1, 0)
+        m = _matrix(frame, start)
+        codes = self._codes(key, m)
+        return _newest_of(frame, start, CandleFlags(codes, self.max_move_frac), self.window_bars)
+
+    def _codes(self, key: str, m: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
+        old = self._memo.get(key)
+        kept = _rows_kept(old[0], m) if old is not None and 86_400 % self.interval_s == 0 \
+            else (0, 0)
+        j, k = kept  # rows m[:k] equal old[0][j:j + k]
+        if k < 2 or old is None:
+            codes = _codes(m, self.interval_s, self.max_move_frac)
+            self.rows_flagged += len(m)
+        else:
+            codes = np.empty(len(m), dtype=np.uint8)
+            codes[1:k] = old[1][j + 1:j + k]
+            # one pass over [first row, row k-1, rows k..]: the first row is flagged without a
+            # previous row, rows k.. with theirs; row k-1's own code here is not used
+            fresh = _codes(np.vstack([m[:1], m[k - 1:]]), self.interval_s, self.max_move_frac)
+            codes[0] = fresh[0]
+            codes[k:] = fresh[2:]
+            self.rows_flagged += 1 + len(m) - k
+        self._memo[key] = (m, codes)
+        return codes
+
+
+def _rows_kept(old: npt.NDArray[np.float64],
+               new: npt.NDArray[np.float64]) -> tuple[int, int]:
+    """``(j, k)``: the first ``k`` rows of ``new`` equal (NaN equal to NaN) rows ``j .. j+k-1``
+    of ``old``, where ``j`` is the first row of ``old`` with ``new``'s first timestamp;
+    ``(0, 0)`` when there is none."""
+    if not len(new) or not len(old):
+        return 0, 0
+    at = np.flatnonzero(old[:, 0] == new[0, 0])
+    if not at.size:
+        return 0, 0
+    j = int(at[0])
+    n = min(len(old) - j, len(new))
+    a, b = old[j:j + n], new[:n]
+    same = ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+    k = n if same.all() else int(np.argmin(same))
+    return j, k

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC, BadCandle, newest_bad_in_window
+from ml_signals.candle_guard import DEFAULT_MAX_MOVE_FRAC, BadCandle, WindowCheck
 from ml_signals.timeutil import format_utc
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ class LiveCandleGuard:
         max_move_frac: one-candle move bound, fraction (0.50 = 50 %; the original plan's).
 
     Raises:
-        ValueError: ``window_bars`` < 1 or ``max_move_frac`` not a finite fraction > 0 (at the
-            first check).
+        ValueError: ``window_bars`` < 1, ``interval_s`` not > 0 or ``max_move_frac`` not a
+            finite fraction > 0.
     """
 
     def __init__(self, interval_s: int, window_bars: int, btc_pair: str,
@@ -100,6 +100,8 @@ class LiveCandleGuard:
         """The latest skip per pair."""
         self._open: dict[str, int] = {}  # pair -> skips in its open episode
         self._logged: set[tuple[str, str, int | None, str]] = set()
+        self._windows = WindowCheck(interval_s, window_bars, max_move_frac)
+        """Flags each candle once (:class:`~ml_signals.candle_guard.WindowCheck`)."""
 
     def check(self, pair: str, frame: pd.DataFrame, btc_frame: pd.DataFrame | None,
               now_s: float) -> CandleGuardSkip | None:
@@ -142,12 +144,10 @@ class LiveCandleGuard:
     def _find(self, pair: str, frame: pd.DataFrame,
               btc_frame: pd.DataFrame | None) -> tuple[BadCandle | None, int, str]:
         """The newest bad candle of the pair's window, else of BTC's, with the count."""
-        found, count = newest_bad_in_window(frame, self.interval_s, self.window_bars,
-                                            self.max_move_frac)
+        found, count = self._windows.newest_bad(pair, frame)
         if found is not None or btc_frame is None or len(btc_frame) == 0:
             return found, count, pair
-        found, count = newest_bad_in_window(btc_frame, self.interval_s, self.window_bars,
-                                            self.max_move_frac)
+        found, count = self._windows.newest_bad(self.btc_pair, btc_frame)
         return found, count, self.btc_pair
 
     def in_episode(self, pair: str) -> bool:

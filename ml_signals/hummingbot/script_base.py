@@ -37,6 +37,7 @@ from hummingbot.core.data_type.common import MarketDict
 from hummingbot.core.utils.async_utils import safe_ensure_future
 from hummingbot.data_feed.candles_feed.candles_factory import CandlesFactory
 from hummingbot.strategy.strategy_v2_base import StrategyV2Base, StrategyV2ConfigBase
+from hummingbot.strategy_v2.models.base import RunnableStatus
 from hummingbot.strategy_v2.models.executor_actions import CreateExecutorAction, StopExecutorAction
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -392,6 +393,11 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
 class MlScriptBase(StrategyV2Base):
     """Thin Hummingbot shell around a :class:`~.strategy_runtime.StrategyRuntime`."""
 
+    reuse_executor_reports: bool = True
+    """Keep Hummingbot's executor reports while they cannot change
+    (:meth:`update_executors_info`); ``False`` rebuilds them every tick (the replay's
+    exhaustive mode, the reference the default is tested against)."""
+
     @classmethod
     def init_markets(cls, config: MlScriptConfigBase) -> None:
         """Declare the markets; prepare paper connectors for executors (before they exist)."""
@@ -410,6 +416,7 @@ class MlScriptBase(StrategyV2Base):
         self.market_data_provider.initialize_candles_feed_list(self.runtime.candles_configs())
         self._slack_notifier: tuple[Any, Any] | None = None
         self._slack_control: Any | None = None
+        self._reported_key: tuple[str, ...] | None = None  # see update_executors_info
         self._check_paper_connector()
 
     def _check_paper_connector(self) -> None:
@@ -457,6 +464,40 @@ class MlScriptBase(StrategyV2Base):
         if sender is None or any(isinstance(n, SlackNotifier) for n in trading_core.notifiers):
             return
         self._slack_notifier = (trading_core, attach_slack_notifier(trading_core, sender))
+
+    def update_executors_info(self) -> None:
+        """Hummingbot's executor reports (``StrategyV2Base.update_executors_info``), rebuilt only
+        when they can differ from the last ones.
+
+        Hummingbot rebuilds every listed executor's ``ExecutorInfo`` (about five times each,
+        with performance and position reports) at every tick, and keeps up to
+        ``closed_executors_buffer`` (100) closed executors listed. A terminated executor's
+        info no longer changes (its orders, fills, PnL and close type are final), so while
+        every listed executor is terminated, no position is held (``POSITION_HOLD`` closes,
+        valued at the mid price; these scripts never keep positions) and the list is the one
+        reported last, the reports are the last ones and are kept. Any executor still running
+        (its PnL moves with the price), created or archived rebuilds them. With
+        :attr:`reuse_executor_reports` off they are rebuilt at every tick, as Hummingbot does.
+        """
+        key = self._executors_key() if self.reuse_executor_reports else None
+        if key is not None and key == self._reported_key:
+            return
+        super().update_executors_info()
+        self._reported_key = key
+
+    def _executors_key(self) -> tuple[str, ...] | None:
+        """Ids of the listed executors when all are terminated and no position is held;
+        ``None`` otherwise (the reports must be rebuilt)."""
+        orchestrator = self.executor_orchestrator
+        if any(orchestrator.positions_held.values()):
+            return None
+        key = []
+        for group in orchestrator.active_executors.values():
+            for executor in group:
+                if executor.status != RunnableStatus.TERMINATED:
+                    return None
+                key.append(executor.config.id)
+        return tuple(key)
 
     def on_tick(self) -> None:
         """Sync executors into the ledger; when ready, run the executor action proposals."""

@@ -13,6 +13,12 @@ the rule shape and defaults here are this project's:
 
 Entry at market on the next candle; take profit at ``target_zone_frac`` of the way from support
 to resistance, stop loss ``stop_buffer_frac`` below support, time limit ``time_limit_s``.
+
+Two evaluations of the one rule: :meth:`ChannelDetector.signal_mask` over a whole frame (pandas,
+what training and the backtest use) and :meth:`ChannelDetector.latest_fires` on the newest
+candle only (numpy over the ``window_bars + 1`` rows the rule reads, what a script asks at each
+closed candle). Both compute the same quantities from the same rows; a parity test holds them
+equal on real candles.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import BaseModel, ConfigDict, Field
@@ -107,6 +114,82 @@ class ChannelDetector(SetupDetector):
             & (r["position"] <= cfg.entry_zone_frac)
         )
         return rising_edge(cond) if cfg.fire_on_rising_edge else cond.fillna(False)
+
+    def latest_fires(self, candles: pd.DataFrame) -> bool:
+        """The rule of :meth:`signal_mask` on the newest row of ``candles`` only: a valid range
+        with the close in the entry zone (and, with ``fire_on_rising_edge``, not so on the row
+        before). Reads the last ``window_bars + 1`` rows; ``False`` until a window fills.
+
+        Same quantities as :meth:`range_frame` (rolling max/min, touches within ``touch_frac``
+        of the height, least-squares drift of the closes over the window / its mean); the
+        slope sums are taken over the window directly instead of pandas' running sums, which
+        can differ in the last bits only.
+        """
+        cfg = self.config
+        n = cfg.window_bars
+        rows = min(len(candles), n + 1)
+        if rows < n:
+            return False
+        tail = candles.iloc[-rows:]
+        high = tail["high"].to_numpy(dtype="float64")
+        low = tail["low"].to_numpy(dtype="float64")
+        close = tail["close"].to_numpy(dtype="float64")
+        if not self._window_fires(high[-n:], low[-n:], close[-n:], len(candles) - 1):
+            return False
+        if not cfg.fire_on_rising_edge or rows == n:
+            return True
+        return not self._window_fires(high[:n], low[:n], close[:n], len(candles) - 2)
+
+    def _window_fires(self, high: npt.NDArray[np.float64], low: npt.NDArray[np.float64],
+                      close: npt.NDArray[np.float64], end_row: int) -> bool:
+        """The channel condition for the window ending at row ``end_row`` (its position in the
+        frame: :func:`~ml_signals.setups._rolling.rolling_slope_frac` indexes rows from the
+        frame's start). NaN anywhere in a quantity -> False, as in the batch comparisons."""
+        cfg = self.config
+        n = cfg.window_bars
+        res, sup = high.max(), low.min()
+        height = res - sup
+        tol = height * cfg.touch_frac
+        touches_high = np.count_nonzero(high >= res - tol)
+        touches_low = np.count_nonzero(low <= sup + tol)
+        idx = np.arange(end_row - n + 1, end_row + 1, dtype="float64")
+        sum_y = close.sum()
+        start = float(end_row - (n - 1))
+        sum_xy = (idx * close).sum() - start * sum_y
+        sum_x = n * (n - 1) / 2.0
+        sum_xx = (n - 1) * n * (2 * n - 1) / 6.0
+        slope = (n * sum_xy - sum_x * sum_y) / (n * sum_xx - sum_x**2)
+        slope_frac = slope / (sum_y / n) * (n - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            width_frac = res / sup - 1.0
+            position = (close[-1] - sup) / height
+        return bool(
+            abs(slope_frac) <= cfg.max_slope_frac
+            and cfg.min_width_frac <= width_frac <= cfg.max_width_frac
+            and touches_high >= cfg.min_touches
+            and touches_low >= cfg.min_touches
+            and position <= cfg.entry_zone_frac
+        )
+
+    def detect_latest(
+        self, pair: str, candles: pd.DataFrame, features: pd.DataFrame
+    ) -> Setup | None:
+        """The setup on the newest closed candle, or ``None`` (:meth:`SetupDetector.
+        detect_latest`), with the rule evaluated by :meth:`latest_fires`; the newest row's
+        features must all be known, as in :meth:`SetupDetector.detect`.
+
+        Raises:
+            ValueError: ``candles`` and ``features`` differ in length.
+        """
+        if len(candles) != len(features):
+            raise ValueError(
+                f"{self.strategy}: {len(candles)} candles but {len(features)} feature rows"
+            )
+        if len(candles) == 0 or not self.latest_fires(candles):
+            return None
+        if not features.iloc[-1].notna().all():
+            return None
+        return self.build_setup(pair, candles, features, len(candles) - 1)
 
     def exits_for(self, close: float, support: float, resistance: float) -> ExitRules:
         """Take profit near resistance and stop below support, as fractions of ``close``."""

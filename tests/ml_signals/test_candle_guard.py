@@ -196,3 +196,63 @@ def test_bad_arguments_are_refused(btc, kwargs, match):
 def test_missing_column_is_refused(btc):
     with pytest.raises(ValueError, match="volume"):
         flag_candles(btc.drop(columns="volume"), HOUR)
+
+
+def _slide(frame: pd.DataFrame, ends: range, check: guard.WindowCheck, key: str = "BTC-USDT"):
+    """(incremental answer, whole-window answer) for each feed frame ending at ``ends``."""
+    for end in ends:
+        part = frame.iloc[max(0, end - 710):end]
+        yield (check.newest_bad(key, part),
+               newest_bad_in_window(part, HOUR, check.window_bars, check.max_move_frac))
+
+
+def test_window_check_flags_each_candle_once_and_answers_as_the_whole_check(btc):
+    """A feed frame sliding one candle at a time over real candles with bad ones in it (a NaN,
+    a spike and the candle after it): the same answer as the whole-window check at every
+    candle, while only the new candle and the window's first row are flagged again."""
+    btc.loc[ROW, "close"] = np.nan
+    btc.loc[ROW + 300, ["high", "close"]] = btc.loc[ROW + 300, "close"] * 3
+    check = guard.WindowCheck(HOUR, 704)
+    answers = list(_slide(btc, range(ROW - 100, ROW + 1100), check))
+    assert all(fast == whole for fast, whole in answers)
+    assert sum(whole[0] is not None for _, whole in answers) >= 700  # bad candles were in view
+    assert {whole[0].rule for _, whole in answers if whole[0] is not None} == {
+        "nan", "close_move"}
+    assert check.rows_flagged <= 705 + 2 * (len(answers) - 1)
+
+
+def test_window_check_with_a_duplicate_timestamp_answers_as_the_whole_check(btc):
+    """A duplicated open time (two rows, one timestamp) in the sliding window: still the
+    whole-window answer at every candle."""
+    btc.loc[ROW + 100, "timestamp"] = btc.loc[ROW + 99, "timestamp"]
+    check = guard.WindowCheck(HOUR, 704)
+    answers = list(_slide(btc, range(ROW, ROW + 900), check))
+    assert all(fast == whole for fast, whole in answers)
+    assert {whole[0].rule for _, whole in answers if whole[0] is not None} == {
+        "duplicate_timestamp"}
+
+
+def test_window_check_flags_a_revised_candle_again(btc):
+    """A candle already checked clean and then revised by the feed (same timestamp, new
+    values) is flagged: the guard never keeps a code for values it did not check."""
+    check = guard.WindowCheck(HOUR, 704)
+    end = ROW + 800
+    assert check.newest_bad("BTC-USDT", btc.iloc[end - 710:end]) == (None, 0)
+    revised = btc.iloc[end - 709:end + 1].copy()
+    revised.loc[end - 100, "volume"] = -1.0
+    found, count = check.newest_bad("BTC-USDT", revised)
+    assert (found.rule, found.timestamp_s, count) == (
+        "negative_volume", int(btc["timestamp"].iat[end - 100]), 1)
+    assert (found, count) == newest_bad_in_window(revised, HOUR, 704)
+
+
+def test_window_check_keys_do_not_share_candles(sample_binance):
+    """Two pairs checked alternately keep their own memory."""
+    check = guard.WindowCheck(HOUR, 704)
+    eth = sample_binance["ETH-USDT"].frame.copy()
+    eth.loc[len(eth) - 3, "low"] = eth.loc[len(eth) - 3, "high"] * 2
+    btc = sample_binance["BTC-USDT"].frame
+    for end in range(len(eth) - 5, len(eth) + 1):
+        assert check.newest_bad("BTC-USDT", btc.iloc[end - 710:end]) == (None, 0)
+        assert check.newest_bad("ETH-USDT", eth.iloc[end - 710:end]) == newest_bad_in_window(
+            eth.iloc[end - 710:end], HOUR, 704)

@@ -9,6 +9,7 @@ import pytest
 from ml_signals.features import compute_features
 from ml_signals.regime import BtcRegime
 from ml_signals.setups import STRATEGIES, DcaConfig, make_detector
+from ml_signals.setups.channel import ChannelConfig, ChannelDetector
 
 PAIRS = ("ETH-USDT", "SOL-USDT", "DOGE-USDT")
 
@@ -124,3 +125,39 @@ def test_detect_latest_on_the_rule_tail_equals_detect_on_every_row(batch, strate
             assert live == hits.get(t), f"{strategy} {pair} t={t}"
             found += live is not None
     assert found == sum(len(v[2][strategy]) for v in out.values()) >= 5
+
+
+@pytest.mark.parametrize("fire_on_rising_edge", [True, False])
+def test_channel_latest_rule_equals_batch_on_every_candle(sample_binance, fire_on_rising_edge):
+    """The channel rule evaluated on the newest candle in numpy (``latest_fires``, what scripts
+    ask per closed candle) equals the batch ``signal_mask`` (what training uses) at every
+    candle of every sample pair, fired or not."""
+    detector = ChannelDetector(ChannelConfig(fire_on_rising_edge=fire_on_rising_edge))
+    fired_total = 0
+    for pair, candle_set in sample_binance.items():
+        candles = candle_set.frame
+        batch_mask = detector.signal_mask(candles, candles).fillna(False).to_numpy(dtype=bool)
+        latest = np.array([detector.latest_fires(candles.iloc[max(0, t - 60): t + 1])
+                           for t in range(len(candles))])
+        mismatch = np.flatnonzero(latest != batch_mask)
+        assert not mismatch.size, f"{pair}: rows {mismatch[:5]} differ"
+        fired_total += int(batch_mask.sum())
+    assert fired_total >= 20  # the comparison covers candles where the rule fires
+
+
+def test_channel_detect_latest_equals_batch_setups(batch):
+    """``ChannelDetector.detect_latest`` on prefixes gives the batch setup (same exits and
+    context) on every setup candle, and nothing on the candle after each."""
+    _, out = batch
+    detector = ChannelDetector()
+    checked = 0
+    for pair, (candles, feats, setups) in out.items():
+        for setup in setups["channel"]:
+            t = setup.bar_index
+            assert detector.detect_latest(pair, candles.iloc[: t + 1], feats.iloc[: t + 1]) \
+                == setup, f"{pair} t={t}"
+            if t + 1 < len(candles):  # rising edge: one setup per episode
+                assert detector.detect_latest(pair, candles.iloc[: t + 2],
+                                              feats.iloc[: t + 2]) is None
+            checked += 1
+    assert checked >= 5

@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-forming-candle", action="store_true",
                    help="feed closed candles only (Hummingbot feeds include the forming one)")
     p.add_argument("--out", type=Path, default=Path("reports/replay"))
+    p.add_argument("--exhaustive", action="store_true",
+                   help="all of Hummingbot's per-tick work at every sub-tick (slower, same "
+                        "results; the reference of the default fast mode)")
     p.add_argument("--jobs", type=int, default=1, help="scripts replayed in parallel")
     p.add_argument("--log-level", default="CRITICAL",
                    help="level of Hummingbot/ml_signals logs during the run")
@@ -79,7 +82,8 @@ def _spec_kwargs(args: argparse.Namespace, script: str) -> dict[str, Any]:
                 overrides=dict(args.settings), models_dir=args.models_dir,
                 path_order=args.path_order, steps_per_leg=args.steps_per_leg,
                 half_spread_frac=args.half_spread, quote_balance=args.quote_balance,
-                forming_candle=not args.no_forming_candle, out_dir=args.out)
+                forming_candle=not args.no_forming_candle, out_dir=args.out,
+                exhaustive=args.exhaustive)
 
 
 def _run_one(kwargs: dict[str, Any], out: Path, log_level: str) -> str:

@@ -42,6 +42,12 @@ from ml_signals.hummingbot.paper_trading import (
     PaperTradingRules,
 )
 
+NETWORK_CHECK_INTERVAL_S: Final[float] = 86_400.0
+"""Simulated seconds between the exchange's network checks. Hummingbot's ``NetworkIterator``
+checks every 10 s; the paper exchange's ``check_network`` always answers ``CONNECTED`` (it
+has no network), so in the replay each check only costs event-loop rounds (72 per 1h
+sub-tick at 10 s). The first check still runs when the clock starts the exchange."""
+
 BOOK_DEPTH_BASE: Final[float] = 1e12
 """Base amount at each book level: large enough that no replay order walks the book."""
 
@@ -110,6 +116,7 @@ class ReplayExchange(ExecutorPaperTradeExchange):
         self.connector_key = connector_name
         self.half_spread_frac = half_spread_frac
         self._book_update_id = 0
+        self.check_network_interval = NETWORK_CHECK_INTERVAL_S
         # PaperTradeExchange builds its pair table on the first ``ready``; do it now so orders
         # and prices work before the clock's first tick.
         if not self.ready:

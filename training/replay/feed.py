@@ -35,8 +35,10 @@ from training.replay.path import PathOrder, candle_path, forming_candle
 
 
 @dataclass(frozen=True, eq=False)
-class PairCandles:
-    """One pair's candles as arrays (canonical frame columns, see :mod:`ml_signals.candles`)."""
+class PairCandleArrays:
+    """One pair's whole candle history as NumPy arrays (canonical frame columns, see
+    :mod:`ml_signals.candles`), which the replay's feeds slice as of the clock. Not
+    :class:`training.backtest.market.PairCandles` (the portfolio backtest's market view)."""
 
     pair: str
     timestamp: np.ndarray  # int64 open time, seconds
@@ -47,7 +49,7 @@ class PairCandles:
     volume: np.ndarray
 
     @classmethod
-    def from_frame(cls, pair: str, frame: pd.DataFrame) -> PairCandles:
+    def from_frame(cls, pair: str, frame: pd.DataFrame) -> PairCandleArrays:
         """From a canonical candle frame (sorted, unique, on the grid)."""
         return cls(pair, frame["timestamp"].to_numpy("int64"),
                    *(frame[c].to_numpy("float64") for c in ("open", "high", "low", "close",
@@ -97,15 +99,15 @@ class CandleStore:
     """Real candles per Hummingbot pair, plus the replay timeline they are served against.
 
     Attributes:
-        pairs: pair -> :class:`PairCandles`.
+        pairs: pair -> :class:`PairCandleArrays`.
         timeline: the shared :class:`ReplayTimeline`.
     """
 
-    pairs: Mapping[str, PairCandles]
+    pairs: Mapping[str, PairCandleArrays]
     timeline: ReplayTimeline
     _cache: dict[tuple[str, int, float], pd.DataFrame] = field(default_factory=dict)
 
-    def get(self, pair: str) -> PairCandles:
+    def get(self, pair: str) -> PairCandleArrays:
         """Candles of ``pair``.
 
         Raises:
@@ -137,7 +139,7 @@ class CandleStore:
         forming = 1 if tl.forming and closed < len(data.timestamp) else 0
         return min(max_records, closed + forming)
 
-    def _build(self, data: PairCandles, max_records: int) -> pd.DataFrame:
+    def _build(self, data: PairCandleArrays, max_records: int) -> pd.DataFrame:
         tl = self.timeline
         closed = data.count_closed(tl.now_s, tl.interval_s)
         with_forming = tl.forming and closed < len(data.timestamp)
@@ -155,7 +157,7 @@ class CandleStore:
             rows[m, 1:6] = self._forming_row(data, closed)
         return pd.DataFrame(rows, columns=list(CandlesBase.columns))
 
-    def _forming_row(self, data: PairCandles, i: int) -> tuple[float, ...]:
+    def _forming_row(self, data: PairCandleArrays, i: int) -> tuple[float, ...]:
         tl = self.timeline
         start = float(data.timestamp[i])
         elapsed = tl.now_s - start

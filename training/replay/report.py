@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ml_signals.timeutil import format_utc
 from training.replay.results import ReplayResult
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def summary_dict(result: ReplayResult) -> dict[str, Any]:
@@ -22,7 +18,8 @@ def summary_dict(result: ReplayResult) -> dict[str, Any]:
         "config_path": result.config_path,
         "connector": result.connector,
         "pairs": list(result.pairs),
-        "window": {"first_candle": _iso(result.start_s), "last_candle": _iso(result.end_s),
+        "window": {"first_candle": format_utc(result.start_s),
+                   "last_candle": format_utc(result.end_s),
                    "candles_per_pair": result.candles, "clock_ticks": result.subticks},
         "book": {"path_order": result.path_order, "steps_per_leg": result.steps_per_leg,
                  "half_spread_frac": result.half_spread_frac},
@@ -41,6 +38,7 @@ def summary_dict(result: ReplayResult) -> dict[str, Any]:
         "balances_start": result.balances_start,
         "balances_end": result.balances_end,
         "wall_s": round(result.wall_s, 2),
+        "cpu_s": round(result.cpu_s, 2),
         "overrides": result.overrides,
         "hummingbot_errors": list(result.errors[:50]),
         "hummingbot_error_count": len(result.errors),
@@ -66,8 +64,9 @@ def format_result(result: ReplayResult) -> str:
     rules_only = [k for k, v in result.models.items() if v == "rules-only"]
     lines = [
         f"== {result.script} on {result.connector} {','.join(result.pairs)}: "
-        f"{_iso(result.start_s)} .. {_iso(result.end_s)} ({result.candles} candles/pair, "
-        f"{result.subticks} ticks, {result.wall_s:.1f} s)",
+        f"{format_utc(result.start_s)} .. {format_utc(result.end_s)} "
+        f"({result.candles} candles/pair, "
+        f"{result.subticks} ticks, {result.wall_s:.1f} s wall, {result.cpu_s:.1f} s CPU)",
         f"   models: {models}"
         + (f"  [rules-only: no trained artifact for {', '.join(rules_only)}]"
            if rules_only else ""),

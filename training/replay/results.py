@@ -178,6 +178,8 @@ class ReplayResult:
         executors: every executor Hummingbot ran.
         balances_start, balances_end: paper account balances (asset -> amount).
         wall_s: wall-clock duration of the run, seconds.
+        cpu_s: CPU seconds of the replaying process during the run (all its threads: the
+            journal and alert writers included; imports before the run not counted).
         overrides: config values the replay replaced.
         errors: ERROR log records during the run (Hummingbot logs executor failures).
         journal: rows of the script's trade journal after the run; ``None`` when the script
@@ -203,6 +205,7 @@ class ReplayResult:
     balances_start: dict[str, float]
     balances_end: dict[str, float]
     wall_s: float
+    cpu_s: float = 0.0
     overrides: dict[str, Any] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
     journal: JournalCounts | None = None

@@ -47,9 +47,15 @@ from hummingbot.model.sql_connection_manager import SQLConnectionManager, SQLCon
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_signals.candles import interval_seconds
+from ml_signals.timeutil import format_utc
 from training.data import load_dir
 from training.replay.exchange import DEFAULT_HALF_SPREAD_FRAC, ReplayExchange
-from training.replay.feed import CandleStore, PairCandles, ReplayTimeline, replay_candles_factory
+from training.replay.feed import (
+    CandleStore,
+    PairCandleArrays,
+    ReplayTimeline,
+    replay_candles_factory,
+)
 from training.replay.journal_alerts import (
     AlertCounts,
     JournalCounts,
@@ -66,6 +72,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAIRS: tuple[str, ...] = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
 DEFAULT_WINDOW_DAYS = 61
+HUMMINGBOT_NETWORK_CHECK_S = 10.0
+"""Hummingbot's ``NetworkIterator`` network-check interval (s), used in exhaustive mode."""
 FLUSH_TIMEOUT_S = 60.0
 """Longest wait, after the last tick, for the journal to be written and the alerts delivered
 (seconds, wall clock; each takes well under a second for a two-month replay)."""
@@ -97,6 +105,11 @@ class ReplaySpec(BaseModel):
         scripts_package: package holding the scripts.
         out_dir: the replay's output folder (CLI ``--out``); the script's journal and alert
             outbox go to ``<out_dir>/<script>/`` (:mod:`.journal_alerts`).
+        exhaustive: do at every sub-tick all the work Hummingbot does: the script rebuilds its
+            executor reports each tick (``MlScriptBase.reuse_executor_reports`` off) and the
+            paper exchange checks its network every 10 s (Hummingbot's interval) instead of
+            once a simulated day. Same results, several times slower: the reference the
+            default (fast) mode is tested against.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -118,6 +131,7 @@ class ReplaySpec(BaseModel):
     forming_candle: bool = True
     scripts_package: str = SCRIPTS_PACKAGE
     out_dir: Path = Path("reports/replay")
+    exhaustive: bool = False
 
     def files(self) -> ReplayFiles:
         """Journal and alert files of this replay."""
@@ -181,7 +195,7 @@ def _utc_s(value: datetime) -> int:
     return int(value.timestamp())
 
 
-def candle_window(spec: ReplaySpec, data: Mapping[str, PairCandles], pairs: Sequence[str],
+def candle_window(spec: ReplaySpec, data: Mapping[str, PairCandleArrays], pairs: Sequence[str],
                   interval_s: int) -> list[int]:
     """Open times (s) of the candles to replay, present for every pair in ``pairs``.
 
@@ -205,16 +219,12 @@ def candle_window(spec: ReplaySpec, data: Mapping[str, PairCandles], pairs: Sequ
             data[pair].index_of(times[0])
             data[pair].index_of(times[-1])
         except KeyError as exc:
-            raise ReplayError(f"{exc.args[0]}: the window {_iso(times[0])}..{_iso(times[-1])} "
-                              f"is not covered") from None
+            raise ReplayError(f"{exc.args[0]}: the window {format_utc(times[0])}.."
+                              f"{format_utc(times[-1])} is not covered") from None
     if not times:
-        raise ReplayError(f"no candle between {_iso(start_s)} and {_iso(end_s)} "
+        raise ReplayError(f"no candle between {format_utc(start_s)} and {format_utc(end_s)} "
                           f"for {', '.join(pairs)}")
     return times
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 class _ErrorLog(logging.Handler):
@@ -267,11 +277,7 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
     subtick = store.timeline.subtick_s
     script.strategy_class.init_markets(script.config)
     markets = {name: sorted(pairs) for name, pairs in script.strategy_class.markets.items()}
-    connectors = {name: ReplayExchange(name, pairs, half_spread_frac=spec.half_spread_frac)
-                  for name, pairs in markets.items()}
-    for exchange in connectors.values():
-        quotes = {pair.split("-")[1] for pair in exchange.trading_pairs}
-        exchange.fund({q: Decimal(str(spec.quote_balance)) for q in quotes})
+    connectors = _connectors(spec, markets)
     balances_start = {f"{k}:{a}": float(v) for k, c in connectors.items()
                       for a, v in c.get_all_balances().items()}
     _hummingbot_app_and_recorder(list(connectors.values()), script)
@@ -293,6 +299,8 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
         exchange.set_mid(pair, path[0].price)
     strategy = script.strategy_class(connectors, script.config)
     strategy.executor_orchestrator.executors_update_interval = subtick
+    if spec.exhaustive and hasattr(strategy, "reuse_executor_reports"):
+        strategy.reuse_executor_reports = False
     recorder = RuntimeRecorder()
     observers = getattr(getattr(strategy, "runtime", None), "observers", None)
     observable = isinstance(observers, list)
@@ -329,6 +337,19 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
             "balances_start": balances_start, "balances_end": balances_end}
 
 
+def _connectors(spec: ReplaySpec, markets: Mapping[str, list[str]]) -> dict[str, ReplayExchange]:
+    """One funded :class:`ReplayExchange` per market connector (``spec.quote_balance`` of each
+    quote asset); in exhaustive mode checking its network at Hummingbot's interval."""
+    connectors = {name: ReplayExchange(name, pairs, half_spread_frac=spec.half_spread_frac)
+                  for name, pairs in markets.items()}
+    for exchange in connectors.values():
+        if spec.exhaustive:
+            exchange.check_network_interval = HUMMINGBOT_NETWORK_CHECK_S
+        quotes = {pair.split("-")[1] for pair in exchange.trading_pairs}
+        exchange.fund({q: Decimal(str(spec.quote_balance)) for q in quotes})
+    return connectors
+
+
 def _close_observers(strategy: Any) -> None:
     """Close the script's journal and alert threads after everything is written and delivered.
 
@@ -363,12 +384,12 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
         ReplayError: data or window problems. ScriptLoadError: script or config problems.
         FileNotFoundError, CandleDataError: from the candle loaders.
     """
-    wall0 = time.perf_counter()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     interval_s = interval_seconds(spec.interval)
     script, overrides = load_for_replay(spec)
     spec.files().clear()
     sets = load_dir(spec.data_dir, spec.interval)
-    data = {pair: PairCandles.from_frame(pair, cs.frame) for pair, cs in sets.items()}
+    data = {pair: PairCandleArrays.from_frame(pair, cs.frame) for pair, cs in sets.items()}
     script.strategy_class.init_markets(script.config)
     market_pairs = sorted({p for pairs in script.strategy_class.markets.values() for p in pairs})
     times = candle_window(spec, data, market_pairs, interval_s)
@@ -401,6 +422,7 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
         guard_locks=tuple(recorder.guard_locks) if recorder else (),
         executors=out["executors"], balances_start=out["balances_start"],
         balances_end=out["balances_end"], wall_s=time.perf_counter() - wall0,
+        cpu_s=time.process_time() - cpu0,
         overrides=overrides, errors=tuple(errors.messages), journal=journal, alerts=alerts,
     )
 

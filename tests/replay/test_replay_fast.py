@@ -1,0 +1,69 @@
+"""The replay's default (fast) mode gives the summary of its exhaustive mode.
+
+Exhaustive mode does all of Hummingbot's per-tick work at every sub-tick: the script rebuilds
+its executor reports at each tick and the paper exchange checks its network every 10 s
+simulated. The fast mode keeps the reports while no listed executor can change and checks the
+network once a simulated day. Same script and real window (a week of BTC/ETH/SOL 1h candles
+in which the channel script opens executors that close by stop loss and take profit, and sits
+flat in between), rules-only: the same setups, executors, close types, fills, PnL and balances.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from training.replay.runner import ReplaySpec, run_replay
+
+PAIRS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
+
+
+def _replay(tmp: Path, exhaustive: bool):
+    spec = ReplaySpec(script="ml_channel", pairs=PAIRS, start=datetime(2026, 2, 9),
+                      end=datetime(2026, 2, 16), out_dir=tmp,
+                      models_dir=str(tmp / "no-models"), exhaustive=exhaustive,
+                      overrides={"no_model_policy": "rules_only"})
+    seen = {}
+    result = run_replay(spec, log_level=logging.ERROR,
+                        inspect=lambda s: seen.update(reuse=s.reuse_executor_reports))
+    return result, seen["reuse"]
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    return (_replay(tmp_path_factory.mktemp("exhaustive"), True),
+            _replay(tmp_path_factory.mktemp("fast"), False))
+
+
+def _executors(result):
+    return sorted((e.level_id, e.pair, e.side, e.created_s, e.closed_s, e.close_type,
+                   round(e.filled_quote, 9), round(e.net_pnl_quote, 9), round(e.fees_quote, 9),
+                   e.entry_price, e.close_price) for e in result.executors)
+
+
+def _setups(result):
+    return sorted((s.setup_id, s.decided_s, s.taken, s.skip_guard, s.skip_reason)
+                  for s in result.setups)
+
+
+def test_fast_mode_gives_the_exhaustive_summary(both):
+    (exhaustive, reused_exhaustive), (fast, reused_fast) = both
+    assert (reused_exhaustive, reused_fast) == (False, True)  # the modes really differ
+    assert exhaustive.errors == fast.errors == ()
+    closed = exhaustive.closed_by_type
+    assert closed.get("STOP_LOSS", 0) >= 1 and closed.get("TAKE_PROFIT", 0) >= 1
+    assert fast.subticks == exhaustive.subticks
+    assert _setups(fast) == _setups(exhaustive)
+    assert _executors(fast) == _executors(exhaustive)
+    assert fast.closed_by_type == closed
+    assert fast.balances_end == exhaustive.balances_end
+    assert _counts(fast.journal) == _counts(exhaustive.journal)  # files differ, counts not
+    assert _counts(fast.alerts) == _counts(exhaustive.alerts)
+
+
+def _counts(counts):
+    return {k: v for k, v in asdict(counts).items() if k != "path"}
