@@ -24,8 +24,10 @@ usable without the compiled Hummingbot build):
 - :mod:`~ml_signals.hummingbot.scoring_faults` - a strategy whose model raises at run time:
   skipped per pair, alerted once per episode, halted after N failures in a row;
 - :mod:`~ml_signals.hummingbot.risk_state` - the risk ledger restored from the journal at start;
-- :mod:`~ml_signals.hummingbot.observers` - runtime events -> trade journal and Slack alerts (no
-  Hummingbot import; here because the runtime is its only caller);
+- :mod:`~ml_signals.hummingbot.observers` - runtime events -> trade journal (and the mapping of
+  every hook), :mod:`~ml_signals.hummingbot.alerts_observer` -> Slack alerts,
+  :mod:`~ml_signals.hummingbot.report_tally` - what the scheduled reports count (no Hummingbot
+  import; here because the runtime is their only caller);
 - :mod:`~ml_signals.hummingbot.model_watch` - hot model reload (a new ``current`` verified
   and swapped at the next candle, a broken one refused), ``max_model_age`` expiry and the
   shadows' place in the runtime (no Hummingbot import);

@@ -317,7 +317,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
         """Journal and alert observers when enabled (their threads start with the runtime).
         The journal's spool faults (file locked, disk full, limits) become ``#system-alerts``
         notices when alerts are on."""
-        from ml_signals.hummingbot import observers  # journal/alerts only when used
+        from ml_signals.hummingbot import alerts_observer, observers  # only when used
 
         result: list[RuntimeObserver] = []
         sender = None
@@ -341,7 +341,7 @@ class MlScriptConfigBase(StrategyV2ConfigBase):
             result.append(observers.JournalObserver(
                 Journal(self.journal_config(), on_fault=on_fault), scope=scope))
         if sender is not None:
-            result.append(observers.AlertsObserver(sender, self.models_dir))
+            result.append(alerts_observer.AlertsObserver(sender, self.models_dir))
         return result
 
     def journal_config(self) -> JournalConfig:
@@ -455,7 +455,7 @@ class MlScriptBase(StrategyV2Base):
         this strategy's alert sender; :meth:`on_stop` detaches it again."""
         from hummingbot.client.hummingbot_application import HummingbotApplication
 
-        from ml_signals.hummingbot.observers import AlertsObserver
+        from ml_signals.hummingbot.alerts_observer import AlertsObserver
         from ml_signals.hummingbot.slack_notifier import SlackNotifier, attach_slack_notifier
 
         sender = next((o.sender for o in self.runtime.observers
@@ -540,7 +540,8 @@ class MlScriptBase(StrategyV2Base):
                 default, Hummingbot's stop): the journal writes what it can while closing and
                 undelivered alerts stay in the outbox for the next start.
         """
-        from ml_signals.hummingbot.observers import AlertsObserver, JournalObserver
+        from ml_signals.hummingbot.alerts_observer import AlertsObserver
+        from ml_signals.hummingbot.observers import JournalObserver
 
         if self._slack_control is not None:  # before the journal closes: commands journal
             self._slack_control.close()

@@ -15,7 +15,8 @@ import pytest
 
 import hummingbot_scripts.ml_dca_grid as dca_script
 from ml_signals.alerts import SystemNotice
-from ml_signals.hummingbot.observers import AlertsObserver, JournalObserver
+from ml_signals.hummingbot.alerts_observer import AlertsObserver
+from ml_signals.hummingbot.observers import JournalObserver
 from ml_signals.journal import SetupRecord
 from ml_signals.journal.sqlite_backend import SQLiteJournalBackend
 

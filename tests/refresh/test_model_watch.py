@@ -189,7 +189,7 @@ def test_model_events_become_system_alerts(trained, tmp_path):
     outbox (delivery thread not started: the rows wait there, as during a Slack outage)."""
     from ml_signals.alerts import AlertSender, SlackConfig
     from ml_signals.alerts.outbox import Outbox
-    from ml_signals.hummingbot.observers import AlertsObserver
+    from ml_signals.hummingbot.alerts_observer import AlertsObserver
 
     outbox_path = tmp_path / "outbox.sqlite"
     sender = AlertSender(SlackConfig(outbox_path=outbox_path, min_interval_per_channel_s=0.0))
