@@ -14,10 +14,10 @@ from pathlib import Path
 from pydantic import Field
 
 from ml_signals import setups
-from ml_signals.hummingbot import script_base
+from ml_signals.hummingbot import script_base, script_config
 
 
-class MlChannelConfig(script_base.MlScriptConfigBase):
+class MlChannelConfig(script_config.MlScriptConfigBase):
     """``ml_channel`` settings: the shared fields plus the channel detector and its threshold."""
 
     script_file_name: str = Path(__file__).name
@@ -27,7 +27,7 @@ class MlChannelConfig(script_base.MlScriptConfigBase):
     channel: setups.ChannelConfig = Field(default_factory=setups.ChannelConfig, json_schema_extra={
         "prompt": "Channel detector and position settings", "prompt_on_new": False})
 
-    def strategy_settings(self) -> list[script_base.StrategySetting]:
+    def strategy_settings(self) -> list[script_config.StrategySetting]:
         """Only the channel strategy."""
         return [("channel", self.channel, self.confidence_threshold)]
 

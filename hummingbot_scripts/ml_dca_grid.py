@@ -16,10 +16,10 @@ from pydantic import Field
 
 from ml_signals import setups
 from ml_signals.decision import sizing as entry_sizing
-from ml_signals.hummingbot import script_base
+from ml_signals.hummingbot import script_base, script_config
 
 
-class MlDcaGridConfig(script_base.MlScriptConfigBase):
+class MlDcaGridConfig(script_config.MlScriptConfigBase):
     """``ml_dca_grid`` settings: the shared fields plus the DCA detector and its threshold."""
 
     script_file_name: str = Path(__file__).name
@@ -32,7 +32,7 @@ class MlDcaGridConfig(script_base.MlScriptConfigBase):
     dca: setups.DcaConfig = Field(default_factory=setups.DcaConfig, json_schema_extra={
         "prompt": "DCA detector and grid settings", "prompt_on_new": False})
 
-    def strategy_settings(self) -> list[script_base.StrategySetting]:
+    def strategy_settings(self) -> list[script_config.StrategySetting]:
         """Only the DCA strategy."""
         return [("dca", self.dca, self.confidence_threshold)]
 

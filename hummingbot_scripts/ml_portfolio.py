@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ml_signals import orchestration, setups
 from ml_signals.decision import sizing as entry_sizing
-from ml_signals.hummingbot import script_base
+from ml_signals.hummingbot import script_base, script_config
 
 
 def _no_thresholds() -> dict[str, float | None]:
@@ -28,7 +28,7 @@ DEFAULT_WEIGHTS = {"dca": 0.6, "swing": 0.4, "channel": 0.2}
 """The plan's 60 / 40 DCA / swing split, plus channel at 0.2 (normalised: 50 / 33 / 17 %)."""
 
 
-class MlPortfolioConfig(script_base.MlScriptConfigBase):
+class MlPortfolioConfig(script_config.MlScriptConfigBase):
     """``ml_portfolio`` settings: the shared fields, the three detectors, their thresholds and
     the capital allocation."""
 
@@ -85,7 +85,7 @@ class MlPortfolioConfig(script_base.MlScriptConfigBase):
                              "feeds both the allocation and the risk equity")
         return self
 
-    def strategy_settings(self) -> list[script_base.StrategySetting]:
+    def strategy_settings(self) -> list[script_config.StrategySetting]:
         """Every strategy with a capital weight > 0."""
         configs: dict[str, setups.DetectorConfig] = {
             "dca": self.dca, "swing": self.swing, "channel": self.channel}

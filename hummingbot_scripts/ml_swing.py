@@ -15,10 +15,10 @@ from pathlib import Path
 from pydantic import Field
 
 from ml_signals import setups
-from ml_signals.hummingbot import script_base
+from ml_signals.hummingbot import script_base, script_config
 
 
-class MlSwingConfig(script_base.MlScriptConfigBase):
+class MlSwingConfig(script_config.MlScriptConfigBase):
     """``ml_swing`` settings: the shared fields plus the swing detector and its threshold."""
 
     script_file_name: str = Path(__file__).name
@@ -28,7 +28,7 @@ class MlSwingConfig(script_base.MlScriptConfigBase):
     swing: setups.SwingConfig = Field(default_factory=setups.SwingConfig, json_schema_extra={
         "prompt": "Swing detector and position settings", "prompt_on_new": False})
 
-    def strategy_settings(self) -> list[script_base.StrategySetting]:
+    def strategy_settings(self) -> list[script_config.StrategySetting]:
         """Only the swing strategy."""
         return [("swing", self.swing, self.confidence_threshold)]
 

@@ -15,7 +15,8 @@ usable without the compiled Hummingbot build):
   :mod:`~ml_signals.hummingbot.runtime_status` (the ``format_status`` text),
   :mod:`~ml_signals.hummingbot.runtime_settings` (markets and timing) and
   :mod:`~ml_signals.hummingbot.market_view` (candles and prices from the ``MarketDataProvider``);
-- :mod:`~ml_signals.hummingbot.script_base` - the config base (shared fields, validation) and the
+- :mod:`~ml_signals.hummingbot.script_config` - the config base (shared fields, validation, what
+  a script builds from them) and :mod:`~ml_signals.hummingbot.script_base` the
   ``StrategyV2Base`` subclass every script extends; :mod:`~ml_signals.hummingbot.script_settings`
   its alerts / journal sections; :mod:`~ml_signals.hummingbot.config_file` the strict YAML
   reading (an empty, non-mapping or missing file is one error naming it);

@@ -1,6 +1,6 @@
 """The market and timing settings of a :class:`~.strategy_runtime.StrategyRuntime`.
 
-A script builds them from its config (:meth:`~.script_base.MlScriptConfigBase.runtime_settings`);
+A script builds them from its config (:meth:`~.script_config.MlScriptConfigBase.runtime_settings`);
 the runtime, its candle decisions (:mod:`.candle_decisions`) and its market view
 (:mod:`.market_view`) read them. Times in seconds, fractions as 0.50 = 50 %.
 """

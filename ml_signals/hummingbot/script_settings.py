@@ -1,5 +1,5 @@
 """Nested settings of the ``ml_*`` scripts: Slack alerts and the trade journal, and the
-connector-name check (imported by :mod:`.script_base`).
+connector-name check (imported by :mod:`.script_config`).
 
 An ``env_file`` named in either section must exist when the config is built: a missing file
 would otherwise send every alert to the log, or journal to SQLite only, without a word.

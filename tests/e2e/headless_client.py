@@ -113,7 +113,8 @@ def _order_rows(connector: object) -> list[dict[str, object]]:
 
 async def _flush_observers(strategy: object, timeout_s: float) -> None:
     """Wait (off the event loop) until the journal spool and the alert outbox are written."""
-    from ml_signals.hummingbot.observers import AlertsObserver, JournalObserver
+    from ml_signals.hummingbot.alerts_observer import AlertsObserver
+    from ml_signals.hummingbot.observers import JournalObserver
 
     for observer in strategy.runtime.observers:  # type: ignore[attr-defined]
         if isinstance(observer, JournalObserver):

@@ -12,7 +12,7 @@ import pytest
 from ml_signals.alerts import AlertSender, SlackConfig
 from ml_signals.decision.events import ExecutorClosed, PositionFilled
 from ml_signals.exits import ExitRules
-from ml_signals.hummingbot.observers import AlertsObserver
+from ml_signals.hummingbot.alerts_observer import AlertsObserver
 from ml_signals.risk import ClosedTrade, GuardLock
 from ml_signals.scoring.score import Score
 
