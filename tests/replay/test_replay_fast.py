@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from replay_rows import executor_rows, setup_rows
 
 from training.replay.runner import ReplaySpec, run_replay
 
@@ -39,17 +40,6 @@ def both(tmp_path_factory):
             _replay(tmp_path_factory.mktemp("fast"), False))
 
 
-def _executors(result):
-    return sorted((e.level_id, e.pair, e.side, e.created_s, e.closed_s, e.close_type,
-                   round(e.filled_quote, 9), round(e.net_pnl_quote, 9), round(e.fees_quote, 9),
-                   e.entry_price, e.close_price) for e in result.executors)
-
-
-def _setups(result):
-    return sorted((s.setup_id, s.decided_s, s.taken, s.skip_guard, s.skip_reason)
-                  for s in result.setups)
-
-
 def test_fast_mode_gives_the_exhaustive_summary(both):
     (exhaustive, reused_exhaustive), (fast, reused_fast) = both
     assert (reused_exhaustive, reused_fast) == (False, True)  # the modes really differ
@@ -57,8 +47,8 @@ def test_fast_mode_gives_the_exhaustive_summary(both):
     closed = exhaustive.closed_by_type
     assert closed.get("STOP_LOSS", 0) >= 1 and closed.get("TAKE_PROFIT", 0) >= 1
     assert fast.subticks == exhaustive.subticks
-    assert _setups(fast) == _setups(exhaustive)
-    assert _executors(fast) == _executors(exhaustive)
+    assert setup_rows(fast) == setup_rows(exhaustive)
+    assert executor_rows(fast) == executor_rows(exhaustive)
     assert fast.closed_by_type == closed
     assert fast.balances_end == exhaustive.balances_end
     assert _counts(fast.journal) == _counts(exhaustive.journal)  # files differ, counts not

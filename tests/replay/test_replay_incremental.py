@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from replay_rows import executor_rows, setup_rows
 
 from training.replay.runner import ReplaySpec, run_replay
 
@@ -35,24 +36,13 @@ def both(tmp_path_factory):
             _replay(tmp_path_factory.mktemp("incremental"), True))
 
 
-def _executors(result):
-    return sorted((e.level_id, e.pair, e.side, e.created_s, e.closed_s, e.close_type,
-                   round(e.filled_quote, 9), round(e.net_pnl_quote, 9), round(e.fees_quote, 9),
-                   e.entry_price, e.close_price) for e in result.executors)
-
-
-def _setups(result):
-    return sorted((s.setup_id, s.decided_s, s.taken, s.skip_guard, s.skip_reason)
-                  for s in result.setups)
-
-
 def test_same_setups_executors_close_types_and_pnl(both):
     full, incremental = both
     assert full.errors == incremental.errors == ()
     closed = full.closed_by_type
     assert closed.get("STOP_LOSS", 0) + closed.get("TAKE_PROFIT", 0) >= 2  # the window trades
-    assert _setups(incremental) == _setups(full)
-    assert _executors(incremental) == _executors(full)
+    assert setup_rows(incremental) == setup_rows(full)
+    assert executor_rows(incremental) == executor_rows(full)
     assert incremental.closed_by_type == closed
     assert incremental.balances_end == full.balances_end
     assert incremental.overrides["incremental_features"] is True
