@@ -116,7 +116,8 @@ def closed_frame(candles: pd.DataFrame, interval_s: int, now_s: float) -> pd.Dat
         frame["timestamp"] = ts
         frame = frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
         ts = frame["timestamp"].to_numpy()
-        columns = {c: frame[c].to_numpy(dtype=np.float64) for c in CANDLE_COLUMNS[1:]}
+        columns: dict[str, npt.NDArray[np.float64]] = {
+            c: frame[c].to_numpy(dtype=np.float64) for c in CANDLE_COLUMNS[1:]}
     else:
         rows = values[closed]
         columns = {c: np.ascontiguousarray(rows[:, k])
@@ -153,5 +154,6 @@ def _numeric_values(candles: pd.DataFrame) -> tuple[npt.NDArray[np.float64], lis
         else:
             names = candles.columns.to_list()
             return values, [names.index(c) for c in CANDLE_COLUMNS]
-    values = np.column_stack([candles[c].to_numpy(dtype=np.float64) for c in CANDLE_COLUMNS])
-    return values, list(range(len(CANDLE_COLUMNS)))
+    stacked: npt.NDArray[np.float64] = np.column_stack(
+        [candles[c].to_numpy(dtype=np.float64) for c in CANDLE_COLUMNS])
+    return stacked, list(range(len(CANDLE_COLUMNS)))
