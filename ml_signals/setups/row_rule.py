@@ -41,6 +41,8 @@ class RowRuleDetector(SetupDetector):
 
     rule_columns: ClassVar[tuple[str, ...]]
     """Feature columns :meth:`row_condition` reads."""
+    _positions: tuple[pd.Index, list[int]] | None = None
+    """The column index last read and the positions of :attr:`rule_columns` in it."""
 
     @abstractmethod
     def row_condition(self, values: Mapping[str, FloatArray]) -> BoolArray:
@@ -81,11 +83,32 @@ class RowRuleDetector(SetupDetector):
         if n == 0:
             return False
         rows = min(n, 2)
-        values = {c: features[c].to_numpy(dtype=np.float64)[-rows:] for c in self.rule_columns}
-        cond = self.row_condition(values)
+        cond = self.row_condition(self._tail_values(features, rows))
         if not cond[-1]:
             return False
         return not (self.rising_edge_only() and rows == 2 and bool(cond[0]))
+
+    def _tail_values(self, features: pd.DataFrame, rows: int) -> dict[str, FloatArray]:
+        """The last ``rows`` values of each of :attr:`rule_columns`: from one float64 view of
+        the whole frame (the feature frames are float64; a frame that is not converts column
+        by column), the columns' positions kept while the frame's column index is the same
+        object (pandas indexes are immutable; every incremental feature frame shares one)."""
+        try:
+            matrix = features.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            return {c: features[c].to_numpy(dtype=np.float64)[-rows:] for c in self.rule_columns}
+        columns = features.columns
+        kept = self._positions
+        if kept is None or kept[0] is not columns:
+            names = columns.to_list()
+            missing = [c for c in self.rule_columns if c not in names]
+            if missing or not columns.is_unique:
+                raise KeyError(f"{self.strategy}: feature column(s) {missing} missing or "
+                               "repeated")
+            kept = (columns, [names.index(c) for c in self.rule_columns])
+            self._positions = kept
+        tail = matrix[-rows:]
+        return {c: tail[:, k] for c, k in zip(self.rule_columns, kept[1], strict=True)}
 
     def detect_latest(
         self, pair: str, candles: pd.DataFrame, features: pd.DataFrame
