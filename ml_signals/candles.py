@@ -39,6 +39,10 @@ INTERVAL_SECONDS: Final[dict[str, int]] = {
 }
 """Candle interval names (Hummingbot / freqtrade spelling) to their length in seconds."""
 
+_CANONICAL_INDEX = pd.Index(CANDLE_COLUMNS)
+"""The column index of every frame :func:`closed_frame` builds (pandas indexes are immutable):
+a column read by name builds the index's lookup table once, not once per frame."""
+
 
 def interval_seconds(interval: str) -> int:
     """Return the length of a candle interval in seconds.
@@ -127,6 +131,7 @@ def closed_frame(candles: pd.DataFrame, interval_s: int, now_s: float) -> pd.Dat
         raise ValueError(f"candle timestamp {int(ts[off_grid[0]])} is not on the "
                          f"{interval_s} s grid")
     frame = pd.DataFrame({"timestamp": ts, **columns}, copy=False)
+    frame.columns = _CANONICAL_INDEX  # same labels, one shared index: its lookup built once
     if len(frame) > 1 and bool((np.diff(ts) != interval_s).any()):
         frame, filled = fill_gaps(frame, interval_s)
         if filled:
