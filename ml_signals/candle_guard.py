@@ -175,6 +175,7 @@ def flag_candles(
 
 
 _COLUMNS = ("timestamp", *_PRICES, "volume")
+_COLUMNS_INDEX = pd.Index(_COLUMNS)
 
 
 def _check_args(interval_s: int, max_move_frac: float) -> None:
@@ -196,7 +197,10 @@ def _matrix(frame: pd.DataFrame, start: int = 0) -> npt.NDArray[np.float64]:
         raise ValueError(f"candles lack column(s) {missing}; have {list(frame.columns)}")
     if len(frame) <= start:
         return np.empty((0, len(_COLUMNS)))
-    columns = frame.columns.get_indexer(pd.Index(_COLUMNS))
+    if frame.columns.equals(_COLUMNS_INDEX):  # the canonical frame: no column selection
+        whole = frame.to_numpy(dtype="float64", na_value=np.nan)
+        return np.ascontiguousarray(whole[start:])
+    columns = frame.columns.get_indexer(_COLUMNS_INDEX)
     return frame.iloc[start:, columns].to_numpy(dtype="float64", na_value=np.nan)
 
 
@@ -354,19 +358,31 @@ class WindowCheck:
         self.window_bars = window_bars
         self.max_move_frac = max_move_frac
         self._memo: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.uint8]]] = {}
+        self._answers: dict[str, tuple[pd.DataFrame, tuple[BadCandle | None, int]]] = {}
         self.rows_flagged = 0
         """Rows flagged afresh since creation (the work done; for tests and benchmarks)."""
 
     def newest_bad(self, key: str, frame: pd.DataFrame) -> tuple[BadCandle | None, int]:
         """:func:`newest_bad_in_window` of ``frame`` (``key``: whose candles, e.g. the pair).
 
+        The same frame object checked again under the same key (the BTC reference, read by
+        every pair's decision on one candle) gets the answer of its last check without a new
+        pass: candle frames are never modified once built (:func:`ml_signals.candles.
+        closed_frame` builds a new one per decision).
+
         Raises:
             ValueError: a column is missing.
         """
+        kept = self._answers.get(key)
+        if kept is not None and kept[0] is frame:
+            return kept[1]
         start = max(len(frame) - self.window_bars - 1, 0)
         m = _matrix(frame, start)
         codes = self._codes(key, m)
-        return _newest_of(frame, start, CandleFlags(codes, self.max_move_frac), self.window_bars)
+        answer = _newest_of(frame, start, CandleFlags(codes, self.max_move_frac),
+                            self.window_bars)
+        self._answers[key] = (frame, answer)
+        return answer
 
     def _codes(self, key: str, m: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
         old = self._memo.get(key)

@@ -21,6 +21,7 @@ import logging
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ INTERVAL_SECONDS: Final[dict[str, int]] = {
     "1d": 86400,
 }
 """Candle interval names (Hummingbot / freqtrade spelling) to their length in seconds."""
+
+_CANONICAL_INDEX = pd.Index(CANDLE_COLUMNS)
+"""The column index of every frame :func:`closed_frame` builds (pandas indexes are immutable):
+a column read by name builds the index's lookup table once, not once per frame."""
 
 
 def interval_seconds(interval: str) -> int:
@@ -102,10 +107,8 @@ def closed_frame(candles: pd.DataFrame, interval_s: int, now_s: float) -> pd.Dat
         ValueError: a canonical column is missing, a timestamp is missing (NaN) or off the
             interval grid.
     """
-    missing = [c for c in CANDLE_COLUMNS if c not in candles.columns]
-    if missing:
-        raise ValueError(f"candles lack column(s) {missing}; have {list(candles.columns)}")
-    raw_ts = candles["timestamp"].to_numpy(dtype=np.float64)
+    values, positions = _numeric_values(candles)
+    raw_ts = values[:, positions[0]]
     bad = np.flatnonzero(~np.isfinite(raw_ts))
     if bad.size:
         raise ValueError(f"candle row {int(bad[0])} has no timestamp ({raw_ts[bad[0]]})")
@@ -117,17 +120,45 @@ def closed_frame(candles: pd.DataFrame, interval_s: int, now_s: float) -> pd.Dat
         frame["timestamp"] = ts
         frame = frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
         ts = frame["timestamp"].to_numpy()
-        columns = {c: frame[c].to_numpy(dtype=np.float64) for c in CANDLE_COLUMNS[1:]}
+        columns: dict[str, npt.NDArray[np.float64]] = {
+            c: frame[c].to_numpy(dtype=np.float64) for c in CANDLE_COLUMNS[1:]}
     else:
-        columns = {c: candles[c].to_numpy(dtype=np.float64)[closed] for c in CANDLE_COLUMNS[1:]}
+        rows = values[closed]
+        columns = {c: np.ascontiguousarray(rows[:, k])
+                   for c, k in zip(CANDLE_COLUMNS[1:], positions[1:], strict=True)}
     off_grid = np.flatnonzero(ts % interval_s != 0)
     if off_grid.size:
         raise ValueError(f"candle timestamp {int(ts[off_grid[0]])} is not on the "
                          f"{interval_s} s grid")
-    frame = pd.DataFrame({"timestamp": ts, **columns})
+    frame = pd.DataFrame({"timestamp": ts, **columns}, copy=False)
+    frame.columns = _CANONICAL_INDEX  # same labels, one shared index: its lookup built once
     if len(frame) > 1 and bool((np.diff(ts) != interval_s).any()):
         frame, filled = fill_gaps(frame, interval_s)
         if filled:
             log.warning("filled %d missing candle(s) between %d and %d", filled,
                         int(frame["timestamp"].iloc[0]), int(frame["timestamp"].iloc[-1]))
     return frame
+
+
+def _numeric_values(candles: pd.DataFrame) -> tuple[npt.NDArray[np.float64], list[int]]:
+    """``candles`` as one float64 array (rows x columns) and the positions of
+    :data:`CANDLE_COLUMNS` in it: one conversion of the whole frame when every column is numeric
+    (Hummingbot's ``candles_df``, a canonical frame), else the canonical columns one by one.
+
+    Raises:
+        ValueError: a canonical column is missing, or one is not numeric.
+    """
+    missing = [c for c in CANDLE_COLUMNS if c not in candles.columns]
+    if missing:
+        raise ValueError(f"candles lack column(s) {missing}; have {list(candles.columns)}")
+    if candles.columns.is_unique:
+        try:
+            values = candles.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            pass  # a non-numeric extra column: read the canonical ones alone
+        else:
+            names = candles.columns.to_list()
+            return values, [names.index(c) for c in CANDLE_COLUMNS]
+    stacked: npt.NDArray[np.float64] = np.column_stack(
+        [candles[c].to_numpy(dtype=np.float64) for c in CANDLE_COLUMNS])
+    return stacked, list(range(len(CANDLE_COLUMNS)))

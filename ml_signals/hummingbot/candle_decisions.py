@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
 from ml_signals.candle_guard_live import LiveCandleGuard
@@ -141,12 +142,14 @@ class CandleDecisions:
             if len(frame) <= self._warmup:
                 state.note = f"warming up: {len(frame)} of {self._warmup + 1} candles"
                 continue
-            if self._guard_candles(pair, state, frame, btc, now_s):
+            reference = None if pair == s.btc_pair else _reference(btc, btc_last, last)
+            if self._guard_candles(pair, state, frame, reference, now_s):
                 continue
             if market_note:
                 state.note = market_note  # a model reads market inputs the feeds cannot give
                 continue
-            evaluations.extend(self._evaluate_pair(pair, state, frame, btc, now_s, market))
+            evaluations.extend(self._evaluate_pair(pair, state, frame, reference, now_s,
+                                                   market))
         return evaluations
 
     def _market_state(self, view: MarketView, until_s: float) -> tuple[MarketState | None, str]:
@@ -167,12 +170,11 @@ class CandleDecisions:
             log.warning(note)
             return None, note
 
-    def _guard_candles(self, pair: str, state: PairState, frame: pd.DataFrame, btc: pd.DataFrame,
-                       now_s: float) -> bool:
+    def _guard_candles(self, pair: str, state: PairState, frame: pd.DataFrame,
+                       reference: pd.DataFrame | None, now_s: float) -> bool:
         """True (decision skipped, noted, alerted once per episode) when the candle guard finds
-        a bad candle in the window the features would read."""
-        last = frame["timestamp"].iat[-1]
-        reference = None if pair == self.settings.btc_pair else btc[btc["timestamp"] <= last]
+        a bad candle in the window the features would read (``reference``: BTC's candles up to
+        the decision candle, ``None`` for BTC itself)."""
         skip = self.candle_guard.check(pair, frame, reference, now_s)
         if skip is None:
             return False
@@ -205,12 +207,10 @@ class CandleDecisions:
             return None
 
     def _evaluate_pair(self, pair: str, state: PairState, frame: pd.DataFrame,
-                       btc: pd.DataFrame, now_s: float,
+                       reference: pd.DataFrame | None, now_s: float,
                        market: MarketState | None = None) -> list[Evaluation]:
         s = self.settings
         try:
-            last = frame["timestamp"].iat[-1]
-            reference = None if pair == s.btc_pair else btc[btc["timestamp"] <= last]
             if self.features is not None:
                 features = self.features.features(pair, frame, reference)
             else:
@@ -237,3 +237,14 @@ class CandleDecisions:
             return []
         state.note = ""
         return found
+
+
+def _reference(btc: pd.DataFrame, btc_last: int, last: int) -> pd.DataFrame:
+    """BTC's closed candles up to the pair's decision candle ``last`` (open time, s): ``btc``
+    itself when its newest candle ``btc_last`` is no newer (every row qualifies, so the guard
+    and the features read the one frame the BTC decision read), else its rows up to ``last``
+    (``btc`` is canonical: sorted, so a prefix)."""
+    if btc_last <= last:
+        return btc
+    end = int(np.searchsorted(btc["timestamp"].to_numpy(), last, side="right"))
+    return btc.iloc[:end]

@@ -62,12 +62,16 @@ class IncrementalFeatures:
         self.btc_pair = btc_pair
         self._warmup = warmup_bars(interval_s)
         self._states: dict[str, FeatureState] = {}
+        self._synced: dict[str, tuple[pd.DataFrame, FeatureState, int]] = {}
+        """Per pair, the frame its state was last synced with, the state, the frame's newest
+        open time (s)."""
         self.rebuilds: dict[str, int] = {}
         self.pushes: dict[str, int] = {}
 
     def reset(self, pair: str) -> None:
         """Drop ``pair``'s state (a rejected candle, a feed error): the next call rebuilds it from
         its frame."""
+        self._synced.pop(pair, None)
         if self._states.pop(pair, None) is not None:
             log.debug("%s: feature state reset", pair)
 
@@ -92,11 +96,11 @@ class IncrementalFeatures:
         btc_state = None
         if not own:
             assert btc_frame is not None
-            btc_state = self._sync(self.btc_pair, btc_frame, None, "btc_candles")
-        state = self._sync(pair, frame, btc_state, "candles")
+            btc_state, _ = self._sync(self.btc_pair, btc_frame, None, "btc_candles")
+        state, newest_ts = self._sync(pair, frame, btc_state, "candles")
         values = np.full((len(frame), len(FEATURE_COLUMNS)), np.nan)
         if len(frame):
-            last = state.index_of(int(frame["timestamp"].to_numpy("int64")[-1]))
+            last = state.index_of(newest_ts)
             assert last is not None  # the sync pushed the frame's newest candle
             first = max(last + 1 - len(frame), state.lo)
             values[len(frame) - (last + 1 - first):] = state.rows[first: last + 1]
@@ -104,7 +108,15 @@ class IncrementalFeatures:
         return pd.DataFrame(values, index=frame.index, columns=_COLUMNS, copy=False)
 
     def _sync(self, pair: str, frame: pd.DataFrame, btc: FeatureState | None,
-              name: str) -> FeatureState:
+              name: str) -> tuple[FeatureState, int]:
+        """``pair``'s state in step with ``frame`` (module docstring). The frame object this
+        state was last synced with (the BTC reference, read by every pair's decision on one
+        candle) returns the state as it is: candle frames are never modified once built
+        (:func:`ml_signals.candles.closed_frame` builds a new one per decision), so its check
+        passed and it has nothing left to push."""
+        kept = self._synced.get(pair)
+        if kept is not None and kept[0] is frame and self._states.get(pair) is kept[1]:
+            return kept[1], kept[2]
         try:
             check_candle_frame(frame, self.interval_s, name)
         except ValueError:
@@ -128,7 +140,9 @@ class IncrementalFeatures:
                     state.push_own(t, row)
                 else:
                     state.push(t, row, btc.btc_point(t))
-        return state
+        newest_ts = int(ts[-1]) if ts.size else -1  # -1: an empty frame, no row to read
+        self._synced[pair] = (frame, state, newest_ts)
+        return state, newest_ts
 
     def _continue_from(self, state: FeatureState, candles: npt.NDArray[np.float64],
                        ts: npt.NDArray[np.int64]) -> int | None:
@@ -155,7 +169,7 @@ class IncrementalFeatures:
 def _arrays(frame: pd.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """``frame``'s open times (int64 s) and its open, high, low, close, volume as a (5, n)
     float64 array (one conversion when the frame has exactly the canonical columns)."""
-    if tuple(frame.columns) == CANDLE_COLUMNS:
+    if frame.columns.to_list() == list(CANDLE_COLUMNS):
         values = frame.to_numpy(dtype=np.float64).T
         return frame["timestamp"].to_numpy(dtype=np.int64), values[1:]
     return (frame["timestamp"].to_numpy(dtype=np.int64),

@@ -19,6 +19,7 @@ a bounce that starts on the next candle is still caught; the levels are maker li
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -27,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ml_signals.exits import ExitRules
 from ml_signals.regime import BtcRegime
-from ml_signals.setups._rolling import rising_edge
-from ml_signals.setups.base import EntryPlan, Setup, SetupDetector, StrategyName
+from ml_signals.setups.base import EntryPlan, Setup, StrategyName
+from ml_signals.setups.row_rule import BoolArray, FloatArray, RowRuleDetector
 from ml_signals.vol_exits import ATR_FEATURE, VolatilityExits
 
 
@@ -55,31 +56,38 @@ class DcaConfig(BaseModel):
         return ExitRules(self.take_profit_frac, self.stop_loss_frac, self.time_limit_s)
 
 
-class DcaDetector(SetupDetector):
-    """Oversold drop + volume + BTC not crashing -> limit buy grid below the close."""
+class DcaDetector(RowRuleDetector):
+    """Oversold drop + volume + BTC not crashing -> limit buy grid below the close.
+
+    The rule reads each candle's feature row only (:class:`~ml_signals.setups.row_rule.
+    RowRuleDetector`: one condition for the batch mask and the newest-candle decision).
+    """
 
     strategy: ClassVar[StrategyName] = "dca"
+    rule_columns: ClassVar[tuple[str, ...]] = (
+        "drop_from_4h_high_frac", "volume_ratio_20", "btc_regime")
     config: DcaConfig
 
     def __init__(self, config: DcaConfig | None = None, interval_s: int = 3600) -> None:
         self.config = config or DcaConfig()
         self.interval_s = interval_s
 
-    def signal_rows(self) -> int:
-        """The newest row and, for the rising edge, the one before it."""
-        return 2
-
-    def signal_mask(self, candles: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
+    def row_condition(self, values: Mapping[str, FloatArray]) -> BoolArray:
         """True on candles that close >= ``drop_frac`` below the window high with volume above
-        average while BTC is not crashing."""
+        average while BTC is not crashing (regime known and not ``CRASH``)."""
         cfg = self.config
-        cond = (
-            (features["drop_from_4h_high_frac"] <= -cfg.drop_frac)
-            & (features["volume_ratio_20"] > cfg.min_volume_ratio)
-            & (features["btc_regime"] != float(BtcRegime.CRASH))
-            & features["btc_regime"].notna()
+        btc = values["btc_regime"]
+        cond: BoolArray = (
+            (values["drop_from_4h_high_frac"] <= -cfg.drop_frac)
+            & (values["volume_ratio_20"] > cfg.min_volume_ratio)
+            & (btc != float(BtcRegime.CRASH))
+            & ~np.isnan(btc)
         )
-        return rising_edge(cond) if cfg.fire_on_rising_edge else cond.fillna(False)
+        return cond
+
+    def rising_edge_only(self) -> bool:
+        """``fire_on_rising_edge`` of the config: one setup per oversold episode."""
+        return self.config.fire_on_rising_edge
 
     def grid(self, reference_price: float) -> EntryPlan:
         """Equal-size grid: level k (k = 0..levels-1) at ``reference * (1 - k * spacing)``."""

@@ -17,14 +17,15 @@ Rules and defaults are the original plan's ``SWING_STRATEGY`` (section "Trading 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_signals.exits import ExitRules
-from ml_signals.setups._rolling import rising_edge
-from ml_signals.setups.base import EntryPlan, Setup, SetupDetector, StrategyName
+from ml_signals.setups.base import EntryPlan, Setup, StrategyName
+from ml_signals.setups.row_rule import BoolArray, FloatArray, RowRuleDetector
 
 
 class SwingConfig(BaseModel):
@@ -55,31 +56,38 @@ class SwingConfig(BaseModel):
         )
 
 
-class SwingDetector(SetupDetector):
-    """Breakout above prior resistance with volume, momentum and higher-timeframe trend."""
+class SwingDetector(RowRuleDetector):
+    """Breakout above prior resistance with volume, momentum and higher-timeframe trend.
+
+    The rule reads each candle's feature row only (:class:`~ml_signals.setups.row_rule.
+    RowRuleDetector`: one condition for the batch mask and the newest-candle decision).
+    """
 
     strategy: ClassVar[StrategyName] = "swing"
+    rule_columns: ClassVar[tuple[str, ...]] = (
+        "resistance_dist_48h_frac", "volume_ratio_20", "rsi_14", "htf_uptrend")
     config: SwingConfig
 
     def __init__(self, config: SwingConfig | None = None, interval_s: int = 3600) -> None:
         self.config = config or SwingConfig()
         self.interval_s = interval_s
 
-    def signal_rows(self) -> int:
-        """The newest row and, for the rising edge, the one before it."""
-        return 2
-
-    def signal_mask(self, candles: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
-        """True on candles closing ``breakout_frac`` above resistance with the confirmations."""
+    def row_condition(self, values: Mapping[str, FloatArray]) -> BoolArray:
+        """True on candles closing ``breakout_frac`` above resistance with the confirmations
+        (volume surge, RSI, and with ``require_htf_uptrend`` the 4h uptrend)."""
         cfg = self.config
-        cond = (
-            (features["resistance_dist_48h_frac"] >= cfg.breakout_frac)
-            & (features["volume_ratio_20"] >= cfg.min_volume_ratio)
-            & (features["rsi_14"] > cfg.min_rsi)
+        cond: BoolArray = (
+            (values["resistance_dist_48h_frac"] >= cfg.breakout_frac)
+            & (values["volume_ratio_20"] >= cfg.min_volume_ratio)
+            & (values["rsi_14"] > cfg.min_rsi)
         )
         if cfg.require_htf_uptrend:
-            cond &= features["htf_uptrend"] == 1.0
-        return rising_edge(cond) if cfg.fire_on_rising_edge else cond.fillna(False)
+            cond &= values["htf_uptrend"] == 1.0
+        return cond
+
+    def rising_edge_only(self) -> bool:
+        """``fire_on_rising_edge`` of the config: one setup per breakout episode."""
+        return self.config.fire_on_rising_edge
 
     def build_setup(
         self, pair: str, candles: pd.DataFrame, features: pd.DataFrame, i: int

@@ -256,3 +256,35 @@ def test_window_check_keys_do_not_share_candles(sample_binance):
         assert check.newest_bad("BTC-USDT", btc.iloc[end - 710:end]) == (None, 0)
         assert check.newest_bad("ETH-USDT", eth.iloc[end - 710:end]) == newest_bad_in_window(
             eth.iloc[end - 710:end], HOUR, 704)
+
+
+def test_canonical_frame_reads_as_a_frame_with_other_columns(btc):
+    """The canonical frame's values are read without column selection; a frame with the same
+    candles in Hummingbot's column order plus extra columns gives the same flags and answer."""
+    btc.loc[ROW + 800, "close"] = np.nan
+    btc.loc[ROW + 810, "volume"] = -2.0
+    part = btc.iloc[ROW + 100:ROW + 820]
+    wide = part.assign(quote_asset_volume=np.nan, n_trades=7.0)[
+        ["timestamp", "quote_asset_volume", "open", "high", "low", "close", "volume",
+         "n_trades"]]
+    assert np.array_equal(guard._matrix(part, 3), guard._matrix(wide, 3), equal_nan=True)
+    assert np.array_equal(flag_candles(part, HOUR).codes, flag_candles(wide, HOUR).codes)
+    assert newest_bad_in_window(part, HOUR, 704) == newest_bad_in_window(wide, HOUR, 704)
+    assert newest_bad_in_window(part, HOUR, 704)[1] == 2
+
+
+def test_window_check_answers_the_same_frame_again_without_a_pass(btc):
+    """The BTC reference read by several pairs' decisions on one candle: the same frame object
+    under the same key answers as its first check without flagging a row again; another frame
+    (the next candle's) is checked."""
+    btc.loc[ROW + 600, ["high", "close"]] = btc.loc[ROW + 600, "close"] * 3
+    check = guard.WindowCheck(HOUR, 704)
+    frame = btc.iloc[ROW:ROW + 710]
+    first = check.newest_bad("BTC-USDT", frame)
+    flagged = check.rows_flagged
+    assert first[0] is not None and first == newest_bad_in_window(frame, HOUR, 704)
+    assert check.newest_bad("BTC-USDT", frame) == first
+    assert check.rows_flagged == flagged
+    following = btc.iloc[ROW + 1:ROW + 711]
+    assert check.newest_bad("BTC-USDT", following) == newest_bad_in_window(following, HOUR, 704)
+    assert check.rows_flagged > flagged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -21,3 +22,36 @@ def test_closed_frame_drops_the_forming_candle_and_fills_gaps():
     assert frame.iloc[2][["open", "high", "low", "close", "volume"]].tolist() == [2.2] * 4 + [0.0]
     with pytest.raises(ValueError, match="not on the 3600 s grid"):
         closed_frame(hb.assign(timestamp=hb["timestamp"] + 5), 3600, now_s=20_000)
+
+
+def _per_column(candles: pd.DataFrame, interval_s: int, now_s: float) -> pd.DataFrame:
+    """The canonical frame spelled column by column (the reference for the one-conversion read
+    of a numeric feed frame)."""
+    ts = np.rint(candles["timestamp"].to_numpy(dtype=np.float64)).astype(np.int64)
+    closed = ts + interval_s <= now_s
+    return pd.DataFrame({"timestamp": ts[closed], **{
+        c: candles[c].to_numpy(dtype=np.float64)[closed]
+        for c in ("open", "high", "low", "close", "volume")}})
+
+
+def test_closed_frame_reads_a_feed_frame_as_its_columns_one_by_one(sample_binance):
+    """Real candles in Hummingbot's ``candles_df`` shape (float timestamp, ten numeric columns,
+    the forming candle last), in another column order, or with a non-numeric extra column:
+    the same canonical frame (values and dtypes) as reading the canonical columns one by one."""
+    eth = sample_binance["ETH-USDT"].frame.iloc[-800:].reset_index(drop=True)
+    hb = eth.astype({"timestamp": "float64"}).assign(
+        quote_asset_volume=eth["volume"] * eth["close"], n_trades=np.nan,
+        taker_buy_base_volume=np.nan, taker_buy_quote_volume=np.nan)
+    now_s = float(eth["timestamp"].iat[-1]) + 1800  # the newest candle is still forming
+    expected = _per_column(hb, 3600, now_s)
+    assert len(expected) == len(eth) - 1
+    variants = {
+        "hummingbot": hb,
+        "reordered": hb[list(hb.columns[::-1])],
+        "text column": hb.assign(note="x"),
+    }
+    for name, frame in variants.items():
+        got = closed_frame(frame, 3600, now_s)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=name)
+    with pytest.raises(ValueError, match="lack column"):
+        closed_frame(hb.drop(columns="low"), 3600, now_s)

@@ -185,3 +185,26 @@ def test_lookback_of_the_parity_claim():
     """The claim 'newest rows equal' needs frames of at least lookback_bars candles, which the
     scripts' 710 closed candles are."""
     assert lookback_bars(HOUR) <= LIVE - 1
+
+
+def test_one_btc_frame_read_by_every_pair_equals_a_fresh_frame_per_pair(sample_binance):
+    """A runtime passes one BTC frame object to every pair's decision on a candle; the tracker
+    syncs BTC's state with it once. Over 300 real candles and three pairs, the features equal,
+    value for value, those of a tracker given a fresh copy of the BTC frame at every call, and
+    a reset of BTC's state between two reads of the same frame rebuilds it as the copy's."""
+    frames = {p: sample_binance[p].frame for p in ("BTC-USDT", "ETH-USDT", "SOL-USDT")}
+    shared, fresh = IncrementalFeatures(3600, "BTC-USDT"), IncrementalFeatures(3600, "BTC-USDT")
+    end0 = len(frames["BTC-USDT"]) - 300
+    for end in range(end0, end0 + 300):
+        window = {p: f.iloc[end - 710:end].reset_index(drop=True) for p, f in frames.items()}
+        btc = window["BTC-USDT"]
+        for pair, frame in window.items():
+            if pair == "SOL-USDT" and end % 50 == 0:
+                shared.reset("BTC-USDT")
+                fresh.reset("BTC-USDT")
+            reference = None if pair == "BTC-USDT" else btc
+            got = shared.features(pair, frame, reference)
+            want = fresh.features(pair, frame.copy(), None if reference is None else btc.copy())
+            pd.testing.assert_frame_equal(got, want, check_exact=True, obj=f"{pair} {end}")
+    assert shared.rebuilds == fresh.rebuilds and shared.rebuilds["BTC-USDT"] == 7
+    assert shared.pushes == fresh.pushes

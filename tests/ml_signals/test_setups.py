@@ -8,7 +8,7 @@ import pytest
 
 from ml_signals.features import compute_features
 from ml_signals.regime import BtcRegime
-from ml_signals.setups import STRATEGIES, DcaConfig, make_detector
+from ml_signals.setups import STRATEGIES, DcaConfig, SwingConfig, make_detector
 from ml_signals.setups.channel import ChannelConfig, ChannelDetector
 
 PAIRS = ("ETH-USDT", "SOL-USDT", "DOGE-USDT")
@@ -161,3 +161,39 @@ def test_channel_detect_latest_equals_batch_setups(batch):
                                               feats.iloc[: t + 2]) is None
             checked += 1
     assert checked >= 5
+
+
+@pytest.fixture(scope="module")
+def all_features(sample_binance):
+    """Every sample pair's candles and batch features (BTC as the reference)."""
+    btc = sample_binance["BTC-USDT"].frame
+    return {pair: (cs.frame, compute_features(cs.frame, btc, 3600))
+            for pair, cs in sample_binance.items()}
+
+
+@pytest.mark.parametrize("fire_on_rising_edge", [True, False])
+@pytest.mark.parametrize("strategy", ["dca", "swing"])
+def test_row_rule_latest_equals_batch_on_every_candle(all_features, strategy,
+                                                      fire_on_rising_edge):
+    """The DCA and swing rules evaluated on the newest candle from the last two feature rows
+    (``latest_fires``, what scripts ask per closed candle) equal the batch ``signal_mask``
+    (what training uses) at every candle of every sample pair, fired or not; and
+    ``detect_latest`` on each prefix gives ``detect``'s setup on the whole frame there."""
+    config = (DcaConfig if strategy == "dca" else SwingConfig)(
+        fire_on_rising_edge=fire_on_rising_edge)
+    detector = make_detector(strategy, config)
+    fired_total = checked = 0
+    for pair, (candles, feats) in all_features.items():
+        batch_mask = detector.signal_mask(candles, feats).fillna(False).to_numpy(dtype=bool)
+        latest = np.array([detector.latest_fires(feats.iloc[max(0, t - 5): t + 1])
+                           for t in range(len(feats))])
+        mismatch = np.flatnonzero(latest != batch_mask)
+        assert not mismatch.size, f"{pair}: rows {mismatch[:5]} differ"
+        fired_total += int(batch_mask.sum())
+        checked += len(feats)
+        hits = {s.bar_index: s for s in detector.detect(pair, candles, feats)}
+        for t in np.flatnonzero(batch_mask):
+            live = detector.detect_latest(pair, candles.iloc[: t + 1], feats.iloc[: t + 1])
+            assert live == hits.get(int(t)), f"{pair} t={t}"
+    assert checked >= 10_000
+    assert fired_total >= 10  # the comparison covers candles where the rule fires

@@ -33,6 +33,10 @@ from hummingbot.data_feed.candles_feed.candles_factory import CandlesFactory
 
 from training.replay.path import PathOrder, candle_path, forming_candle
 
+_FEED_COLUMNS = pd.Index(CandlesBase.columns)
+"""Hummingbot's ``candles_df`` columns, built once (an index built per frame costs more than
+the frame's values)."""
+
 
 @dataclass(frozen=True, eq=False)
 class PairCandleArrays:
@@ -155,7 +159,7 @@ class CandleStore:
         if with_forming:
             rows[m, 0] = data.timestamp[closed]
             rows[m, 1:6] = self._forming_row(data, closed)
-        return pd.DataFrame(rows, columns=list(CandlesBase.columns))
+        return pd.DataFrame(rows, columns=_FEED_COLUMNS, copy=False)
 
     def _forming_row(self, data: PairCandleArrays, i: int) -> tuple[float, ...]:
         tl = self.timeline
