@@ -115,8 +115,9 @@ class ChannelDetector(SetupDetector):
         )
         return rising_edge(cond) if cfg.fire_on_rising_edge else cond.fillna(False)
 
-    def latest_fires(self, candles: pd.DataFrame) -> bool:
-        """The rule of :meth:`signal_mask` on the newest row of ``candles`` only: a valid range
+    def latest_fires(self, candles: pd.DataFrame, features: pd.DataFrame) -> bool:
+        """The rule of :meth:`signal_mask` on the newest row of ``candles`` only (``features``
+        are not read): a valid range
         with the close in the entry zone (and, with ``fire_on_rising_edge``, not so on the row
         before). Reads the last ``window_bars + 1`` rows; ``False`` until a window fills.
 
@@ -170,26 +171,6 @@ class ChannelDetector(SetupDetector):
             and touches_low >= cfg.min_touches
             and position <= cfg.entry_zone_frac
         )
-
-    def detect_latest(
-        self, pair: str, candles: pd.DataFrame, features: pd.DataFrame
-    ) -> Setup | None:
-        """The setup on the newest closed candle, or ``None`` (:meth:`SetupDetector.
-        detect_latest`), with the rule evaluated by :meth:`latest_fires`; the newest row's
-        features must all be known, as in :meth:`SetupDetector.detect`.
-
-        Raises:
-            ValueError: ``candles`` and ``features`` differ in length.
-        """
-        if len(candles) != len(features):
-            raise ValueError(
-                f"{self.strategy}: {len(candles)} candles but {len(features)} feature rows"
-            )
-        if len(candles) == 0 or not self.latest_fires(candles):
-            return None
-        if not features.iloc[-1].notna().all():
-            return None
-        return self.build_setup(pair, candles, features, len(candles) - 1)
 
     def exits_for(self, close: float, support: float, resistance: float) -> ExitRules:
         """Take profit near resistance and stop below support, as fractions of ``close``."""

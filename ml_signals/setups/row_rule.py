@@ -6,10 +6,10 @@ values, and evaluated two ways:
 - :meth:`RowRuleDetector.signal_mask` on every row of a frame (what training and the backtest
   use; the batch definition), with the rising edge of :func:`~ml_signals.setups._rolling.
   rising_edge`;
-- :meth:`RowRuleDetector.latest_fires` / :meth:`RowRuleDetector.detect_latest` on the newest row
-  only (what a script asks at each closed candle): the same condition on the last two rows (the
-  newest and, for the rising edge, the one before), read straight from the feature frame's
-  values instead of through pandas Series per column.
+- :meth:`RowRuleDetector.latest_fires` (which :meth:`SetupDetector.detect_latest` asks) on the
+  newest row only (what a script asks at each closed candle): the same condition on the last
+  two rows (the newest and, for the rising edge, the one before), read straight from the
+  feature frame's values instead of through pandas Series per column.
 
 A parity test holds the two equal on every candle of the real sample pairs.
 """
@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ml_signals.setups._rolling import rising_edge
-from ml_signals.setups.base import Setup, SetupDetector
+from ml_signals.setups.base import SetupDetector
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -72,9 +72,9 @@ class RowRuleDetector(SetupDetector):
         cond = pd.Series(self.row_condition(values), index=features.index)
         return rising_edge(cond) if self.rising_edge_only() else cond
 
-    def latest_fires(self, features: pd.DataFrame) -> bool:
+    def latest_fires(self, candles: pd.DataFrame, features: pd.DataFrame) -> bool:
         """:meth:`signal_mask`'s value on the newest row of ``features``, from its last two
-        rows only; ``False`` on an empty frame.
+        rows only (``candles`` are not read); ``False`` on an empty frame.
 
         Raises:
             KeyError: a column of :attr:`rule_columns` is missing.
@@ -109,30 +109,3 @@ class RowRuleDetector(SetupDetector):
             self._positions = kept
         tail = matrix[-rows:]
         return {c: tail[:, k] for c, k in zip(self.rule_columns, kept[1], strict=True)}
-
-    def detect_latest(
-        self, pair: str, candles: pd.DataFrame, features: pd.DataFrame
-    ) -> Setup | None:
-        """The setup on the newest closed candle, or ``None`` (:meth:`SetupDetector.
-        detect_latest`), with the rule evaluated by :meth:`latest_fires`; the newest row's
-        features must all be known, as in :meth:`SetupDetector.detect`.
-
-        Raises:
-            ValueError: ``candles`` and ``features`` differ in length.
-            KeyError: a column of :attr:`rule_columns` is missing.
-        """
-        if len(candles) != len(features):
-            raise ValueError(
-                f"{self.strategy}: {len(candles)} candles but {len(features)} feature rows"
-            )
-        if len(candles) == 0 or not self.latest_fires(features):
-            return None
-        if not _last_row_known(features):
-            return None
-        return self.build_setup(pair, candles, features, len(candles) - 1)
-
-
-def _last_row_known(features: pd.DataFrame) -> bool:
-    """True when no value of ``features``' newest row is missing (``notna`` of every column,
-    as :meth:`SetupDetector.detect` requires)."""
-    return bool(features.iloc[-1].notna().all())

@@ -137,7 +137,8 @@ def test_channel_latest_rule_equals_batch_on_every_candle(sample_binance, fire_o
     for pair, candle_set in sample_binance.items():
         candles = candle_set.frame
         batch_mask = detector.signal_mask(candles, candles).fillna(False).to_numpy(dtype=bool)
-        latest = np.array([detector.latest_fires(candles.iloc[max(0, t - 60): t + 1])
+        # the channel rule reads candles only: the frame stands in for the features
+        latest = np.array([detector.latest_fires(*[candles.iloc[max(0, t - 60): t + 1]] * 2)
                            for t in range(len(candles))])
         mismatch = np.flatnonzero(latest != batch_mask)
         assert not mismatch.size, f"{pair}: rows {mismatch[:5]} differ"
@@ -185,7 +186,8 @@ def test_row_rule_latest_equals_batch_on_every_candle(all_features, strategy,
     fired_total = checked = 0
     for pair, (candles, feats) in all_features.items():
         batch_mask = detector.signal_mask(candles, feats).fillna(False).to_numpy(dtype=bool)
-        latest = np.array([detector.latest_fires(feats.iloc[max(0, t - 5): t + 1])
+        latest = np.array([detector.latest_fires(candles.iloc[max(0, t - 5): t + 1],
+                                                 feats.iloc[max(0, t - 5): t + 1])
                            for t in range(len(feats))])
         mismatch = np.flatnonzero(latest != batch_mask)
         assert not mismatch.size, f"{pair}: rows {mismatch[:5]} differ"
