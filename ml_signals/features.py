@@ -90,6 +90,8 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import io
+import tokenize
 from pathlib import Path
 from typing import Final
 
@@ -261,10 +263,13 @@ def feature_code_hash() -> str:
     """sha256 hex digest of the code that defines the features.
 
     Covers this module and every ``ml_signals/feature_parts/*.py`` (file name and code, in
-    sorted order). The code is each file's syntax tree without docstrings (comments never reach
-    the tree), so editing documentation does not invalidate published artifacts while any change
-    to what runs does. An artifact stores it and refuses features computed by different code. It
-    does not cover the pandas / pandas-ta versions; record those beside it.
+    sorted order). The code is each file's token stream without comments, blank lines and the
+    docstrings of the module, its classes and functions, so editing documentation does not
+    invalidate published artifacts while any change to what runs does. Token text, unlike
+    ``ast.dump`` (whose output changed in Python 3.13), is the same on every Python the package
+    supports, so a model trained on one Python is accepted by a script on another. An artifact
+    stores the digest and refuses features computed by different code. It does not cover the
+    pandas / pandas-ta versions; record those beside it.
 
     Raises:
         SyntaxError: a source file does not parse (it could not have been imported either).
@@ -276,13 +281,27 @@ def feature_code_hash() -> str:
 
 
 def _code_without_docs(path: Path) -> bytes:
-    """``ast.dump`` of ``path``'s module with the docstring of the module and of every class
-    and function removed (positions left out, so moving code by lines does not count)."""
-    tree = ast.parse(path.read_bytes(), filename=str(path))
+    """``path``'s tokens, NUL-separated, without comments, blank lines and docstrings (the
+    string that opens the module or a class or function body); indentation as ``INDENT`` /
+    ``DEDENT`` and line ends as ``NEWLINE``, so moving code by lines or reflowing comments does
+    not count."""
+    source = path.read_bytes()
+    tree = ast.parse(source, filename=str(path))
+    docstrings = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             body = node.body
             if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                     and isinstance(body[0].value.value, str)):
-                node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree, annotate_fields=False, include_attributes=False).encode()
+                docstrings.add((body[0].lineno, body[0].col_offset))
+    parts = []
+    for tok in tokenize.tokenize(io.BytesIO(source).readline):
+        if tok.type in _SKIPPED_TOKENS or (tok.type == tokenize.STRING
+                                           and tok.start in docstrings):
+            continue
+        structural = tok.type in (tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE)
+        parts.append(tokenize.tok_name[tok.type] if structural else tok.string)
+    return "\0".join(parts).encode()
+
+
+_SKIPPED_TOKENS: Final = frozenset({tokenize.ENCODING, tokenize.COMMENT, tokenize.NL})
