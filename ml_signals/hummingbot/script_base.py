@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 from hummingbot.core.utils.async_utils import safe_ensure_future
 from hummingbot.strategy.strategy_v2_base import StrategyV2Base
-from hummingbot.strategy_v2.models.base import RunnableStatus
 from hummingbot.strategy_v2.models.executor_actions import CreateExecutorAction, StopExecutorAction
 
 from ml_signals.hummingbot import (
+    executor_reports,
     logging_setup,
     paper_trading,
 )
@@ -127,38 +127,25 @@ class MlScriptBase(StrategyV2Base):
         self._slack_notifier = (trading_core, attach_slack_notifier(trading_core, sender))
 
     def update_executors_info(self) -> None:
-        """Hummingbot's executor reports (``StrategyV2Base.update_executors_info``), rebuilt only
-        when they can differ from the last ones.
+        """Hummingbot's executor reports (``StrategyV2Base.update_executors_info``) without
+        recomputing what cannot change (:mod:`.executor_reports`).
 
-        Hummingbot rebuilds every listed executor's ``ExecutorInfo`` (about five times each,
-        with performance and position reports) at every tick, and keeps up to
-        ``closed_executors_buffer`` (100) closed executors listed. A terminated executor's
-        info no longer changes (its orders, fills, PnL and close type are final), so while
-        every listed executor is terminated, no position is held (``POSITION_HOLD`` closes,
-        valued at the mid price; these scripts never keep positions) and the list is the one
-        reported last, the reports are the last ones and are kept. Any executor still running
-        (its PnL moves with the price), created or archived rebuilds them. With
-        :attr:`reuse_executor_reports` off they are rebuilt at every tick, as Hummingbot does.
+        Terminated executors are listed as :class:`~.executor_reports.FinishedExecutor`, their
+        report computed once; while every listed executor is terminated, no position is held
+        and the list is the one reported last, the last reports are kept. Any executor still
+        running (its PnL moves with the price), created or archived rebuilds them. With
+        :attr:`reuse_executor_reports` off they are rebuilt from the executors at every tick,
+        as Hummingbot does.
         """
-        key = self._executors_key() if self.reuse_executor_reports else None
+        if not self.reuse_executor_reports:
+            super().update_executors_info()
+            return
+        executor_reports.freeze_finished(self.executor_orchestrator)
+        key = executor_reports.reports_key(self.executor_orchestrator)
         if key is not None and key == self._reported_key:
             return
         super().update_executors_info()
         self._reported_key = key
-
-    def _executors_key(self) -> tuple[str, ...] | None:
-        """Ids of the listed executors when all are terminated and no position is held;
-        ``None`` otherwise (the reports must be rebuilt)."""
-        orchestrator = self.executor_orchestrator
-        if any(orchestrator.positions_held.values()):
-            return None
-        key = []
-        for group in orchestrator.active_executors.values():
-            for executor in group:
-                if executor.status != RunnableStatus.TERMINATED:
-                    return None
-                key.append(executor.config.id)
-        return tuple(key)
 
     def on_tick(self) -> None:
         """Sync executors into the ledger; when ready, run the executor action proposals."""

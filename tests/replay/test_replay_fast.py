@@ -3,7 +3,8 @@
 Exhaustive mode does all of Hummingbot's per-tick work at every sub-tick: the script rebuilds
 its executor reports at each tick and the paper exchange checks its network every 10 s
 simulated. The fast mode keeps the reports while no listed executor can change and checks the
-network once a simulated day. Same script and real window (a week of BTC/ETH/SOL 1h candles
+network once a simulated day, and lists terminated executors with their report computed once.
+Same script and real window (a week of BTC/ETH/SOL 1h candles
 in which the channel script opens executors that close by stop loss and take profit, and sits
 flat in between), rules-only: the same setups, executors, close types, fills, PnL and balances.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from replay_rows import executor_rows, setup_rows
 
+from ml_signals.hummingbot.executor_reports import FinishedExecutor
 from training.replay.runner import ReplaySpec, run_replay
 
 PAIRS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
@@ -29,9 +31,15 @@ def _replay(tmp: Path, exhaustive: bool):
                       models_dir=str(tmp / "no-models"), exhaustive=exhaustive,
                       overrides={"no_model_policy": "rules_only"})
     seen = {}
-    result = run_replay(spec, log_level=logging.ERROR,
-                        inspect=lambda s: seen.update(reuse=s.reuse_executor_reports))
-    return result, seen["reuse"]
+
+    def inspect(strategy):
+        listed = [e for group in strategy.executor_orchestrator.active_executors.values()
+                  for e in group]
+        seen.update(reuse=strategy.reuse_executor_reports,
+                    finished=sum(isinstance(e, FinishedExecutor) for e in listed))
+
+    result = run_replay(spec, log_level=logging.ERROR, inspect=inspect)
+    return result, (seen["reuse"], seen["finished"])
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +50,9 @@ def both(tmp_path_factory):
 
 def test_fast_mode_gives_the_exhaustive_summary(both):
     (exhaustive, reused_exhaustive), (fast, reused_fast) = both
-    assert (reused_exhaustive, reused_fast) == (False, True)  # the modes really differ
+    # the modes really differ: only the fast one keeps reports and wraps finished executors
+    assert (reused_exhaustive[0], reused_fast[0]) == (False, True)
+    assert reused_exhaustive[1] == 0 and reused_fast[1] == len(fast.executors) >= 2
     assert exhaustive.errors == fast.errors == ()
     closed = exhaustive.closed_by_type
     assert closed.get("STOP_LOSS", 0) >= 1 and closed.get("TAKE_PROFIT", 0) >= 1

@@ -5,11 +5,18 @@ Examples::
     python -m training.replay --script ml_swing --pairs BTC-USDT,ETH-USDT,SOL-USDT \\
         --start 2025-10-01 --end 2025-12-01 --data data/sample/binance
     python -m training.replay --all --jobs 2          # the four ml_* scripts, 2 processes
+    python -m training.replay --all --jobs 2 --out reports/replay/ml \
+        --rules-only-out reports/replay/rules-only     # and each again rules-only, compared
 
 Prints per script: setups seen / taken, executors opened and closed by close type, net PnL
 after fees, journal rows and alerts; writes ``reports/replay/<script>.json`` and the script's
 journal and alert outbox to ``reports/replay/<script>/`` (SQLite, alerts to the log only).
 Run from the repository root (the scripts' ``models_dir: models`` is relative).
+
+``--rules-only-out DIR`` replays every script a second time on the same window without
+artifacts (``models_dir`` pointing at no model, ``no_model_policy: rules_only``): the plain
+rules a model has to beat. Both variants run in one pool, so Hummingbot and the libraries
+are imported once, and a last table sets each script's two results side by side.
 """
 
 from __future__ import annotations
@@ -66,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-forming-candle", action="store_true",
                    help="feed closed candles only (Hummingbot feeds include the forming one)")
     p.add_argument("--out", type=Path, default=Path("reports/replay"))
+    p.add_argument("--rules-only-out", type=Path, metavar="DIR",
+                   help="also replay every script rules-only (no artifacts) into DIR and "
+                        "print both variants side by side")
     p.add_argument("--exhaustive", action="store_true",
                    help="all of Hummingbot's per-tick work at every sub-tick (slower, same "
                         "results; the reference of the default fast mode)")
@@ -86,14 +96,24 @@ def _spec_kwargs(args: argparse.Namespace, script: str) -> dict[str, Any]:
                 exhaustive=args.exhaustive)
 
 
-def _run_one(kwargs: dict[str, Any], out: Path, log_level: str) -> str:
-    """Replay one script (in a worker process when --jobs > 1); returns the printed text."""
-    from training.replay.report import format_result, write_json
+def _rules_only_kwargs(kwargs: dict[str, Any], out: Path) -> dict[str, Any]:
+    """The same replay without artifacts: ``models_dir`` names a folder that holds no model
+    (under ``out``, never created) and ``no_model_policy`` is ``rules_only``; written to
+    ``out``."""
+    overrides = {**kwargs["overrides"], "no_model_policy": "rules_only"}
+    return {**kwargs, "out_dir": out, "models_dir": str(out / "no-models"),
+            "overrides": overrides}
+
+
+def _run_one(kwargs: dict[str, Any], log_level: str) -> tuple[str, dict[str, Any]]:
+    """Replay one script (in a worker process when --jobs > 1); returns the printed text and
+    the JSON summary."""
+    from training.replay.report import format_result, summary_dict, write_json
     from training.replay.runner import ReplaySpec, run_replay
 
     result = run_replay(ReplaySpec(**kwargs), log_level=getattr(logging, log_level.upper()))
-    path = write_json(result, out)
-    return f"{format_result(result)}\n   -> {path}"
+    path = write_json(result, kwargs["out_dir"])
+    return f"{format_result(result)}\n   -> {path}", summary_dict(result)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,18 +123,24 @@ def main(argv: list[str] | None = None) -> int:
         print("--config applies to one script only", file=sys.stderr)
         return 2
     jobs = [_spec_kwargs(args, s) for s in scripts]
+    if args.rules_only_out is not None:
+        jobs += [_rules_only_kwargs(j, args.rules_only_out) for j in jobs]
     if args.jobs > 1 and len(jobs) > 1:
         # Import Hummingbot and the scripts' libraries once, here: forked workers share them
-        # (about 5 s of imports per process otherwise).
+        # (about 4 s of CPU per process otherwise).
         import training.replay.report
         import training.replay.runner  # noqa: F401
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            texts = list(pool.map(_run_one, jobs, [args.out] * len(jobs),
-                                  [args.log_level] * len(jobs)))
+            outs = list(pool.map(_run_one, jobs, [args.log_level] * len(jobs)))
     else:
-        texts = [_run_one(j, args.out, args.log_level) for j in jobs]
-    for text in texts:
+        outs = [_run_one(j, args.log_level) for j in jobs]
+    for text, _ in outs:
         print(text)
+    if args.rules_only_out is not None:
+        from training.replay.report import format_side_by_side
+
+        half = len(scripts)
+        print(format_side_by_side([s for _, s in outs[:half]], [s for _, s in outs[half:]]))
     return 0
 
 

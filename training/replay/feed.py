@@ -184,6 +184,7 @@ class ReplayCandles(CandlesBase):
     def __init__(self, trading_pair: str, interval: str = "1h", max_records: int = 150) -> None:
         super().__init__(trading_pair, interval, max_records)
         self.store.get(trading_pair)  # fail at creation for a pair the data lacks
+        self._full = False
         if self.get_seconds_from_interval(interval) != self.store.timeline.interval_s:
             raise ValueError(f"{trading_pair}: the script asks {interval} candles but the replay "
                              f"data is {self.store.timeline.interval_s} s")
@@ -219,8 +220,12 @@ class ReplayCandles(CandlesBase):
 
     @property
     def ready(self) -> bool:
-        """True once the buffer would be full at the replay clock."""
-        return self.store.available(self._trading_pair, self.max_records) >= self.max_records
+        """True once the buffer would be full at the replay clock. The clock only moves
+        forward, so once full it stays full: that answer is kept (Hummingbot asks every tick)."""
+        if not self._full:
+            self._full = (self.store.available(self._trading_pair, self.max_records)
+                          >= self.max_records)
+        return self._full
 
     @property
     def candles_df(self) -> pd.DataFrame:

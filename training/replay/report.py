@@ -101,3 +101,39 @@ def format_result(result: ReplayResult) -> str:
         lines.append(f"   Hummingbot ERROR log records: {len(result.errors)} "
                      f"(first: {result.errors[0]})")
     return "\n".join(lines)
+
+
+def format_side_by_side(with_models: list[dict[str, Any]],
+                        rules_only: list[dict[str, Any]]) -> str:
+    """Each script's replay with its artifacts beside the same replay rules-only.
+
+    Args:
+        with_models, rules_only: :func:`summary_dict` of each script, in the same script order.
+
+    Returns:
+        A text table: setups seen, taken, executors and net PnL after fees (quote) of both
+        variants and the difference (with models minus rules-only) — on one window, so the
+        figures are one path's outcome, not an estimate with an interval.
+
+    Raises:
+        ValueError: the two lists name different scripts.
+    """
+    if [s["script"] for s in with_models] != [s["script"] for s in rules_only]:
+        raise ValueError("side by side needs the same scripts in the same order")
+    header = (f"{'script':<14} {'seen':>5} | {'models: taken':>13} {'executors':>9} "
+              f"{'net PnL':>9} | {'rules-only: taken':>17} {'executors':>9} {'net PnL':>9} "
+              f"| {'difference':>10}")
+    lines = ["With the published artifacts vs rules-only, same window and book "
+             "(net PnL after fees, quote):", header, "-" * len(header)]
+    for ml, rules in zip(with_models, rules_only, strict=True):
+        lines.append(
+            f"{ml['script']:<14} {ml['setups_seen'] if ml['setups_seen'] is not None else '-':>5}"
+            f" | {_count(ml['setups_taken']):>13} {ml['executors_opened']:>9} "
+            f"{ml['net_pnl_quote']:>+9.2f} | {_count(rules['setups_taken']):>17} "
+            f"{rules['executors_opened']:>9} {rules['net_pnl_quote']:>+9.2f} | "
+            f"{ml['net_pnl_quote'] - rules['net_pnl_quote']:>+10.2f}")
+    return "\n".join(lines)
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)

@@ -108,7 +108,8 @@ def executor_record(info: Any) -> ExecutorRecord:
 
 class ExecutorWatch:
     """Keeps every executor the orchestrator ran: closed ones when they terminate, open ones at
-    the end. Call :meth:`scan` after each clock tick and :meth:`finish` once."""
+    the end. Call :meth:`watch_archiving` once, :meth:`scan` after each clock tick and
+    :meth:`finish` once."""
 
     def __init__(self) -> None:
         self.created: dict[str, str] = {}  # executor id -> controller id, in creation order
@@ -123,6 +124,18 @@ class ExecutorWatch:
                     self.created[eid] = controller_id
                 if eid not in self.closed and executor.status == RunnableStatus.TERMINATED:
                     self.closed[eid] = executor_record(executor.executor_info)
+
+    def watch_archiving(self, orchestrator: Any) -> None:
+        """Scan before the orchestrator archives an executor (``StoreExecutorAction``: a
+        strategy's ``closed_executors_buffer`` exceeded), so one that terminated and is archived
+        within the same tick is still recorded."""
+        store = orchestrator.store_executor
+
+        def scan_then_store(action: Any) -> None:
+            self.scan(orchestrator)
+            store(action)
+
+        orchestrator.store_executor = scan_then_store
 
     def finish(self, orchestrator: Any) -> tuple[ExecutorRecord, ...]:
         """Every executor: closed ones as recorded, then the ones still open now."""

@@ -8,7 +8,7 @@ One replay (:func:`run_replay`):
    ``quote_balance`` of each quote asset; point ``CandlesFactory`` at the real candles
    (:mod:`.feed`); create Hummingbot's app singleton (headless, in-memory client config) and a
    ``MarketsRecorder`` on an in-memory SQLite database, which ``StrategyV2Base`` and the
-   ``ExecutorOrchestrator`` expect;
+   ``ExecutorOrchestrator`` expect (those pieces and the teardown live in :mod:`.harness`);
 3. construct the strategy as Hummingbot does (``strategy_class(connectors, config)``) on a
    :class:`~.vloop.VirtualTimeLoop`, set the orchestrator's executor update interval to one
    sub-tick, and add connectors then strategy to ``Clock(ClockMode.BACKTEST)``;
@@ -32,29 +32,30 @@ import asyncio
 import logging
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from hummingbot.client.config.client_config_map import ClientConfigMap
-from hummingbot.client.config.config_helpers import ClientConfigAdapter
-from hummingbot.connector.markets_recorder import MarketsRecorder
 from hummingbot.core.clock import Clock, ClockMode
-from hummingbot.model.sql_connection_manager import SQLConnectionManager, SQLConnectionType
 from pydantic import BaseModel, ConfigDict, Field
 
 from ml_signals.candles import interval_seconds
 from ml_signals.timeutil import format_utc
 from training.data import load_dir
-from training.replay.exchange import DEFAULT_HALF_SPREAD_FRAC, ReplayExchange
+from training.replay.exchange import DEFAULT_HALF_SPREAD_FRAC
 from training.replay.feed import (
     CandleStore,
     PairCandleArrays,
     ReplayTimeline,
     replay_candles_factory,
+)
+from training.replay.harness import (
+    cancel_pending,
+    close_observers,
+    funded_connectors,
+    hummingbot_app_and_recorder,
+    quiet_hummingbot,
 )
 from training.replay.journal_alerts import (
     AlertCounts,
@@ -72,11 +73,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAIRS: tuple[str, ...] = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
 DEFAULT_WINDOW_DAYS = 61
-HUMMINGBOT_NETWORK_CHECK_S = 10.0
-"""Hummingbot's ``NetworkIterator`` network-check interval (s), used in exhaustive mode."""
-FLUSH_TIMEOUT_S = 60.0
-"""Longest wait, after the last tick, for the journal to be written and the alerts delivered
-(seconds, wall clock; each takes well under a second for a two-month replay)."""
 
 
 class ReplayError(RuntimeError):
@@ -227,60 +223,18 @@ def candle_window(spec: ReplaySpec, data: Mapping[str, PairCandleArrays], pairs:
     return times
 
 
-class _ErrorLog(logging.Handler):
-    """Counts ERROR records (Hummingbot logs executor and event failures instead of raising)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(f"{record.name}: {record.getMessage()}"[:300])
-
-
-@contextmanager
-def _quiet_hummingbot(level: int) -> Iterator[_ErrorLog]:
-    errors = _ErrorLog()
-    root = logging.getLogger()
-    root.addHandler(errors)
-    loggers = [logging.getLogger(n) for n in ("hummingbot", "ml_signals", "hummingbot_scripts")]
-    saved = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(level)
-    try:
-        yield errors
-    finally:
-        root.removeHandler(errors)
-        for lg, lvl in zip(loggers, saved, strict=True):
-            lg.setLevel(lvl)
-
-
-def _hummingbot_app_and_recorder(connectors: list[ReplayExchange], script: LoadedScript) -> None:
-    """Hummingbot singletons ``StrategyV2Base`` reads: the app (``start`` asks it for MQTT)
-    and the markets recorder (the orchestrator loads and stores executors through it)."""
-    from hummingbot.client.hummingbot_application import HummingbotApplication
-
-    client_config = ClientConfigAdapter(ClientConfigMap())
-    app = HummingbotApplication.main_application(client_config_map=client_config,
-                                                 headless_mode=True)
-    # TradingCore starts a Gateway (DEX middleware) status poller; the replay has no Gateway,
-    # and on the virtual clock the poller would spin on connection attempts.
-    app.trading_core.gateway_monitor.stop_monitor()
-    sql = SQLConnectionManager(client_config, SQLConnectionType.TRADE_FILLS, db_path=":memory:")
-    MarketsRecorder(sql, list(connectors), str(script.config_path or script.name), script.name,
-                    client_config.market_data_collection)
-
-
 async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
                  times: list[int], inspect: Callable[[Any], None] | None) -> dict[str, Any]:
     interval_s = store.timeline.interval_s
     subtick = store.timeline.subtick_s
     script.strategy_class.init_markets(script.config)
     markets = {name: sorted(pairs) for name, pairs in script.strategy_class.markets.items()}
-    connectors = _connectors(spec, markets)
+    connectors = funded_connectors(markets, half_spread_frac=spec.half_spread_frac,
+                                   quote_balance=spec.quote_balance, exhaustive=spec.exhaustive)
     balances_start = {f"{k}:{a}": float(v) for k, c in connectors.items()
                       for a, v in c.get_all_balances().items()}
-    _hummingbot_app_and_recorder(list(connectors.values()), script)
+    hummingbot_app_and_recorder(list(connectors.values()),
+                                str(script.config_path or script.name), script.name)
     traded = [(c, p, store.get(p)) for c in connectors.values() for p in c.trading_pairs]
 
     def show(candle_ts: int) -> list[tuple[Any, ...]]:
@@ -312,6 +266,7 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
         clock.add_iterator(exchange)
     clock.add_iterator(strategy)
     watch = ExecutorWatch()
+    watch.watch_archiving(strategy.executor_orchestrator)
     ticks = 0
     for candle_ts in times:
         paths = show(candle_ts)
@@ -330,43 +285,11 @@ async def _drive(spec: ReplaySpec, script: LoadedScript, store: CandleStore,
         inspect(strategy)
     balances_end = {f"{k}:{a}": float(v) for k, c in connectors.items()
                     for a, v in c.get_all_balances().items()}
-    _close_observers(strategy)
+    close_observers(strategy)
     strategy.market_data_provider.stop()
     return {"connector": ",".join(connectors), "pairs": tuple(p for _, p, _ in traded),
             "ticks": ticks, "executors": executors, "recorder": recorder if observable else None,
             "balances_start": balances_start, "balances_end": balances_end}
-
-
-def _connectors(spec: ReplaySpec, markets: Mapping[str, list[str]]) -> dict[str, ReplayExchange]:
-    """One funded :class:`ReplayExchange` per market connector (``spec.quote_balance`` of each
-    quote asset); in exhaustive mode checking its network at Hummingbot's interval."""
-    connectors = {name: ReplayExchange(name, pairs, half_spread_frac=spec.half_spread_frac)
-                  for name, pairs in markets.items()}
-    for exchange in connectors.values():
-        if spec.exhaustive:
-            exchange.check_network_interval = HUMMINGBOT_NETWORK_CHECK_S
-        quotes = {pair.split("-")[1] for pair in exchange.trading_pairs}
-        exchange.fund({q: Decimal(str(spec.quote_balance)) for q in quotes})
-    return connectors
-
-
-def _close_observers(strategy: Any) -> None:
-    """Close the script's journal and alert threads after everything is written and delivered.
-
-    The executors stay as they are (``on_stop`` would stop them at market), so the ml scripts'
-    ``close_runtime`` is called instead of Hummingbot's stop; other scripts' runtimes are closed
-    directly."""
-    close = getattr(strategy, "close_runtime", None)
-    runtime = getattr(strategy, "runtime", None)
-    if callable(close):
-        if runtime is not None:
-            # the sync a next tick would make: closes seen after the last tick reach the
-            # ledger, journal and alerts as they reach the replay's executor records
-            strategy.update_executors_info()
-            runtime.sync(strategy.current_timestamp, strategy.get_all_executors())
-        close(flush_timeout_s=FLUSH_TIMEOUT_S)  # notifier detached, all written and delivered
-    elif runtime is not None and callable(getattr(runtime, "close", None)):
-        runtime.close()
 
 
 def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
@@ -401,12 +324,12 @@ def run_replay(spec: ReplaySpec, *, log_level: int = logging.CRITICAL,
     loop = VirtualTimeLoop(times[0])
     asyncio.set_event_loop(loop)
     try:
-        with _quiet_hummingbot(log_level) as errors, replay_candles_factory(store), \
+        with quiet_hummingbot(log_level) as errors, replay_candles_factory(store), \
                 warnings.catch_warnings():
             # the stopped Gateway poller's coroutine (see _hummingbot_app_and_recorder)
             warnings.filterwarnings("ignore", message=".*_monitor_loop' was never awaited")
             out = loop.run_until_complete(_drive(spec, script, store, times, inspect))
-            _cancel_pending(loop)
+            cancel_pending(loop)
     finally:
         loop.close()
         asyncio.set_event_loop(None)
@@ -437,12 +360,3 @@ def _journal_and_alerts(config: Any) -> tuple[JournalCounts | None, AlertCounts 
         read_alerts(Path(alerts.outbox_path), alerts.destination)
         if alerts is not None and alerts.enabled else None,
     )
-
-
-def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-
