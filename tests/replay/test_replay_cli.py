@@ -1,7 +1,7 @@
 """``python -m training.replay --rules-only-out``: each script replayed twice on one window.
 
 Real week of BTC/ETH/SOL 1h candles in which the channel script's detector fires (the window of
-``test_replay_fast``). The first variant points at a models folder with no artifact and keeps
+``test_replay_fast``). The first variant points at an empty models folder and keeps
 the YAML's ``no_model_policy: skip``, so it takes nothing; the rules-only variant must take the
 setups the same detector saw, with its own journal and JSON, and the last table must set the two
 side by side with the difference of their net PnL.
@@ -23,6 +23,7 @@ from training.replay.report import format_side_by_side
 def ran(tmp_path_factory, repo_root):
     tmp = tmp_path_factory.mktemp("cli")
     out, rules = tmp / "ml", tmp / "rules-only"
+    (tmp / "empty-models").mkdir()  # with no_model_policy skip the folder must exist
     printed = io.StringIO()
     with redirect_stdout(printed):
         code = main(["--script", "ml_channel", "--start", "2026-02-09", "--end", "2026-02-16",
