@@ -3,7 +3,7 @@
 # 4-6 minutes on 2 cores the first time; uv caches the build, later installs take seconds).
 # --compile-bytecode writes the installed packages' .pyc once: without it, where
 # PYTHONDONTWRITEBYTECODE is set (containers, CI), every process compiles Hummingbot, pandas,
-# scikit-learn and xgboost from source again (about 5 s of CPU per process here).
+# scikit-learn and xgboost from source again (about 5 s of CPU per process on 2 cores).
 
 PYTHON ?= python3.12
 VENV   := .venv

@@ -20,6 +20,7 @@ import pytest
 from replay_rows import executor_rows, setup_rows
 
 from ml_signals.hummingbot.executor_reports import FinishedExecutor
+from ml_signals.hummingbot.script_base import MlScriptBase
 from training.replay.runner import ReplaySpec, run_replay
 
 PAIRS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
@@ -67,3 +68,22 @@ def test_fast_mode_gives_the_exhaustive_summary(both):
 
 def _counts(counts):
     return {k: v for k, v in asdict(counts).items() if k != "path"}
+
+
+def test_executors_archived_by_hummingbot_are_still_recorded(both, tmp_path):
+    """With ``closed_executors_buffer`` 0 Hummingbot archives each executor in the tick its
+    close is first reported; the replay records it before (``ExecutorWatch.watch_archiving``)."""
+    _, (fast, _) = both
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MlScriptBase, "closed_executors_buffer", 0)
+        listed = {}
+        spec = ReplaySpec(script="ml_channel", pairs=PAIRS, start=datetime(2026, 2, 9),
+                          end=datetime(2026, 2, 16), out_dir=tmp_path,
+                          models_dir=str(tmp_path / "no-models"),
+                          overrides={"no_model_policy": "rules_only"})
+        archived = run_replay(spec, log_level=logging.ERROR, inspect=lambda s: listed.update(
+            n=sum(len(g) for g in s.executor_orchestrator.active_executors.values())))
+    assert listed["n"] < len(fast.executors)  # Hummingbot really archived closed executors
+    assert archived.errors == ()
+    assert executor_rows(archived) == executor_rows(fast)
+    assert archived.closed_by_type == fast.closed_by_type

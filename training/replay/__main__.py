@@ -5,7 +5,7 @@ Examples::
     python -m training.replay --script ml_swing --pairs BTC-USDT,ETH-USDT,SOL-USDT \\
         --start 2025-10-01 --end 2025-12-01 --data data/sample/binance
     python -m training.replay --all --jobs 2          # the four ml_* scripts, 2 processes
-    python -m training.replay --all --jobs 2 --out reports/replay/ml \
+    python -m training.replay --all --jobs 2 --out reports/replay/ml \\
         --rules-only-out reports/replay/rules-only     # and each again rules-only, compared
 
 Prints per script: setups seen / taken, executors opened and closed by close type, net PnL
