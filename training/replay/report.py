@@ -124,7 +124,9 @@ def format_side_by_side(with_models: list[dict[str, Any]],
               f"{'net PnL':>9} | {'rules-only: taken':>17} {'executors':>9} {'net PnL':>9} "
               f"| {'difference':>10}")
     lines = ["With the published artifacts vs rules-only, same window and book "
-             "(net PnL after fees, quote):", header, "-" * len(header)]
+             "(net PnL after fees, quote). One window is one path of prices: no interval; "
+             "judge the models by the backtest report (out-of-fold and newest-30-day setups, "
+             "week-resampled intervals).", header, "-" * len(header)]
     for ml, rules in zip(with_models, rules_only, strict=True):
         lines.append(
             f"{ml['script']:<14} {ml['setups_seen'] if ml['setups_seen'] is not None else '-':>5}"
